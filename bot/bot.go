@@ -1,0 +1,393 @@
+// Package bot is the Slack side of presence-bot: the Socket Mode loop that
+// acknowledges every envelope at once, hands the work to a bounded pool of
+// workers, answers through response_url, and posts for the scheduled
+// jobs. The logic lives in commands/; this package only translates.
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/presencebot/presence-bot/commands"
+	"github.com/presencebot/presence-bot/message"
+)
+
+// Commands runs slash commands.
+type Commands interface {
+	Handle(ctx context.Context, req commands.Request) message.Message
+}
+
+// Config is what a Bot is built from.
+type Config struct {
+	AppToken string // xapp-…, for the Socket Mode connection
+	BotToken string // xoxb-…, for the Web API
+	APIURL   string // Slack's Web API base URL, ending in "/"
+	Commands Commands
+	// Dedup remembers envelopes across redeliveries; nil keeps them in
+	// memory for ten minutes.
+	Dedup Deduper
+	// Workers bounds the commands in flight. Commands mostly wait on the
+	// contact center, so this is sized for I/O, not for cores.
+	Workers int
+	// Queue bounds the commands waiting for a worker.
+	Queue int
+	// CommandTimeout bounds one command, so every answer comes within 10 s.
+	CommandTimeout time.Duration
+	// DrainTimeout bounds how long shutdown waits for commands in flight.
+	DrainTimeout time.Duration
+	// PingInterval is how long without a ping from Slack before the
+	// connection counts as dead; 0 keeps slack-go's default.
+	PingInterval time.Duration
+	HTTPClient   *http.Client
+	Logger       *slog.Logger
+	Hooks        Hooks
+}
+
+// Hooks let metrics watch the bot without the bot knowing about them.
+// Every field may be nil.
+type Hooks struct {
+	Acked      func(kind string, latency time.Duration)
+	Answered   func(command string, ok bool, took time.Duration)
+	Connection func(up bool)
+}
+
+// Defaults for Config.
+const (
+	DefaultWorkers        = 256
+	DefaultQueue          = 8192
+	DefaultCommandTimeout = 9 * time.Second
+	DefaultDrainTimeout   = 4 * time.Second
+	dedupTTL              = 10 * time.Minute
+	overflowAnswers       = 32
+)
+
+// Bot is a running Slack connection. Build it with New, run it with Run.
+type Bot struct {
+	cfg    Config
+	api    *slack.Client
+	socket *socketmode.Client
+	web    *WebAPI
+	log    *slog.Logger
+	dedup  Deduper
+
+	teamID    string
+	connected atomic.Bool
+	jobs      chan job
+	overflow  chan struct{}
+}
+
+// job is one accepted command waiting for a worker.
+type job struct {
+	req         commands.Request
+	responseURL string
+	envelopeID  string
+	received    time.Time
+}
+
+// New builds a bot. It does not connect; Run does.
+func New(cfg Config) (*Bot, error) {
+	if cfg.Commands == nil {
+		return nil, errors.New("bot: no command handler")
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = DefaultWorkers
+	}
+	if cfg.Queue <= 0 {
+		cfg.Queue = DefaultQueue
+	}
+	if cfg.CommandTimeout <= 0 {
+		cfg.CommandTimeout = DefaultCommandTimeout
+	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = DefaultDrainTimeout
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Dedup == nil {
+		cfg.Dedup = NewMemoryDeduper(dedupTTL, nil)
+	}
+	apiURL := cfg.APIURL
+	if apiURL == "" {
+		apiURL = slack.APIURL
+	}
+	if !strings.HasSuffix(apiURL, "/") {
+		apiURL += "/"
+	}
+	retry := slack.DefaultRetryConfig()
+	retry.RetryAfterDuration = 5 * time.Second // when Slack's 429 names no delay
+	retry.Handlers = slack.AllBuiltinRetryHandlers(retry)
+	api := slack.New(cfg.BotToken,
+		slack.OptionAppLevelToken(cfg.AppToken),
+		slack.OptionAPIURL(apiURL),
+		slack.OptionHTTPClient(cfg.HTTPClient),
+		slack.OptionRetryConfig(retry),
+	)
+	var sockOpts []socketmode.Option
+	if cfg.PingInterval > 0 {
+		sockOpts = append(sockOpts, socketmode.OptionPingInterval(cfg.PingInterval))
+	}
+	b := &Bot{
+		cfg:      cfg,
+		api:      api,
+		socket:   socketmode.New(api, sockOpts...),
+		web:      newWebAPI(api, cfg.HTTPClient),
+		log:      cfg.Logger,
+		dedup:    cfg.Dedup,
+		jobs:     make(chan job, cfg.Queue),
+		overflow: make(chan struct{}, overflowAnswers),
+	}
+	return b, nil
+}
+
+// Web is the bot's Web API client, for the scheduled jobs' posts.
+func (b *Bot) Web() *WebAPI { return b.web }
+
+// Connected reports whether the Socket Mode connection is up.
+func (b *Bot) Connected() bool { return b.connected.Load() }
+
+// Run connects and serves until ctx is done, then stops taking work,
+// finishes the commands in flight (up to the drain timeout) and returns.
+// It returns an error when Slack refuses the tokens.
+func (b *Bot) Run(ctx context.Context) error {
+	auth, err := b.api.AuthTestContext(ctx)
+	if err != nil {
+		if h := Hint(err); h != "" {
+			return fmt.Errorf("slack auth.test: %w (%s)", err, h)
+		}
+		return fmt.Errorf("slack auth.test: %w", err)
+	}
+	b.teamID = auth.TeamID
+	b.log.Info("slack authenticated", "team", auth.Team, "team_id", auth.TeamID, "bot_user", auth.UserID)
+
+	// Work outlives the socket by the drain timeout, so commands already
+	// acknowledged still get their answer during shutdown.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	var workers sync.WaitGroup
+	for range b.cfg.Workers {
+		workers.Go(func() {
+			for j := range b.jobs {
+				b.runJob(workCtx, j)
+			}
+		})
+	}
+
+	sockCtx, stopSocket := context.WithCancel(ctx)
+	defer stopSocket()
+	sockDone := make(chan error, 1)
+	go func() { sockDone <- b.socket.RunContext(sockCtx) }()
+
+	runErr := b.loop(ctx, sockDone)
+
+	// Shutdown in order: stop taking Slack work, drain, then return.
+	stopSocket()
+	b.setConnected(false)
+	close(b.jobs)
+	drained := make(chan struct{})
+	go func() { workers.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(b.cfg.DrainTimeout):
+		b.log.Warn("shutdown: commands still running after the drain timeout; cancelling them")
+		stopWork()
+		<-drained
+	}
+	return runErr
+}
+
+// loop reads Socket Mode events until ctx ends or the connection fails for
+// good.
+func (b *Bot) loop(ctx context.Context, sockDone <-chan error) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-sockDone:
+			if ctx.Err() != nil {
+				return nil
+			}
+			if h := Hint(err); h != "" {
+				return fmt.Errorf("slack socket mode: %w (%s)", err, h)
+			}
+			return fmt.Errorf("slack socket mode: %w", err)
+		case evt := <-b.socket.Events:
+			b.handleEvent(ctx, evt)
+		}
+	}
+}
+
+func (b *Bot) setConnected(up bool) {
+	if b.connected.Swap(up) != up && b.cfg.Hooks.Connection != nil {
+		b.cfg.Hooks.Connection(up)
+	}
+}
+
+func (b *Bot) handleEvent(ctx context.Context, evt socketmode.Event) {
+	switch evt.Type {
+	case socketmode.EventTypeConnecting:
+		b.setConnected(false)
+		b.log.Debug("slack: connecting")
+	case socketmode.EventTypeConnected, socketmode.EventTypeHello:
+		if !b.connected.Load() {
+			b.log.Info("slack: connected")
+		}
+		b.setConnected(true)
+	case socketmode.EventTypeConnectionError:
+		b.setConnected(false)
+		var cause error
+		if ce, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
+			cause = ce.ErrorObj
+		}
+		b.log.Warn("slack: connection failed; retrying", "err", cause, "hint", hintOf(cause))
+	case socketmode.EventTypeInvalidAuth:
+		b.setConnected(false)
+		b.log.Error("slack: SLACK_APP_TOKEN refused", "hint", "copy the app-level token (xapp-…) with connections:write again")
+	case socketmode.EventTypeErrorBadMessage, socketmode.EventTypeIncomingError, socketmode.EventTypeErrorWriteFailed:
+		b.log.Warn("slack: socket trouble", "event", evt.Type, "data", fmt.Sprintf("%v", evt.Data))
+	case socketmode.EventTypeSlashCommand:
+		b.onSlashCommand(ctx, evt)
+	case socketmode.EventTypeInteractive, socketmode.EventTypeEventsAPI:
+		// Acknowledged so Slack does not retry; nothing else listens yet.
+		b.ack(evt, "other")
+	}
+}
+
+func hintOf(err error) string {
+	if err == nil {
+		return ""
+	}
+	return Hint(err)
+}
+
+// ack acknowledges an envelope with no payload: answers follow through
+// response_url, so the ack never waits on the contact center.
+func (b *Bot) ack(evt socketmode.Event, kind string) {
+	if evt.Request == nil {
+		return
+	}
+	start := time.Now()
+	if err := b.socket.Ack(*evt.Request); err != nil {
+		b.log.Warn("slack: ack failed", "envelope", evt.Request.EnvelopeID, "err", err)
+		return
+	}
+	if b.cfg.Hooks.Acked != nil {
+		b.cfg.Hooks.Acked(kind, time.Since(start))
+	}
+}
+
+func (b *Bot) onSlashCommand(ctx context.Context, evt socketmode.Event) {
+	b.ack(evt, "slash_commands")
+	cmd, ok := evt.Data.(slack.SlashCommand)
+	if !ok || evt.Request == nil {
+		b.log.Warn("slack: slash command envelope without a command")
+		return
+	}
+	envID := evt.Request.EnvelopeID
+	if !b.dedup.FirstDelivery(ctx, "envelope:"+envID) {
+		b.log.Info("slack: redelivered envelope ignored", "envelope", envID, "retry_attempt", evt.Request.RetryAttempt)
+		return
+	}
+	if cmd.TeamID != "" && b.teamID != "" && cmd.TeamID != b.teamID {
+		b.log.Warn("slack: envelope from another workspace ignored", "team_id", cmd.TeamID, "envelope", envID)
+		return
+	}
+	j := job{
+		req: commands.Request{
+			UserID:    cmd.UserID,
+			ChannelID: cmd.ChannelID,
+			Command:   cmd.Command,
+			Text:      cmd.Text,
+		},
+		responseURL: cmd.ResponseURL,
+		envelopeID:  envID,
+		received:    time.Now(),
+	}
+	select {
+	case b.jobs <- j:
+	default:
+		b.refuseOverload(ctx, j)
+	}
+}
+
+// refuseOverload answers a command the queue has no room for, so it is
+// refused out loud rather than dropped. These answers are bounded too.
+func (b *Bot) refuseOverload(ctx context.Context, j job) {
+	b.log.Error("slack: command queue full; command refused", "command", j.req.Command, "user", j.req.UserID)
+	select {
+	case b.overflow <- struct{}{}:
+	default:
+		return // already answering as many refusals as we allow
+	}
+	go func() {
+		defer func() { <-b.overflow }()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.CommandTimeout)
+		defer cancel()
+		b.deliver(ctx, j, message.Reply("⚠️ I'm overloaded right now and did not run that. Please try again in a moment."))
+	}()
+}
+
+// runJob runs one command and answers it. A panic is the bot's bug, not
+// the user's: it is logged with its stack and the user told.
+func (b *Bot) runJob(ctx context.Context, j job) {
+	start := time.Now()
+	var answer message.Message
+	ok := true
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				ok = false
+				b.log.Error("command panicked", "command", j.req.Command, "user", j.req.UserID,
+					"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				answer = message.Reply("⚠️ Something went wrong on my side and the command did not finish. It has been logged; please try again.")
+			}
+		}()
+		cctx, cancel := context.WithTimeout(ctx, b.cfg.CommandTimeout)
+		defer cancel()
+		answer = b.cfg.Commands.Handle(cctx, j.req)
+	}()
+	delivered := b.deliver(ctx, j, answer)
+	took := time.Since(j.received)
+	b.log.Info("command", "command", j.req.Command, "user", j.req.UserID, "channel", j.req.ChannelID,
+		"ok", ok && delivered, "took_ms", took.Milliseconds(), "ran_ms", time.Since(start).Milliseconds())
+	if b.cfg.Hooks.Answered != nil {
+		b.cfg.Hooks.Answered(j.req.Command, ok && delivered, took)
+	}
+}
+
+// deliver sends an answer through the response_url, falling back to
+// chat.postEphemeral when that fails.
+func (b *Bot) deliver(ctx context.Context, j job, m message.Message) bool {
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.CommandTimeout)
+	defer cancel()
+	err := errors.New("no response_url")
+	if j.responseURL != "" {
+		if err = b.web.Respond(ctx, j.responseURL, m); err == nil {
+			return true
+		}
+	}
+	if j.req.ChannelID != "" {
+		if perr := b.web.PostEphemeral(ctx, j.req.ChannelID, j.req.UserID, m); perr == nil {
+			return true
+		} else {
+			err = errors.Join(err, perr)
+		}
+	}
+	b.log.Error("could not deliver an answer", "command", j.req.Command, "user", j.req.UserID,
+		"envelope", j.envelopeID, "err", err, "hint", hintOf(err))
+	return false
+}

@@ -1,0 +1,108 @@
+package bot
+
+import (
+	"github.com/slack-go/slack"
+
+	"github.com/presencebot/presence-bot/message"
+)
+
+// Render turns a message into Block Kit. It is pure, so golden files pin
+// exactly what Slack receives. The message package already keeps each
+// piece within Slack's limits; Render keeps the whole within them.
+func Render(m message.Message) []slack.Block {
+	return renderBlocks(m.Blocks, message.MaxBlocks)
+}
+
+// RenderView renders blocks for an App Home view, whose limit is higher.
+func RenderView(blocks []message.Block) []slack.Block {
+	return renderBlocks(blocks, message.MaxViewBlocks)
+}
+
+func renderBlocks(in []message.Block, limit int) []slack.Block {
+	if len(in) > limit {
+		// Keep the first limit-1 and say the rest was cut, rather than
+		// have Slack refuse the whole message.
+		in = append(in[:limit-1:limit-1], message.NewContext("_…more than fits in one message; narrow the query._"))
+	}
+	out := make([]slack.Block, 0, len(in))
+	for _, b := range in {
+		if sb := renderBlock(b); sb != nil {
+			out = append(out, sb)
+		}
+	}
+	return out
+}
+
+func renderBlock(b message.Block) slack.Block {
+	switch b.Kind {
+	case message.Header:
+		return slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, nonEmpty(b.Text), true, false))
+	case message.Section:
+		return slack.NewSectionBlock(mrkdwn(b.Text), nil, nil)
+	case message.Fields:
+		fields := make([]*slack.TextBlockObject, 0, len(b.Fields))
+		for _, f := range b.Fields {
+			fields = append(fields, mrkdwn(f))
+		}
+		if len(fields) == 0 {
+			return nil
+		}
+		return slack.NewSectionBlock(nil, fields, nil)
+	case message.Context:
+		return slack.NewContextBlock("", mrkdwn(b.Text))
+	case message.Divider:
+		return slack.NewDividerBlock()
+	case message.Actions:
+		if len(b.Buttons) == 0 {
+			return nil
+		}
+		elems := make([]slack.BlockElement, 0, len(b.Buttons))
+		for _, btn := range b.Buttons {
+			e := slack.NewButtonBlockElement(btn.ActionID, btn.Value,
+				slack.NewTextBlockObject(slack.PlainTextType, message.Truncate(nonEmpty(btn.Label), message.MaxButtonText), true, false))
+			if btn.Style != message.StyleDefault {
+				e.Style = slack.Style(btn.Style)
+			}
+			elems = append(elems, e)
+		}
+		return slack.NewActionBlock("", elems...)
+	}
+	return nil
+}
+
+func mrkdwn(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, nonEmpty(s), false, false)
+}
+
+// nonEmpty guards against Slack's refusal of empty text objects.
+func nonEmpty(s string) string {
+	if s == "" {
+		return " "
+	}
+	return s
+}
+
+// webhookMessage is the body of a response_url post.
+func webhookMessage(m message.Message) *slack.WebhookMessage {
+	w := &slack.WebhookMessage{
+		Text:            message.Truncate(m.Text, message.MaxMessageText),
+		ResponseType:    slack.ResponseTypeEphemeral,
+		ReplaceOriginal: m.ReplaceOriginal,
+	}
+	if m.Visibility == message.InChannel {
+		w.ResponseType = slack.ResponseTypeInChannel
+	}
+	if blocks := Render(m); len(blocks) > 0 {
+		w.Blocks = &slack.Blocks{BlockSet: blocks}
+	}
+	return w
+}
+
+// msgOptions are the chat.postMessage / chat.update options for m.
+func msgOptions(m message.Message) []slack.MsgOption {
+	opts := []slack.MsgOption{slack.MsgOptionText(message.Truncate(m.Text, message.MaxMessageText), false)}
+	if blocks := Render(m); len(blocks) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(blocks...))
+	}
+	return opts
+}

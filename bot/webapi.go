@@ -1,0 +1,174 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/presencebot/presence-bot/message"
+)
+
+// hints name the fix for Slack errors an operator can do something about.
+var hints = map[string]string{
+	"channel_not_found":      "check the channel ID (SUMMARY_CHANNEL / ALERT_CHANNEL): use the ID (C…), not the name",
+	"not_in_channel":         "invite the bot to the channel (/invite @presence-bot)",
+	"is_archived":            "the channel is archived: pick another one",
+	"invalid_auth":           "SLACK_BOT_TOKEN is wrong or revoked: copy the Bot User OAuth Token (xoxb-…) again",
+	"not_authed":             "SLACK_BOT_TOKEN is missing",
+	"token_revoked":          "the app was uninstalled or the token revoked: reinstall the app and update SLACK_BOT_TOKEN",
+	"account_inactive":       "the token's workspace or user is inactive: reinstall the app",
+	"missing_scope":          "reinstall the app from manifest.yml so it has every scope it needs",
+	"not_allowed_token_type": "a token of the wrong kind: SLACK_BOT_TOKEN is xoxb-…, SLACK_APP_TOKEN is xapp-…",
+	"user_not_found":         "the Slack user does not exist in this workspace",
+	"ratelimited":            "Slack is rate-limiting the bot",
+}
+
+// Hint returns how to fix a Slack error, or "".
+func Hint(err error) string {
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		return hints[se.Err]
+	}
+	for code, h := range hints {
+		if strings.Contains(err.Error(), code) {
+			return h
+		}
+	}
+	return ""
+}
+
+// WebAPI is the part of Slack's Web API the bot uses. Rate limits are
+// retried by slack-go's own retry (honouring Retry-After); response_url
+// posts get the same treatment here.
+type WebAPI struct {
+	api  *slack.Client
+	http *http.Client
+}
+
+// newWebAPI returns a client for the bot token.
+func newWebAPI(api *slack.Client, hc *http.Client) *WebAPI {
+	return &WebAPI{api: api, http: hc}
+}
+
+// Post sends m to a channel and returns the message's timestamp.
+func (w *WebAPI) Post(ctx context.Context, channel string, m message.Message) (string, error) {
+	_, ts, err := w.api.PostMessageContext(ctx, channel, msgOptions(m)...)
+	if err != nil {
+		return "", fmt.Errorf("post to %s: %w", channel, err)
+	}
+	return ts, nil
+}
+
+// Update replaces a posted message.
+func (w *WebAPI) Update(ctx context.Context, channel, ts string, m message.Message) error {
+	if _, _, _, err := w.api.UpdateMessageContext(ctx, channel, ts, msgOptions(m)...); err != nil {
+		return fmt.Errorf("update %s in %s: %w", ts, channel, err)
+	}
+	return nil
+}
+
+// PostEphemeral shows m to one user in a channel.
+func (w *WebAPI) PostEphemeral(ctx context.Context, channel, user string, m message.Message) error {
+	if _, err := w.api.PostEphemeralContext(ctx, channel, user, msgOptions(m)...); err != nil {
+		return fmt.Errorf("post ephemeral to %s in %s: %w", user, channel, err)
+	}
+	return nil
+}
+
+// DirectMessage sends m to a user in a DM.
+func (w *WebAPI) DirectMessage(ctx context.Context, user string, m message.Message) error {
+	ch, _, _, err := w.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}})
+	if err != nil {
+		return fmt.Errorf("open a DM with %s: %w", user, err)
+	}
+	if _, err := w.Post(ctx, ch.ID, m); err != nil {
+		return err
+	}
+	return nil
+}
+
+// UserEmail returns a user's profile email (scope users:read.email).
+func (w *WebAPI) UserEmail(ctx context.Context, user string) (string, error) {
+	u, err := w.api.GetUserInfoContext(ctx, user)
+	if err != nil {
+		return "", fmt.Errorf("users.info %s: %w", user, err)
+	}
+	return u.Profile.Email, nil
+}
+
+// respondAttempts bounds response_url retries.
+const respondAttempts = 4
+
+// Respond posts m to a response_url, retrying rate limits (after the
+// Retry-After Slack gives) and server errors.
+func (w *WebAPI) Respond(ctx context.Context, responseURL string, m message.Message) error {
+	body, err := json.Marshal(webhookMessage(m))
+	if err != nil {
+		return fmt.Errorf("encode the answer: %w", err)
+	}
+	var lastErr error
+	for attempt := 0; attempt < respondAttempts; attempt++ {
+		wait, err := w.respondOnce(ctx, responseURL, body)
+		if err == nil {
+			return nil
+		}
+		lastErr = err
+		if wait < 0 {
+			break
+		}
+		if wait == 0 {
+			wait = time.Duration(100<<attempt) * time.Millisecond
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("answer through response_url: %w (gave up: %w)", lastErr, ctx.Err())
+		case <-t.C:
+		}
+	}
+	return fmt.Errorf("answer through response_url: %w", lastErr)
+}
+
+// respondOnce posts once. It returns how long to wait before trying again
+// (0: the default backoff, negative: do not try again).
+func (w *WebAPI) respondOnce(ctx context.Context, responseURL string, body []byte) (time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, responseURL, bytes.NewReader(body))
+	if err != nil {
+		return -1, fmt.Errorf("build the request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := w.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	text, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		return max(time.Duration(secs)*time.Second, time.Second), errors.New("rate limited")
+	case resp.StatusCode >= 500:
+		return 0, fmt.Errorf("HTTP %d", resp.StatusCode)
+	case resp.StatusCode >= 300:
+		return -1, fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(text)))
+	}
+	// Slack answers 200 with {"ok":false,...} for some refusals.
+	var r struct {
+		OK    *bool  `json:"ok"`
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(text, &r) == nil && r.OK != nil && !*r.OK {
+		return -1, fmt.Errorf("slack refused: %s", r.Error)
+	}
+	return 0, nil
+}

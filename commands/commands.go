@@ -1,0 +1,202 @@
+// Package commands is the logic of the slash commands: a plain Request in,
+// a plain message.Message out, with no Slack I/O, so every path is testable
+// without a socket and the demo console runs the very same code.
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"github.com/presencebot/presence-bot/message"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/presencebot/presence-bot/presence"
+)
+
+// Request is one slash command as a person typed it.
+type Request struct {
+	UserID    string // Slack user ID of the person asking
+	ChannelID string
+	Command   string // "/status" or "/presence"
+	Text      string // everything after the command
+}
+
+// API is what the commands need of the contact center.
+type API interface {
+	Get(ctx context.Context, agentID string) (*presence.Agent, error)
+	SetStatus(ctx context.Context, agentID string, status presence.Status) error
+}
+
+// Roster is the shared, short-lived roster snapshot.
+type Roster interface {
+	Get(ctx context.Context) (*presence.Snapshot, error)
+	LastKnown() *presence.Snapshot
+	Changed(a presence.Agent)
+}
+
+// Config is what a Handler is built from.
+type Config struct {
+	API       API
+	Roster    Roster
+	Directory *Directory
+	// OpenToAll lets any workspace member run /presence, not only mapped
+	// agents and supervisors.
+	OpenToAll bool
+	Location  *time.Location // for clock times in answers; UTC when nil
+	Now       func() time.Time
+	Logger    *slog.Logger
+}
+
+// Handler runs commands. It is safe for concurrent use.
+type Handler struct {
+	api       API
+	roster    Roster
+	dir       *Directory
+	openToAll bool
+	loc       *time.Location
+	now       func() time.Time
+	log       *slog.Logger
+	table     []command
+}
+
+// New returns a Handler.
+func New(cfg Config) *Handler {
+	h := &Handler{
+		api:       cfg.API,
+		roster:    cfg.Roster,
+		dir:       cfg.Directory,
+		openToAll: cfg.OpenToAll,
+		loc:       cfg.Location,
+		now:       cfg.Now,
+		log:       cfg.Logger,
+	}
+	if h.loc == nil {
+		h.loc = time.UTC
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	h.table = []command{
+		{
+			name:    "/status",
+			summary: "See or change your own status.",
+			usage: []usageLine{
+				{"/status", "your status, since when, and what you may switch to"},
+				{"/status available|busy|offline", "change your status"},
+				{"/status <status> @user", "supervisors: change someone else's status"},
+				{"/status help", "this help"},
+			},
+			run: h.status,
+		},
+		{
+			name:    "/presence",
+			summary: "See who is where on the floor.",
+			usage: []usageLine{
+				{"/presence", "counts per status and who is in each"},
+				{"/presence <status>", "only agents in one status (available, on-call, after-call-work, busy, offline)"},
+				{"/presence team <team_id>", "one team"},
+				{"/presence <agent id, name or @mention>", "one agent, with the current call"},
+				{"/presence help", "this help"},
+			},
+			run: h.presence,
+		},
+	}
+	return h
+}
+
+// MaxTextLen bounds the text of a command; Slack itself sends far less.
+const MaxTextLen = 2000
+
+type usageLine struct{ syntax, meaning string }
+
+type command struct {
+	name    string
+	summary string
+	usage   []usageLine
+	run     func(ctx context.Context, req Request, args []string) message.Message
+}
+
+// Handle runs one command and always answers; failures become answers
+// that say what went wrong.
+func (h *Handler) Handle(ctx context.Context, req Request) message.Message {
+	cmd, ok := h.lookup(req.Command)
+	if !ok {
+		return message.Reply(fmt.Sprintf("I don't know the command `%s`. I understand `/status` and `/presence`.", message.Escape(req.Command)))
+	}
+	if len(req.Text) > MaxTextLen {
+		return message.Reply(fmt.Sprintf("That command is too long (%s characters; at most %s).\n%s",
+			message.Thousands(len(req.Text)), message.Thousands(MaxTextLen), cmd.shortUsage()))
+	}
+	return cmd.run(ctx, req, strings.Fields(req.Text))
+}
+
+func (h *Handler) lookup(name string) (command, bool) {
+	name = strings.ToLower(strings.TrimSpace(name))
+	if name != "" && !strings.HasPrefix(name, "/") {
+		name = "/" + name
+	}
+	for _, c := range h.table {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+// help is the generated help of one command.
+func (c command) help() message.Message {
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%s* — %s\n", c.name, c.summary)
+	for _, u := range c.usage {
+		fmt.Fprintf(&b, "• `%s` — %s\n", message.Escape(u.syntax), message.Escape(u.meaning))
+	}
+	return message.Message{
+		Visibility: message.Ephemeral,
+		Text:       c.name + ": " + c.summary,
+		Blocks:     []message.Block{message.NewSection(strings.TrimRight(b.String(), "\n"))},
+	}
+}
+
+// shortUsage is the one-line reminder that follows a refusal.
+func (c command) shortUsage() string {
+	parts := make([]string, 0, len(c.usage))
+	for _, u := range c.usage {
+		parts = append(parts, "`"+message.Escape(u.syntax)+"`")
+	}
+	return "Usage: " + strings.Join(parts, " · ")
+}
+
+// HelpText is every command's help, for the console.
+func (h *Handler) HelpText() []message.Message {
+	out := make([]message.Message, 0, len(h.table))
+	for _, c := range h.table {
+		out = append(out, c.help())
+	}
+	return out
+}
+
+// troubleText explains a contact-center failure to a person. changed says
+// whether a write may have happened, so the answer never claims "nothing
+// was changed" when that is not known.
+func troubleText(err error, maybeChanged bool) string {
+	var what string
+	switch {
+	case errors.Is(err, presence.ErrUnauthorized):
+		what = "The contact center refused the bot's credentials. An admin needs to check `EXOTEL_ACCESS_TOKEN`."
+	case errors.Is(err, presence.ErrRateLimited):
+		what = "The contact center is rate-limiting the bot right now."
+	case errors.Is(err, presence.ErrBadResponse):
+		what = "The contact center sent an answer the bot could not read."
+	default:
+		what = "The contact center is not answering."
+	}
+	if maybeChanged {
+		return "⚠️ " + what + " The change may not have been applied: check with `/status` in a minute."
+	}
+	return "⚠️ " + what + " Nothing was changed; try again in a minute."
+}

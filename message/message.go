@@ -1,0 +1,130 @@
+// Package message is the chat-platform-neutral shape of everything the bot
+// says: command answers, summaries, alerts. bot/ renders it as Slack Block
+// Kit, console/ as terminal text. Text is Slack mrkdwn in which everything
+// from the API or a user is already escaped with Escape.
+package message
+
+// Visibility says who sees a message.
+type Visibility int
+
+const (
+	// Ephemeral messages are seen by the person who asked only.
+	Ephemeral Visibility = iota
+	// InChannel messages are posted for the whole channel.
+	InChannel
+)
+
+// Message is one answer or post.
+type Message struct {
+	Visibility Visibility
+	// Text is the plain summary Slack shows in notifications and where
+	// blocks cannot be shown.
+	Text   string
+	Blocks []Block
+	// ReplaceOriginal asks to replace the message a button was clicked in.
+	ReplaceOriginal bool
+}
+
+// Kind is the kind of a Block.
+type Kind int
+
+const (
+	Header  Kind = iota // a title in plain text
+	Section             // a paragraph of mrkdwn
+	Fields              // up to 10 short mrkdwn fields in two columns
+	Context             // small print
+	Divider             // a rule
+	Actions             // a row of buttons
+)
+
+// Block is one piece of a message.
+type Block struct {
+	Kind    Kind
+	Text    string
+	Fields  []string
+	Buttons []Button
+}
+
+// Button is a one-click action. Value carries everything the click needs,
+// because Slack sends no message content back for ephemeral messages.
+type Button struct {
+	Label    string
+	ActionID string
+	Value    string
+	Style    Style
+}
+
+// Style colours a button.
+type Style string
+
+const (
+	StyleDefault Style = ""
+	StylePrimary Style = "primary"
+	StyleDanger  Style = "danger"
+)
+
+// Slack's limits, which every message must fit.
+const (
+	MaxBlocks      = 50
+	MaxViewBlocks  = 100
+	MaxSectionText = 3000
+	MaxFields      = 10
+	MaxFieldText   = 2000
+	MaxHeaderText  = 150
+	MaxButtons     = 25
+	MaxButtonText  = 75
+	MaxButtonValue = 2000
+	MaxMessageText = 40000
+)
+
+// NewHeader is a title; s is plain text, already escaped.
+func NewHeader(s string) Block { return Block{Kind: Header, Text: Truncate(s, MaxHeaderText)} }
+
+// NewSection is a paragraph of mrkdwn.
+func NewSection(s string) Block { return Block{Kind: Section, Text: Truncate(s, MaxSectionText)} }
+
+// NewContext is small print.
+func NewContext(s string) Block { return Block{Kind: Context, Text: Truncate(s, MaxSectionText)} }
+
+// NewFields is a block of short fields.
+func NewFields(fields ...string) Block {
+	if len(fields) > MaxFields {
+		fields = fields[:MaxFields]
+	}
+	for i, f := range fields {
+		fields[i] = Truncate(f, MaxFieldText)
+	}
+	return Block{Kind: Fields, Fields: fields}
+}
+
+// NewDivider is a rule.
+func NewDivider() Block { return Block{Kind: Divider} }
+
+// NewActions is a row of buttons.
+func NewActions(buttons ...Button) Block {
+	if len(buttons) > MaxButtons {
+		buttons = buttons[:MaxButtons]
+	}
+	return Block{Kind: Actions, Buttons: buttons}
+}
+
+// Reply is an ephemeral message of one section.
+func Reply(text string) Message {
+	return Message{Visibility: Ephemeral, Text: Summary(text), Blocks: []Block{NewSection(text)}}
+}
+
+// Summary turns mrkdwn into notification text: the first line, without
+// bold or code marks, still escaped.
+func Summary(s string) string {
+	out := make([]rune, 0, len(s))
+	for _, r := range s {
+		if r == '\n' {
+			break
+		}
+		if r == '*' || r == '`' {
+			continue
+		}
+		out = append(out, r)
+	}
+	return Truncate(string(out), 200)
+}
