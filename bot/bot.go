@@ -9,9 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,9 +28,8 @@ type Commands interface {
 
 // Config is what a Bot is built from.
 type Config struct {
-	AppToken string // xapp-…, for the Socket Mode connection
-	BotToken string // xoxb-…, for the Web API
-	APIURL   string // Slack's Web API base URL, ending in "/"
+	// Web is the Slack client; the Socket Mode connection uses its tokens.
+	Web      *WebAPI
 	Commands Commands
 	// Dedup remembers envelopes across redeliveries; nil keeps them in
 	// memory for ten minutes.
@@ -49,7 +46,6 @@ type Config struct {
 	// PingInterval is how long without a ping from Slack before the
 	// connection counts as dead; 0 keeps slack-go's default.
 	PingInterval time.Duration
-	HTTPClient   *http.Client
 	Logger       *slog.Logger
 	Hooks        Hooks
 }
@@ -75,7 +71,6 @@ const (
 // Bot is a running Slack connection. Build it with New, run it with Run.
 type Bot struct {
 	cfg    Config
-	api    *slack.Client
 	socket *socketmode.Client
 	web    *WebAPI
 	log    *slog.Logger
@@ -97,8 +92,8 @@ type job struct {
 
 // New builds a bot. It does not connect; Run does.
 func New(cfg Config) (*Bot, error) {
-	if cfg.Commands == nil {
-		return nil, errors.New("bot: no command handler")
+	if cfg.Commands == nil || cfg.Web == nil {
+		return nil, errors.New("bot: a Slack client and a command handler are required")
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = DefaultWorkers
@@ -112,40 +107,20 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = DefaultDrainTimeout
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Dedup == nil {
 		cfg.Dedup = NewMemoryDeduper(dedupTTL, nil)
 	}
-	apiURL := cfg.APIURL
-	if apiURL == "" {
-		apiURL = slack.APIURL
-	}
-	if !strings.HasSuffix(apiURL, "/") {
-		apiURL += "/"
-	}
-	retry := slack.DefaultRetryConfig()
-	retry.RetryAfterDuration = 5 * time.Second // when Slack's 429 names no delay
-	retry.Handlers = slack.AllBuiltinRetryHandlers(retry)
-	api := slack.New(cfg.BotToken,
-		slack.OptionAppLevelToken(cfg.AppToken),
-		slack.OptionAPIURL(apiURL),
-		slack.OptionHTTPClient(cfg.HTTPClient),
-		slack.OptionRetryConfig(retry),
-	)
 	var sockOpts []socketmode.Option
 	if cfg.PingInterval > 0 {
 		sockOpts = append(sockOpts, socketmode.OptionPingInterval(cfg.PingInterval))
 	}
 	b := &Bot{
 		cfg:      cfg,
-		api:      api,
-		socket:   socketmode.New(api, sockOpts...),
-		web:      newWebAPI(api, cfg.HTTPClient),
+		socket:   socketmode.New(cfg.Web.api, sockOpts...),
+		web:      cfg.Web,
 		log:      cfg.Logger,
 		dedup:    cfg.Dedup,
 		jobs:     make(chan job, cfg.Queue),
@@ -154,9 +129,6 @@ func New(cfg Config) (*Bot, error) {
 	return b, nil
 }
 
-// Web is the bot's Web API client, for the scheduled jobs' posts.
-func (b *Bot) Web() *WebAPI { return b.web }
-
 // Connected reports whether the Socket Mode connection is up.
 func (b *Bot) Connected() bool { return b.connected.Load() }
 
@@ -164,12 +136,12 @@ func (b *Bot) Connected() bool { return b.connected.Load() }
 // finishes the commands in flight (up to the drain timeout) and returns.
 // It returns an error when Slack refuses the tokens.
 func (b *Bot) Run(ctx context.Context) error {
-	auth, err := b.api.AuthTestContext(ctx)
+	auth, err := b.web.AuthTest(ctx)
 	if err != nil {
 		if h := Hint(err); h != "" {
-			return fmt.Errorf("slack auth.test: %w (%s)", err, h)
+			return fmt.Errorf("%w (%s)", err, h)
 		}
-		return fmt.Errorf("slack auth.test: %w", err)
+		return err
 	}
 	b.teamID = auth.TeamID
 	b.log.Info("slack authenticated", "team", auth.Team, "team_id", auth.TeamID, "bot_user", auth.UserID)

@@ -54,9 +54,55 @@ type WebAPI struct {
 	http *http.Client
 }
 
-// newWebAPI returns a client for the bot token.
-func newWebAPI(api *slack.Client, hc *http.Client) *WebAPI {
-	return &WebAPI{api: api, http: hc}
+// Slack is how to reach Slack.
+type Slack struct {
+	AppToken   string // xapp-…, for the Socket Mode connection
+	BotToken   string // xoxb-…, for the Web API
+	APIURL     string // Slack's Web API base URL; "" for Slack's own
+	HTTPClient *http.Client
+}
+
+// NewWebAPI returns a Web API client. Rate-limited calls are retried after
+// the Retry-After Slack gives; so are connection errors and 5xx.
+func NewWebAPI(s Slack) *WebAPI {
+	if s.HTTPClient == nil {
+		s.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	apiURL := s.APIURL
+	if apiURL == "" {
+		apiURL = slack.APIURL
+	}
+	if !strings.HasSuffix(apiURL, "/") {
+		apiURL += "/" // slack-go appends method names to it
+	}
+	retry := slack.DefaultRetryConfig()
+	retry.RetryAfterDuration = 5 * time.Second // when a 429 names no delay
+	retry.Handlers = slack.AllBuiltinRetryHandlers(retry)
+	api := slack.New(s.BotToken,
+		slack.OptionAppLevelToken(s.AppToken),
+		slack.OptionAPIURL(apiURL),
+		slack.OptionHTTPClient(s.HTTPClient),
+		slack.OptionRetryConfig(retry),
+	)
+	return &WebAPI{api: api, http: s.HTTPClient}
+}
+
+// AuthTest checks the bot token and returns the workspace's ID.
+func (w *WebAPI) AuthTest(ctx context.Context) (*slack.AuthTestResponse, error) {
+	r, err := w.api.AuthTestContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("slack auth.test: %w", err)
+	}
+	return r, nil
+}
+
+// ConnectionsOpen checks the app-level token by asking for a Socket Mode
+// URL (the connection itself is not made).
+func (w *WebAPI) ConnectionsOpen(ctx context.Context) error {
+	if _, _, err := w.api.StartSocketModeContext(ctx); err != nil {
+		return fmt.Errorf("slack apps.connections.open: %w", err)
+	}
+	return nil
 }
 
 // Post sends m to a channel and returns the message's timestamp.

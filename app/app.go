@@ -1,0 +1,93 @@
+// Package app wires presence-bot together: configuration in, a running bot
+// out. main calls it; end-to-end tests and the benchmark start it too,
+// pointed at the fake Slack server and the contact-center simulator.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/presencebot/presence-bot/agentmap"
+	"github.com/presencebot/presence-bot/bot"
+	"github.com/presencebot/presence-bot/commands"
+	"github.com/presencebot/presence-bot/config"
+	"github.com/presencebot/presence-bot/presence"
+)
+
+// App is presence-bot, ready to run.
+type App struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	client *presence.Client
+	bot    *bot.Bot
+	web    *bot.WebAPI
+}
+
+// New builds the app from validated configuration. Problems found here
+// (an invalid mapping file) are configuration errors too.
+func New(cfg *config.Config, log *slog.Logger) (*App, error) {
+	agents, err := loadAgents(cfg.AgentMapFile)
+	if err != nil {
+		return nil, err
+	}
+	client := presence.NewClient(cfg.Exotel.AccountSID, cfg.Exotel.AccessToken,
+		presence.WithBaseURL(cfg.Exotel.BaseURL),
+		presence.WithLogger(log.With("component", "contact-center")),
+	)
+	roster := presence.NewSnapshots(client, cfg.PresenceCacheTTL, nil)
+	web := bot.NewWebAPI(bot.Slack{
+		AppToken: cfg.Slack.AppToken,
+		BotToken: cfg.Slack.BotToken,
+		APIURL:   cfg.Slack.APIURL,
+	})
+	handler := commands.New(commands.Config{
+		API:       client,
+		Roster:    roster,
+		Directory: commands.NewDirectory(agents, web, roster, nil),
+		OpenToAll: cfg.PresenceOpenToAll,
+		Location:  cfg.Location,
+		Logger:    log.With("component", "commands"),
+	})
+	b, err := bot.New(bot.Config{
+		Web:      web,
+		Commands: handler,
+		Logger:   log.With("component", "slack"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &App{cfg: cfg, log: log, client: client, bot: b, web: web}, nil
+}
+
+// ConfigError marks errors that are the operator's to fix (exit status 2).
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+func loadAgents(path string) (*agentmap.Map, error) {
+	if path == "" {
+		return nil, nil
+	}
+	m, err := agentmap.Load(path)
+	if err != nil {
+		return nil, &ConfigError{Err: fmt.Errorf("AGENT_MAP_FILE: %w", err)}
+	}
+	return m, nil
+}
+
+// Run serves until ctx is done, then shuts down in order: stop taking
+// Slack work, drain the commands in flight, stop the scheduled jobs.
+func (a *App) Run(ctx context.Context) error {
+	start := time.Now()
+	a.log.Info("presence-bot starting", "contact_center", a.cfg.Exotel.BaseURL, "slack_api", a.cfg.Slack.APIURL)
+	err := a.bot.Run(ctx)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	a.log.Info("presence-bot stopped", "uptime", time.Since(start).Round(time.Second).String())
+	return nil
+}

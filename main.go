@@ -1,0 +1,115 @@
+// Command presence-bot puts a contact center's agent presence into Slack.
+//
+//	presence-bot          run the bot (configuration from the environment and .env)
+//	presence-bot demo     try it locally: a console on the built-in simulator
+//	presence-bot check    check the configuration and reach Slack and the contact center
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/presencebot/presence-bot/app"
+	"github.com/presencebot/presence-bot/config"
+)
+
+// Exit statuses.
+const (
+	exitOK     = 0
+	exitFailed = 1 // a failure at run time, or a failed check
+	exitConfig = 2 // bad configuration or usage
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+const usage = `usage: presence-bot [command]
+
+commands:
+  (none)   run the bot; configuration comes from the environment and .env
+  demo     a local console on the built-in contact-center simulator (no accounts needed)
+  check    validate the configuration and reach Slack and the contact center
+  help     this text
+`
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	cmd := ""
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "", "run":
+		return serve(ctx, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "presence-bot: unknown command %q\n\n%s", cmd, usage)
+		return exitConfig
+	}
+}
+
+// loadConfig reads .env and the environment. Problems go to stderr, one
+// per line, each naming its variable.
+func loadConfig(stderr io.Writer, opts ...config.Option) (*config.Config, bool) {
+	warnings, err := config.LoadDotEnv(".env")
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, "presence-bot: warning:", w)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "presence-bot: configuration error:", err)
+		return nil, false
+	}
+	cfg, err := config.Load(os.LookupEnv, opts...)
+	if err != nil {
+		fmt.Fprintln(stderr, "presence-bot: configuration errors:")
+		var ve *config.ValidationError
+		if errors.As(err, &ve) {
+			for _, p := range ve.Problems {
+				fmt.Fprintln(stderr, "  -", p.String())
+			}
+		} else {
+			fmt.Fprintln(stderr, "  -", err)
+		}
+		return nil, false
+	}
+	return cfg, true
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.Log.Level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func serve(ctx context.Context, stderr io.Writer) int {
+	cfg, ok := loadConfig(stderr)
+	if !ok {
+		fmt.Fprintln(stderr, "\nSee .env.example for every setting. To try the bot without any account: presence-bot demo."+
+			"\nTo test a configuration against Slack and the contact center: presence-bot check.")
+		return exitConfig
+	}
+	log := newLogger(cfg, stderr)
+	a, err := app.New(cfg, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "presence-bot:", err)
+		return exitConfig
+	}
+	if err := a.Run(ctx); err != nil {
+		log.Error("presence-bot stopped on an error", "err", err)
+		return exitFailed
+	}
+	return exitOK
+}
