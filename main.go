@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // TIMEZONE works in images without zoneinfo
 
 	"github.com/presencebot/presence-bot/app"
 	"github.com/presencebot/presence-bot/config"

@@ -1,0 +1,651 @@
+// Package config turns the environment into a validated Config. It is the
+// only package that reads configuration: main hands Load a lookup function
+// (os.LookupEnv) and passes the parts of Config on to the others.
+//
+// Values are trimmed, and a variable set to an empty string counts as unset,
+// so that `FOO=` in a .env file means "use the default".
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Region URLs of the Agent Presence API (spec, "Base URL").
+const (
+	SingaporeBaseURL = "https://ccm-api.exotel.com"
+	MumbaiBaseURL    = "https://ccm-api.in.exotel.com"
+)
+
+// Defaults from the Environment table of the runtime contract.
+const (
+	defaultSlackAPIURL      = "https://slack.com/api/"
+	defaultRegion           = "singapore"
+	defaultAgentMapFile     = "agents.yml"
+	defaultPresenceCacheTTL = 2 * time.Second
+	defaultSummarySchedule  = time.Hour
+	defaultAlertInterval    = time.Minute
+	defaultAlertRepeat      = 30 * time.Minute
+	defaultUnavailableAfter = 3
+	defaultAfterCallPoll    = 5 * time.Second
+	defaultAfterCallExpiry  = 2 * time.Hour
+	defaultStateDir         = "./data"
+	defaultRedisTimeout     = 200 * time.Millisecond
+	defaultLogFormat        = "text"
+)
+
+// minInterval is the shortest interval or schedule the contract accepts.
+const minInterval = time.Second
+
+const (
+	slackAppTokenPrefix = "xapp-"
+	slackBotTokenPrefix = "xoxb-"
+	// redactedSecret stands in for a secret that is set.
+	redactedSecret = "set"
+)
+
+// regionURL maps EXOTEL_REGION values to their base URLs.
+func regionURL(region string) (string, bool) {
+	switch region {
+	case "singapore":
+		return SingaporeBaseURL, true
+	case "mumbai":
+		return MumbaiBaseURL, true
+	}
+	return "", false
+}
+
+// Config is the whole validated configuration.
+type Config struct {
+	Slack  Slack
+	Exotel Exotel
+	// AgentMapFile is the Slack-user → agent mapping file; "" when
+	// AGENT_MAP_FILE is unset and no agents.yml exists.
+	AgentMapFile string
+	// PresenceOpenToAll lets any workspace member run /presence.
+	PresenceOpenToAll bool
+	// PresenceCacheTTL bounds the age of the shared presence snapshot; 0
+	// means no caching.
+	PresenceCacheTTL time.Duration
+	Summary          Summary
+	Alert            Alert
+	AfterCall        AfterCall
+	// Location is TIMEZONE, in which schedules and active hours are read.
+	Location *time.Location
+	// HTTPAddr serves /healthz, /readyz and /metrics; "" turns them off.
+	HTTPAddr string
+	// StateDir holds file state when there is no Redis.
+	StateDir string
+	Redis    Redis
+	Log      Log
+}
+
+// Slack holds what the Socket Mode connection needs.
+type Slack struct {
+	AppToken string // xapp-…, secret
+	BotToken string // xoxb-…, secret
+	// APIURL always ends in "/" because slack-go appends method names to it.
+	APIURL string
+}
+
+// Exotel holds what the Agent Presence API client needs.
+type Exotel struct {
+	AccountSID  string
+	AccessToken string // secret
+	Region      string // "singapore" or "mumbai"
+	// BaseURL is EXOTEL_BASE_URL when set, else the region's URL; it never
+	// ends in "/" because the client appends "/v2/accounts/…".
+	BaseURL string
+}
+
+// Summary configures the scheduled presence summary.
+type Summary struct {
+	Channel  string
+	Schedule Schedule
+}
+
+// Enabled reports whether summaries are posted at all.
+func (s Summary) Enabled() bool { return s.Channel != "" }
+
+// Alert configures the low-availability alert.
+type Alert struct {
+	Channel string
+	// Threshold is the total-available threshold (ALERT_THRESHOLD).
+	Threshold int
+	// TeamThresholds are per-team thresholds, in the order given.
+	TeamThresholds []TeamThreshold
+	// Interval is the poll period.
+	Interval time.Duration
+	// For is how long availability must stay below a threshold before the
+	// alert fires; 0 fires on the first poll below it.
+	For time.Duration
+	// Repeat is how often a firing alert is repeated.
+	Repeat time.Duration
+	// UnavailableAfter is the number of failed polls in a row before the
+	// "data unavailable" notice.
+	UnavailableAfter int
+	// ActiveHours limits when alerts fire; its zero value is always.
+	ActiveHours ActiveHours
+}
+
+// Enabled reports whether alerts are evaluated at all.
+func (a Alert) Enabled() bool { return a.Channel != "" }
+
+// AfterCall configures statuses queued to apply when a call ends.
+type AfterCall struct {
+	Poll   time.Duration // how often calls are checked
+	Expiry time.Duration // a queued status is dropped after this
+}
+
+// Redis configures shared state between replicas.
+type Redis struct {
+	URL     string // "" means no Redis; may hold a password (secret)
+	Timeout time.Duration
+}
+
+// Log configures the slog handler main builds.
+type Log struct {
+	Level  slog.Level
+	Format string // "text" or "json"
+}
+
+// Redacted returns a copy safe to print or log: tokens become "set" (or
+// stay "" when unset) and the Redis password is masked.
+func (c Config) Redacted() Config {
+	r := c
+	r.Slack.AppToken = redact(c.Slack.AppToken)
+	r.Slack.BotToken = redact(c.Slack.BotToken)
+	r.Exotel.AccessToken = redact(c.Exotel.AccessToken)
+	r.Redis.URL = redactURL(c.Redis.URL)
+	// Copy the slice so the copy shares nothing mutable with c.
+	r.Alert.TeamThresholds = append([]TeamThreshold(nil), c.Alert.TeamThresholds...)
+	return r
+}
+
+func redact(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	return redactedSecret
+}
+
+// redactURL masks a URL's password; a URL that does not parse is replaced
+// whole, because its password cannot be located.
+func redactURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return redactedSecret
+	}
+	return maskUserinfo(u)
+}
+
+// maskUserinfo is u.Redacted, except that a lone user name is masked too:
+// some Redis clients read "redis://secret@host" as a password.
+func maskUserinfo(u *url.URL) string {
+	if u.User == nil {
+		return u.String()
+	}
+	if _, hasPassword := u.User.Password(); hasPassword {
+		return u.Redacted()
+	}
+	masked := *u
+	masked.User = url.User("xxxxx")
+	return masked.String()
+}
+
+// showURL is a non-secret URL as problems show it: with any password
+// masked, just in case.
+func showURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return maskUserinfo(u)
+	}
+	return raw
+}
+
+// Problem is one invalid or missing variable.
+type Problem struct {
+	Var     string
+	Message string
+}
+
+func (p Problem) String() string { return p.Var + ": " + p.Message }
+
+// ValidationError lists every problem Load found.
+type ValidationError struct {
+	Problems []Problem
+}
+
+// Error joins the problems, one per line.
+func (e *ValidationError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Option changes how Load works.
+type Option func(*options)
+
+type options struct {
+	requireCredentials bool
+	stat               func(name string) (fs.FileInfo, error)
+}
+
+// WithoutCredentials skips the checks that the Slack and Exotel credentials
+// are set, for `presence-bot demo`, which runs on the simulator. Credentials
+// that are set are still checked.
+func WithoutCredentials() Option {
+	return func(o *options) { o.requireCredentials = false }
+}
+
+// WithStat replaces os.Stat, which Load uses to look for agents.yml and to
+// check that AGENT_MAP_FILE exists.
+func WithStat(stat func(name string) (fs.FileInfo, error)) Option {
+	return func(o *options) { o.stat = stat }
+}
+
+// Load reads configuration from lookup (os.LookupEnv in main; a map in
+// tests), never from the environment directly, and returns every problem at
+// once as a *ValidationError. Each problem names its variable and the bad
+// value, except for secrets (SLACK_APP_TOKEN, SLACK_BOT_TOKEN,
+// EXOTEL_ACCESS_TOKEN and the password in REDIS_URL), whose values never
+// appear.
+func Load(lookup func(string) (string, bool), opts ...Option) (*Config, error) {
+	o := options{requireCredentials: true, stat: os.Stat}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if lookup == nil {
+		lookup = func(string) (string, bool) { return "", false }
+	}
+	l := &loader{lookup: lookup}
+	c := &Config{}
+
+	c.Slack.AppToken = l.token("SLACK_APP_TOKEN", slackAppTokenPrefix, "the app-level token", o.requireCredentials)
+	c.Slack.BotToken = l.token("SLACK_BOT_TOKEN", slackBotTokenPrefix, "the bot token", o.requireCredentials)
+	c.Slack.APIURL = l.slackAPIURL()
+
+	c.Exotel.AccountSID = l.required("EXOTEL_ACCOUNT_SID", o.requireCredentials)
+	c.Exotel.AccessToken = l.required("EXOTEL_ACCESS_TOKEN", o.requireCredentials)
+	c.Exotel.Region, c.Exotel.BaseURL = l.exotelEndpoint()
+
+	c.AgentMapFile = l.agentMapFile(o.stat)
+	c.PresenceOpenToAll = l.boolean("PRESENCE_OPEN_TO_ALL", false)
+	c.PresenceCacheTTL = l.duration("PRESENCE_CACHE_TTL", defaultPresenceCacheTTL, 0)
+
+	c.Summary.Channel = l.str("SUMMARY_CHANNEL")
+	c.Summary.Schedule = l.schedule("SUMMARY_SCHEDULE")
+
+	c.Location = l.location("TIMEZONE")
+	c.Alert = l.alert(c.Location)
+
+	c.AfterCall.Poll = l.duration("AFTER_CALL_POLL", defaultAfterCallPoll, minInterval)
+	c.AfterCall.Expiry = l.duration("AFTER_CALL_EXPIRY", defaultAfterCallExpiry, minInterval)
+
+	c.HTTPAddr = l.httpAddr("HTTP_ADDR")
+	c.StateDir = l.str("STATE_DIR")
+	if c.StateDir == "" {
+		c.StateDir = defaultStateDir
+	}
+	c.Redis.URL = l.redisURL("REDIS_URL")
+	c.Redis.Timeout = l.positiveDuration("REDIS_TIMEOUT", defaultRedisTimeout)
+
+	c.Log.Level = l.logLevel("LOG_LEVEL")
+	c.Log.Format = l.logFormat("LOG_FORMAT")
+
+	if len(l.problems) > 0 {
+		return nil, &ValidationError{Problems: l.problems}
+	}
+	return c, nil
+}
+
+// loader reads variables and collects problems, so that Load can report all
+// of them at once.
+type loader struct {
+	lookup   func(string) (string, bool)
+	problems []Problem
+}
+
+func (l *loader) addf(name, format string, args ...any) {
+	l.problems = append(l.problems, Problem{Var: name, Message: fmt.Sprintf(format, args...)})
+}
+
+// str returns the trimmed value of name; "" when unset or empty.
+func (l *loader) str(name string) string {
+	v, ok := l.lookup(name)
+	if !ok {
+		return ""
+	}
+	return strings.TrimSpace(v)
+}
+
+func (l *loader) required(name string, require bool) string {
+	v := l.str(name)
+	if v == "" && require {
+		l.addf(name, "required but not set")
+	}
+	return v
+}
+
+// token reads a Slack token. Messages name the expected prefix but never the
+// value; when the value is the other kind of Slack token they say so, since
+// swapping the two is the usual mistake and a prefix is no secret.
+func (l *loader) token(name, prefix, what string, require bool) string {
+	v := l.str(name)
+	switch {
+	case v == "":
+		if require {
+			l.addf(name, "required but not set (%s, %s…)", what, prefix)
+		}
+	case !strings.HasPrefix(v, prefix):
+		hint := ""
+		for _, other := range []string{slackAppTokenPrefix, slackBotTokenPrefix, "xoxp-"} {
+			if other != prefix && strings.HasPrefix(v, other) {
+				hint = fmt.Sprintf("; it holds a %s… token", other)
+			}
+		}
+		l.addf(name, "must start with %q (%s); value not shown%s", prefix, what, hint)
+	}
+	return v
+}
+
+// boolean accepts true/false, 1/0 and yes/no in any case.
+func (l *loader) boolean(name string, def bool) bool {
+	v := l.str(name)
+	if v == "" {
+		return def
+	}
+	b, ok := parseBool(v)
+	if !ok {
+		l.addf(name, "%q: want true/false, 1/0 or yes/no", v)
+		return def
+	}
+	return b
+}
+
+func parseBool(s string) (bool, bool) {
+	switch strings.ToLower(s) {
+	case "true", "1", "yes":
+		return true, true
+	case "false", "0", "no":
+		return false, true
+	}
+	return false, false
+}
+
+// duration reads a Go duration of at least min (min 0: any non-negative).
+func (l *loader) duration(name string, def, min time.Duration) time.Duration {
+	v := l.str(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	switch {
+	case err != nil:
+		l.addf(name, "%q: want a Go duration such as 30s, 5m or 1h", v)
+		return def
+	case d < 0:
+		l.addf(name, "%q: must not be negative", v)
+		return def
+	case d < min:
+		l.addf(name, "%q: must be at least %s", v, min)
+		return def
+	}
+	return d
+}
+
+// positiveDuration reads a Go duration greater than zero.
+func (l *loader) positiveDuration(name string, def time.Duration) time.Duration {
+	v := l.str(name)
+	d := l.duration(name, def, 0)
+	if v != "" && d == 0 {
+		l.addf(name, "%q: must be greater than 0", v)
+		return def
+	}
+	return d
+}
+
+// integer reads a decimal integer of at least min.
+func (l *loader) integer(name string, def, min int) int {
+	v := l.str(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil:
+		l.addf(name, "%q: want a whole number", v)
+		return def
+	case n < min:
+		if min == 0 {
+			l.addf(name, "%q: must not be negative", v)
+		} else {
+			l.addf(name, "%q: must be at least %d", v, min)
+		}
+		return def
+	}
+	return n
+}
+
+// httpURL checks that v is an absolute http(s) URL with a host and nothing
+// after the path, since both consumers append paths to it.
+func httpURL(v string) (*url.URL, string) {
+	u, err := url.Parse(v)
+	switch {
+	case err != nil:
+		return nil, "not a valid URL"
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, "want an absolute http:// or https:// URL"
+	case u.Host == "":
+		return nil, "the URL has no host"
+	case u.RawQuery != "" || u.Fragment != "":
+		return nil, "the URL must not have a query or fragment"
+	}
+	return u, ""
+}
+
+func (l *loader) slackAPIURL() string {
+	const name = "SLACK_API_URL"
+	v := l.str(name)
+	if v == "" {
+		return defaultSlackAPIURL
+	}
+	u, msg := httpURL(v)
+	if msg != "" {
+		l.addf(name, "%q: %s", showURL(v), msg)
+		return defaultSlackAPIURL
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		// slack-go concatenates APIURL and the method name.
+		return v + "/"
+	}
+	return v
+}
+
+// exotelEndpoint resolves the region and the base URL; EXOTEL_BASE_URL
+// overrides the region, which is still checked so a typo is not hidden.
+func (l *loader) exotelEndpoint() (region, baseURL string) {
+	raw := l.str("EXOTEL_REGION")
+	region = strings.ToLower(raw)
+	if region == "" {
+		region = defaultRegion
+	}
+	baseURL, ok := regionURL(region)
+	if !ok {
+		l.addf("EXOTEL_REGION", "%q: want singapore or mumbai", raw)
+	}
+	const name = "EXOTEL_BASE_URL"
+	if v := l.str(name); v != "" {
+		if _, msg := httpURL(v); msg != "" {
+			l.addf(name, "%q: %s", showURL(v), msg)
+		} else {
+			baseURL = strings.TrimRight(v, "/")
+		}
+	}
+	return region, baseURL
+}
+
+// agentMapFile returns AGENT_MAP_FILE, checking that it exists (reading and
+// parsing it is agentmap's job), or agents.yml when that file exists.
+func (l *loader) agentMapFile(stat func(string) (fs.FileInfo, error)) string {
+	const name = "AGENT_MAP_FILE"
+	v := l.str(name)
+	if v == "" {
+		if fi, err := stat(defaultAgentMapFile); err == nil && fi.Mode().IsRegular() {
+			return defaultAgentMapFile
+		}
+		return ""
+	}
+	fi, err := stat(v)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		l.addf(name, "%q: no such file", v)
+	case err != nil:
+		l.addf(name, "%q: %v", v, err)
+	case fi.IsDir():
+		l.addf(name, "%q: is a directory, want a YAML file", v)
+	}
+	return v
+}
+
+func (l *loader) schedule(name string) Schedule {
+	v := l.str(name)
+	if v == "" {
+		return Schedule{Every: defaultSummarySchedule}
+	}
+	s, err := ParseSchedule(v)
+	if err != nil {
+		l.addf(name, "%q: %v", v, err)
+		return Schedule{Every: defaultSummarySchedule}
+	}
+	return s
+}
+
+func (l *loader) location(name string) *time.Location {
+	v := l.str(name)
+	if v == "" {
+		return time.UTC
+	}
+	// "Local" depends on the host, so replicas could disagree on ticks.
+	if v == "Local" {
+		l.addf(name, "%q: want an IANA name such as UTC, Europe/Berlin or Asia/Kolkata, not the host's zone", v)
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(v)
+	if err != nil {
+		l.addf(name, "%q: unknown time zone; want an IANA name such as UTC, Europe/Berlin or Asia/Kolkata", v)
+		return time.UTC
+	}
+	return loc
+}
+
+func (l *loader) alert(loc *time.Location) Alert {
+	a := Alert{Channel: l.str("ALERT_CHANNEL")}
+
+	a.Threshold = l.integer("ALERT_THRESHOLD", 0, 0)
+	if a.Channel != "" && l.str("ALERT_THRESHOLD") == "" {
+		l.addf("ALERT_THRESHOLD", "required when ALERT_CHANNEL is set")
+	}
+
+	if v := l.str("ALERT_TEAM_THRESHOLDS"); v != "" {
+		teams, errs := parseTeamThresholds(v)
+		for _, err := range errs {
+			l.addf("ALERT_TEAM_THRESHOLDS", "%v", err)
+		}
+		a.TeamThresholds = teams
+	}
+
+	a.Interval = l.duration("ALERT_INTERVAL", defaultAlertInterval, minInterval)
+	a.For = l.duration("ALERT_FOR", 0, 0)
+	a.Repeat = l.duration("ALERT_REPEAT", defaultAlertRepeat, minInterval)
+	a.UnavailableAfter = l.integer("ALERT_UNAVAILABLE_AFTER", defaultUnavailableAfter, 1)
+
+	const name = "ALERT_ACTIVE_HOURS"
+	if v := l.str(name); v != "" {
+		ah, err := ParseActiveHours(v)
+		if err != nil {
+			l.addf(name, "%q: %v", v, err)
+		}
+		a.ActiveHours = ah
+	}
+	a.ActiveHours = a.ActiveHours.In(loc)
+	return a
+}
+
+func (l *loader) httpAddr(name string) string {
+	v := l.str(name)
+	if v == "" {
+		return ""
+	}
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		l.addf(name, "%q: want host:port or :port, such as :8080", v)
+		return ""
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		l.addf(name, "%q: port %q is not a number from 0 to 65535", v, port)
+		return ""
+	}
+	return v
+}
+
+// redisURL checks REDIS_URL without ever echoing its password: a value that
+// does not parse is not shown at all.
+func (l *loader) redisURL(name string) string {
+	v := l.str(name)
+	if v == "" {
+		return ""
+	}
+	u, err := url.Parse(v)
+	switch {
+	case err != nil:
+		l.addf(name, "not a valid URL (value not shown: it may hold a password)")
+	case u.Scheme != "redis" && u.Scheme != "rediss":
+		l.addf(name, "%q: want a redis:// or rediss:// URL", maskUserinfo(u))
+	case u.Host == "":
+		l.addf(name, "%q: the URL has no host", maskUserinfo(u))
+	default:
+		return v
+	}
+	return ""
+}
+
+func (l *loader) logLevel(name string) slog.Level {
+	v := l.str(name)
+	switch strings.ToLower(v) {
+	case "", "info":
+		return slog.LevelInfo
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	l.addf(name, "%q: want debug, info, warn or error", v)
+	return slog.LevelInfo
+}
+
+func (l *loader) logFormat(name string) string {
+	v := l.str(name)
+	switch f := strings.ToLower(v); f {
+	case "":
+		return defaultLogFormat
+	case "text", "json":
+		return f
+	}
+	l.addf(name, "%q: want text or json", v)
+	return defaultLogFormat
+}
