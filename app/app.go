@@ -26,16 +26,41 @@ type App struct {
 	web    *bot.WebAPI
 }
 
+// Option adjusts what configuration does not cover: tests and the
+// benchmark shorten timeouts with these.
+type Option func(*options)
+
+type options struct {
+	presence []presence.Option
+	bot      func(*bot.Config)
+}
+
+// WithPresenceOptions adds options to the contact-center client.
+func WithPresenceOptions(opts ...presence.Option) Option {
+	return func(o *options) { o.presence = append(o.presence, opts...) }
+}
+
+// WithBotConfig adjusts the Slack loop's settings before it is built.
+func WithBotConfig(f func(*bot.Config)) Option {
+	return func(o *options) { o.bot = f }
+}
+
 // New builds the app from validated configuration. Problems found here
 // (an invalid mapping file) are configuration errors too.
-func New(cfg *config.Config, log *slog.Logger) (*App, error) {
+func New(cfg *config.Config, log *slog.Logger, opts ...Option) (*App, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	agents, err := loadAgents(cfg.AgentMapFile)
 	if err != nil {
 		return nil, err
 	}
 	client := presence.NewClient(cfg.Exotel.AccountSID, cfg.Exotel.AccessToken,
-		presence.WithBaseURL(cfg.Exotel.BaseURL),
-		presence.WithLogger(log.With("component", "contact-center")),
+		append([]presence.Option{
+			presence.WithBaseURL(cfg.Exotel.BaseURL),
+			presence.WithLogger(log.With("component", "contact-center")),
+		}, o.presence...)...,
 	)
 	roster := presence.NewSnapshots(client, cfg.PresenceCacheTTL, nil)
 	web := bot.NewWebAPI(bot.Slack{
@@ -51,11 +76,15 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 		Location:  cfg.Location,
 		Logger:    log.With("component", "commands"),
 	})
-	b, err := bot.New(bot.Config{
+	botCfg := bot.Config{
 		Web:      web,
 		Commands: handler,
 		Logger:   log.With("component", "slack"),
-	})
+	}
+	if o.bot != nil {
+		o.bot(&botCfg)
+	}
+	b, err := bot.New(botCfg)
 	if err != nil {
 		return nil, err
 	}
