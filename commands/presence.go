@@ -224,7 +224,7 @@ func (h *Handler) groupedResponse(title string, counts presence.Summary, g *grou
 		if t.n == 0 {
 			continue
 		}
-		heading := fmt.Sprintf("%s *%s (%s)*\n", statusEmoji[st], capitalize(st.Label()), message.Thousands(t.n))
+		heading := fmt.Sprintf("%s *%s (%s)*", statusEmoji[st], capitalize(st.Label()), message.Thousands(t.n))
 		blocks = append(blocks, h.listSections(heading, t, 1, fmt.Sprintf(": `/presence %s`", st))...)
 	}
 	blocks = append(blocks, h.asOf(at, note))
