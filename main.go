@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	_ "time/tzdata" // TIMEZONE works in images without zoneinfo
 
@@ -51,6 +52,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "", "run":
 		return serve(ctx, stderr)
+	case "demo":
+		return demo(ctx, stdin, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -113,4 +116,28 @@ func serve(ctx context.Context, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+func demo(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) int {
+	// The demo needs no configuration; its logs stay quiet unless asked.
+	level := slog.LevelWarn
+	if v, ok := os.LookupEnv("LOG_LEVEL"); ok && strings.EqualFold(v, "debug") {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if err := app.Demo(ctx, stdin, stdout, log, app.DemoOptions{Interactive: isTerminal(stdin)}); err != nil {
+		fmt.Fprintln(stderr, "presence-bot demo:", err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+// isTerminal reports whether r is an interactive terminal.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -1,0 +1,262 @@
+// Package console is the demo's stand-in for Slack: a terminal in which
+// you type slash commands as one of the demo users and see the answers,
+// and in which scheduled summaries and alerts appear as channel posts.
+// It drives the very same commands/ and alerts/ code as the Slack bot.
+package console
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/presencebot/presence-bot/commands"
+	"github.com/presencebot/presence-bot/message"
+)
+
+// Commands runs slash commands.
+type Commands interface {
+	Handle(ctx context.Context, req commands.Request) message.Message
+}
+
+// User is a demo Slack user.
+type User struct {
+	ID, Name   string
+	AgentID    string // "" for a supervisor without an agent
+	Supervisor bool
+}
+
+// Console reads commands from in and writes answers and channel posts to
+// out. It is safe for concurrent use: posts from scheduled jobs interleave
+// with answers line by line.
+type Console struct {
+	in          io.Reader
+	out         io.Writer
+	commands    Commands
+	users       []User
+	interactive bool
+
+	mu      sync.Mutex // guards out and the state below
+	current int        // index into users
+	posts   int
+}
+
+// New returns a console. out receives everything it prints.
+func New(in io.Reader, out io.Writer, cmds Commands, users []User, interactive bool) *Console {
+	return &Console{in: in, out: out, commands: cmds, users: users, interactive: interactive}
+}
+
+const channel = "C0DEMO"
+
+// Run reads and runs commands until end of input, "quit" or ctx ends.
+func (c *Console) Run(ctx context.Context) error {
+	lines := make(chan string)
+	readErr := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(c.in)
+		sc.Buffer(make([]byte, 64*1024), 64*1024)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+		readErr <- sc.Err()
+	}()
+	c.intro()
+	for {
+		c.prompt()
+		select {
+		case <-ctx.Done():
+			c.println("\nbye")
+			return nil
+		case err := <-readErr:
+			if err != nil {
+				return fmt.Errorf("read commands: %w", err)
+			}
+			return nil
+		case line := <-lines:
+			if !c.interactive && strings.TrimSpace(line) != "" {
+				c.printf("\n%s> %s\n", c.user().Name, line)
+			}
+			if quit := c.exec(ctx, strings.TrimSpace(line)); quit {
+				return nil
+			}
+		}
+	}
+}
+
+func (c *Console) user() User {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.users[c.current]
+}
+
+func (c *Console) intro() {
+	u := c.user()
+	c.printf("presence-bot demo: a simulated contact center of live agents, and this console in place of Slack.\n")
+	c.printf("You are %s. Type help for what you can do.\n", describe(u))
+}
+
+func describe(u User) string {
+	switch {
+	case u.Supervisor && u.AgentID == "":
+		return fmt.Sprintf("%s (%s), a supervisor", u.Name, u.ID)
+	case u.Supervisor:
+		return fmt.Sprintf("%s (%s), a supervisor and agent %s", u.Name, u.ID, u.AgentID)
+	case u.AgentID != "":
+		return fmt.Sprintf("%s (%s), agent %s", u.Name, u.ID, u.AgentID)
+	}
+	return fmt.Sprintf("%s (%s), not mapped to any agent", u.Name, u.ID)
+}
+
+func (c *Console) prompt() {
+	if c.interactive {
+		c.printf("%s> ", c.user().Name)
+	}
+}
+
+const help = `Commands:
+  /status                          your status and what you can switch to
+  /status available|busy|offline   change it
+  /status <status> @user           supervisors: change someone else's
+  /presence [help|<status>|team <team_id>|<agent id, name or @user>]
+  as <user> <command>              run one command as another user, e.g. as priya /status busy
+  iam <user>                       become another user
+  whoami, users                    who you are, who there is
+  help, quit
+Users can be named by name or Slack ID; @name works in commands too.
+`
+
+// exec runs one line; it reports whether to quit.
+func (c *Console) exec(ctx context.Context, line string) bool {
+	fields := strings.Fields(line)
+	if len(fields) == 0 {
+		return false
+	}
+	switch strings.ToLower(fields[0]) {
+	case "quit", "exit", "bye":
+		return true
+	case "help", "?":
+		c.printf("%s", help)
+	case "whoami":
+		c.printf("You are %s.\n", describe(c.user()))
+	case "users":
+		for _, u := range c.users {
+			c.printf("  %-8s %s\n", strings.ToLower(firstName(u.Name)), describe(u))
+		}
+	case "iam":
+		if len(fields) != 2 {
+			c.printf("Say who: iam <user>. Type users to see them.\n")
+			return false
+		}
+		if i, ok := c.find(fields[1]); ok {
+			c.mu.Lock()
+			c.current = i
+			c.mu.Unlock()
+			c.printf("You are now %s.\n", describe(c.users[i]))
+		} else {
+			c.printf("There is no user %q. Type users to see them.\n", fields[1])
+		}
+	case "as":
+		if len(fields) < 3 {
+			c.printf("Say who and what: as <user> <command>, e.g. as priya /status busy\n")
+			return false
+		}
+		i, ok := c.find(fields[1])
+		if !ok {
+			c.printf("There is no user %q. Type users to see them.\n", fields[1])
+			return false
+		}
+		c.slash(ctx, c.users[i], strings.Join(fields[2:], " "))
+	default:
+		if strings.HasPrefix(fields[0], "/") {
+			c.slash(ctx, c.user(), line)
+			return false
+		}
+		c.printf("I don't understand %q. Commands start with / (try /presence), or type help.\n", fields[0])
+	}
+	return false
+}
+
+func firstName(name string) string {
+	first, _, _ := strings.Cut(name, " ")
+	return first
+}
+
+// find looks a user up by Slack ID, first name or full name.
+func (c *Console) find(who string) (int, bool) {
+	who = strings.TrimPrefix(who, "@")
+	for i, u := range c.users {
+		if strings.EqualFold(u.ID, who) || strings.EqualFold(firstName(u.Name), who) || strings.EqualFold(u.Name, who) {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// slash runs a slash command as u. An @name becomes the mention Slack
+// would send.
+func (c *Console) slash(ctx context.Context, u User, line string) {
+	cmd, text, _ := strings.Cut(line, " ")
+	words := strings.Fields(text)
+	for i, w := range words {
+		if strings.HasPrefix(w, "@") {
+			if j, ok := c.find(w); ok {
+				words[i] = fmt.Sprintf("<@%s|%s>", c.users[j].ID, strings.ToLower(firstName(c.users[j].Name)))
+			}
+		}
+	}
+	answer := c.commands.Handle(ctx, commands.Request{
+		UserID: u.ID, ChannelID: channel, Command: cmd, Text: strings.Join(words, " "),
+	})
+	c.show(answer)
+}
+
+func (c *Console) show(m message.Message) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	Render(c.out, m, c.nameOf)
+}
+
+func (c *Console) nameOf(id string) string {
+	for _, u := range c.users {
+		if u.ID == id {
+			return strings.ToLower(firstName(u.Name))
+		}
+	}
+	return ""
+}
+
+// Post shows a scheduled post as a message in a channel. It implements
+// the scheduled jobs' poster.
+func (c *Console) Post(_ context.Context, ch string, m message.Message) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.posts++
+	ts := strconv.Itoa(c.posts)
+	fmt.Fprintf(c.out, "\n[#%s · post %s]\n", ch, ts)
+	Render(c.out, m, c.nameOf)
+	return ts, nil
+}
+
+// Update shows an edited post.
+func (c *Console) Update(_ context.Context, ch, ts string, m message.Message) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fmt.Fprintf(c.out, "\n[#%s · post %s, edited]\n", ch, ts)
+	Render(c.out, m, c.nameOf)
+	return nil
+}
+
+func (c *Console) printf(format string, args ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fmt.Fprintf(c.out, format, args...)
+}
+
+func (c *Console) println(s string) { c.printf("%s\n", s) }
