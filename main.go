@@ -54,6 +54,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return serve(ctx, stderr)
 	case "demo":
 		return demo(ctx, stdin, stdout, stderr)
+	case "check":
+		return check(ctx, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -96,6 +98,17 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func check(ctx context.Context, stdout, stderr io.Writer) int {
+	cfg, ok := loadConfig(stderr)
+	if !ok {
+		return exitConfig
+	}
+	if !app.Check(ctx, cfg, stdout) {
+		return exitFailed
+	}
+	return exitOK
 }
 
 func serve(ctx context.Context, stderr io.Writer) int {
