@@ -236,4 +236,3 @@ func TestGracefulShutdownFinishesCommandsInFlight(t *testing.T) {
 		t.Errorf("agent_001 is %s, want busy", a.Status)
 	}
 }
-

@@ -23,11 +23,11 @@ import (
 
 // Slack users of the end-to-end world.
 const (
-	userAlice   = "U0ALICE"   // agent_001 by the mapping file
-	userBob     = "U0BOB"     // agent_002 by the mapping file
-	userCarol   = "U0CAROL"   // agent_003 by her Slack profile email only
-	userSuper   = "U0SUPER"   // supervisor, no agent of her own
-	userStray   = "U0STRAY"   // nobody the bot knows
+	userAlice   = "U0ALICE" // agent_001 by the mapping file
+	userBob     = "U0BOB"   // agent_002 by the mapping file
+	userCarol   = "U0CAROL" // agent_003 by her Slack profile email only
+	userSuper   = "U0SUPER" // supervisor, no agent of her own
+	userStray   = "U0STRAY" // nobody the bot knows
 	secretToken = "exo-SECRET-91c2"
 )
 
@@ -243,4 +243,3 @@ func mustContain(t *testing.T, got string, wants ...string) {
 		}
 	}
 }
-
