@@ -1,0 +1,281 @@
+package bot
+
+import (
+	"context"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/presencebot/presence-bot/commands"
+	"github.com/presencebot/presence-bot/internal/fakeslack"
+	"github.com/presencebot/presence-bot/message"
+)
+
+// commandsFunc lets a test decide what a command does.
+type commandsFunc func(ctx context.Context, req commands.Request) message.Message
+
+func (f commandsFunc) Handle(ctx context.Context, req commands.Request) message.Message {
+	return f(ctx, req)
+}
+
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// run starts a bot against a fake Slack and returns a stop function that
+// waits for Run to return.
+func run(t *testing.T, fs *fakeslack.Server, cmds Commands, adjust func(*Config)) (*logBuffer, func()) {
+	t.Helper()
+	logs := &logBuffer{}
+	cfg := Config{
+		Web:      NewWebAPI(Slack{AppToken: fakeslack.AppToken, BotToken: fakeslack.BotToken, APIURL: fs.URL()}),
+		Commands: cmds,
+		Logger:   slog.New(slog.NewTextHandler(logs, nil)),
+	}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	b, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer wcancel()
+	if err := fs.WaitConnections(wctx, 1); err != nil {
+		t.Fatalf("no connection: %v\n%s", err, logs.String())
+	}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run = %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Error("Run did not return")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return logs, stop
+}
+
+func waitAnswer(t *testing.T, fs *fakeslack.Server, envelopeID string) fakeslack.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m, err := fs.WaitMessage(ctx, func(m fakeslack.Message) bool { return m.EnvelopeID == envelopeID })
+	if err != nil {
+		t.Fatalf("no answer to %s: %v", envelopeID, err)
+	}
+	return m
+}
+
+func TestPanicInOneCommandIsRecoveredAndOthersServed(t *testing.T) {
+	fs := fakeslack.New(fakeslack.Options{})
+	defer fs.Close()
+	logs, _ := run(t, fs, commandsFunc(func(_ context.Context, req commands.Request) message.Message {
+		if req.Text == "boom" {
+			panic("kaboom")
+		}
+		return message.Reply("fine")
+	}), nil)
+
+	boom, _ := fs.SendSlashCommand(fakeslack.SlashCommand{Command: "/status", Text: "boom", UserID: "U1"})
+	m := waitAnswer(t, fs, boom)
+	if !strings.Contains(m.Text, "Something went wrong") {
+		t.Errorf("panicking command answered %q, want an error answer", m.Text)
+	}
+	ok, _ := fs.SendSlashCommand(fakeslack.SlashCommand{Command: "/status", UserID: "U2"})
+	if m := waitAnswer(t, fs, ok); m.Text != "fine" {
+		t.Errorf("next command answered %q, want fine", m.Text)
+	}
+	if l := logs.String(); !strings.Contains(l, "kaboom") || !strings.Contains(l, "goroutine") {
+		t.Errorf("panic not logged with its stack:\n%s", l)
+	}
+}
+
+func TestBurstOfAThousandIsAckedBoundedAndAnswered(t *testing.T) {
+	fs := fakeslack.New(fakeslack.Options{})
+	defer fs.Close()
+	const workers = 64
+	var inFlight, peak atomic.Int32
+	release := make(chan struct{})
+	cmds := commandsFunc(func(ctx context.Context, req commands.Request) message.Message {
+		n := inFlight.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		<-release // every worker is held until the whole burst is in
+		inFlight.Add(-1)
+		return message.Reply("done " + req.Text)
+	})
+	_, _ = run(t, fs, cmds, func(c *Config) { c.Workers = workers })
+
+	goroutinesBefore := runtime.NumGoroutine()
+	ids := make([]string, 1000)
+	for i := range ids {
+		id, err := fs.SendSlashCommand(fakeslack.SlashCommand{Command: "/presence", Text: "x", UserID: "U1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = id
+	}
+	// Every envelope is acknowledged while the workers are all busy.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var slowest time.Duration
+	for _, id := range ids {
+		ack, err := fs.WaitAck(ctx, id)
+		if err != nil {
+			t.Fatalf("envelope %s not acked: %v", id, err)
+		}
+		slowest = max(slowest, ack.Latency)
+	}
+	if slowest > 3*time.Second {
+		t.Errorf("slowest ack %v, want within Slack's 3s", slowest)
+	}
+	// Concurrency stays bounded: a fixed pool, not a goroutine per command.
+	if g := runtime.NumGoroutine(); g > goroutinesBefore+50 {
+		t.Errorf("goroutines grew from %d to %d during the burst", goroutinesBefore, g)
+	}
+	close(release)
+	for _, id := range ids {
+		waitAnswer(t, fs, id)
+	}
+	if p := peak.Load(); p > workers {
+		t.Errorf("peak concurrency %d, want at most %d", p, workers)
+	}
+}
+
+func TestEnvelopeFromAnotherWorkspaceIsIgnored(t *testing.T) {
+	fs := fakeslack.New(fakeslack.Options{})
+	defer fs.Close()
+	var ran atomic.Int32
+	logs, stop := run(t, fs, commandsFunc(func(context.Context, commands.Request) message.Message {
+		ran.Add(1)
+		return message.Reply("ok")
+	}), nil)
+	id, _ := fs.SendSlashCommand(fakeslack.SlashCommand{Command: "/status", UserID: "U1", TeamID: "T0OTHER"})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := fs.WaitAck(ctx, id); err != nil {
+		t.Fatalf("not acked: %v", err)
+	}
+	// A command from our own workspace after it is answered; the stranger's never ran.
+	own, _ := fs.SendSlashCommand(fakeslack.SlashCommand{Command: "/status", UserID: "U1"})
+	waitAnswer(t, fs, own)
+	stop()
+	if n := ran.Load(); n != 1 {
+		t.Errorf("commands run = %d, want 1", n)
+	}
+	if !strings.Contains(logs.String(), "another workspace") {
+		t.Errorf("no log of the ignored envelope:\n%s", logs.String())
+	}
+}
+
+func TestReconnectsWhenPingsStop(t *testing.T) {
+	fs := fakeslack.New(fakeslack.Options{PingInterval: 50 * time.Millisecond})
+	defer fs.Close()
+	_, _ = run(t, fs, commandsFunc(func(context.Context, commands.Request) message.Message {
+		return message.Reply("ok")
+	}), func(c *Config) { c.PingInterval = 300 * time.Millisecond })
+	fs.SetPings(false)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := fs.WaitConnectCount(ctx, 2); err != nil {
+		t.Fatalf("no reconnect after pings stopped: %v", err)
+	}
+	fs.SetPings(true)
+	if err := fs.WaitConnections(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := fs.SendSlashCommand(fakeslack.SlashCommand{Command: "/status", UserID: "U1"})
+	waitAnswer(t, fs, id)
+}
+
+func TestAnswerFallsBackToPostEphemeral(t *testing.T) {
+	fs := fakeslack.New(fakeslack.Options{})
+	defer fs.Close()
+	b, err := New(Config{
+		Web:      NewWebAPI(Slack{AppToken: fakeslack.AppToken, BotToken: fakeslack.BotToken, APIURL: fs.URL()}),
+		Commands: commandsFunc(func(context.Context, commands.Request) message.Message { return message.Reply("x") }),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A response_url Slack no longer accepts: the answer still arrives.
+	j := job{req: commands.Request{UserID: "U1", ChannelID: "C0FLOOR", Command: "/status"},
+		responseURL: strings.TrimSuffix(fs.URL(), "/api/") + "/response/unknown"}
+	if !b.deliver(context.Background(), j, message.Reply("via ephemeral")) {
+		t.Fatal("deliver failed")
+	}
+	msgs := fs.Messages()
+	last := msgs[len(msgs)-1]
+	if last.Method != "chat.postEphemeral" || last.User != "U1" || last.Channel != "C0FLOOR" {
+		t.Errorf("answer = %+v, want chat.postEphemeral to U1 in C0FLOOR", last)
+	}
+}
+
+func TestRespondRetriesRateLimits(t *testing.T) {
+	fs := fakeslack.New(fakeslack.Options{})
+	defer fs.Close()
+	fs.FailNext("chat.postMessage", 1, "rate_limited", time.Second)
+	web := NewWebAPI(Slack{AppToken: fakeslack.AppToken, BotToken: fakeslack.BotToken, APIURL: fs.URL()})
+	start := time.Now()
+	ts, err := web.Post(context.Background(), "C0ALERTS", message.Reply("alert"))
+	if err != nil || ts == "" {
+		t.Fatalf("Post = %q, %v; want it retried after the rate limit", ts, err)
+	}
+	if waited := time.Since(start); waited < time.Second {
+		t.Errorf("retried after %v, want at least the 1s Retry-After", waited)
+	}
+	if n := fs.Calls("chat.postMessage"); n != 2 {
+		t.Errorf("chat.postMessage calls = %d, want 2", n)
+	}
+}
+
+func TestSlackErrorsCarryAHint(t *testing.T) {
+	fs := fakeslack.New(fakeslack.Options{})
+	defer fs.Close()
+	web := NewWebAPI(Slack{AppToken: fakeslack.AppToken, BotToken: fakeslack.BotToken, APIURL: fs.URL()})
+	for code, want := range map[string]string{
+		"channel_not_found": "channel ID",
+		"not_in_channel":    "/invite",
+		"invalid_auth":      "SLACK_BOT_TOKEN",
+	} {
+		fs.FailNext("chat.postMessage", 1, code, 0)
+		_, err := web.Post(context.Background(), "C0X", message.Reply("x"))
+		if err == nil {
+			t.Fatalf("%s: Post succeeded", code)
+		}
+		if h := Hint(err); !strings.Contains(h, want) {
+			t.Errorf("Hint(%v) = %q, want it to mention %q", err, h, want)
+		}
+	}
+}
