@@ -154,6 +154,9 @@ func NewClient(accountSID, accessToken string, opts ...Option) *Client {
 	if s.pageWorkers < 1 {
 		s.pageWorkers = 1
 	}
+	if s.now == nil {
+		s.now = time.Now
+	}
 
 	var rc *resty.Client
 	if s.httpClient != nil {
