@@ -37,7 +37,8 @@ func (h *Handler) presence(ctx context.Context, req Request, args []string) mess
 		})
 	case strings.EqualFold(args[0], "team"):
 		if len(args) != 2 {
-			return message.Reply("Name one team: `/presence team <team_id>`.\n" + cmd.shortUsage())
+			// Escaped like any text: Slack reads <…> as markup even in code.
+			return message.Reply("Name one team: `/presence team &lt;team_id&gt;`.\n" + cmd.shortUsage())
 		}
 		return h.withSnapshot(ctx, func(s *presence.Snapshot, note string) message.Message {
 			return h.team(s, args[1], note)
@@ -244,7 +245,7 @@ func (h *Handler) byStatus(s *presence.Snapshot, st presence.Status, note string
 	if t.n == 0 {
 		blocks = append(blocks, message.NewSection("Nobody is "+message.Escape(st.Label())+" right now."))
 	} else {
-		blocks = append(blocks, h.listSections("", t, 8, "; narrow it with `/presence team <team_id>`")...)
+		blocks = append(blocks, h.listSections("", t, 8, "; narrow it with `/presence team &lt;team_id&gt;`")...)
 	}
 	blocks = append(blocks, h.asOf(s.FetchedAt, note))
 	return message.Message{Visibility: message.Ephemeral, Text: title, Blocks: blocks}
@@ -356,11 +357,17 @@ func (h *Handler) findAgent(ctx context.Context, query string) (string, *message
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s match `%s`:", message.Plural(total, "agent"), message.Escape(message.Truncate(query, 60)))
+	shown := 0
 	for _, a := range matches {
-		fmt.Fprintf(&b, "\n• %s %s", agentLabel(a), statusMark(a.Status))
+		l := "\n• " + agentLabel(a) + " " + statusMark(a.Status)
+		if b.Len()+len(l) > sectionBudget {
+			break // long names: keep room for the count, rather than be cut
+		}
+		b.WriteString(l)
+		shown++
 	}
-	if total > len(matches) {
-		fmt.Fprintf(&b, "\n_…and %s more; add more of the name._", message.Thousands(total-len(matches)))
+	if total > shown {
+		fmt.Fprintf(&b, "\n_…and %s more; add more of the name._", message.Thousands(total-shown))
 	}
 	b.WriteString("\nAsk again with the agent ID to see one.")
 	r := message.Reply(b.String())

@@ -87,19 +87,28 @@ func unmappedText(userID string) string {
 		"email is the one the contact center has for you.", message.Escape(userID))
 }
 
-// resolve finds the caller's agent, answering for them when it cannot.
-func (h *Handler) resolve(ctx context.Context, userID string) (string, *message.Message) {
+// resolve finds the caller's agent, answering for them when it cannot;
+// the error says why, for the audit line.
+func (h *Handler) resolve(ctx context.Context, userID string) (string, *message.Message, error) {
 	id, err := h.dir.AgentFor(ctx, userID)
 	if err == nil {
-		return id, nil
+		return id, nil, nil
 	}
 	if errors.Is(err, ErrUnmapped) {
 		r := message.Reply(unmappedText(userID))
-		return "", &r
+		return "", &r, err
 	}
 	h.log.Warn("user lookup failed", "user", userID, "err", err)
 	r := message.Reply("⚠️ I couldn't look you up just now (" + lookupTrouble(err) + "). Nothing was changed; try again in a minute.")
-	return "", &r
+	return "", &r, err
+}
+
+// lookupResult is the audit result of a failed lookup of a Slack user.
+func lookupResult(user string, err error) string {
+	if errors.Is(err, ErrUnmapped) {
+		return "refused: " + user + " is not mapped to an agent"
+	}
+	return "failed: " + err.Error()
 }
 
 func lookupTrouble(err error) string {
@@ -110,7 +119,7 @@ func lookupTrouble(err error) string {
 }
 
 func (h *Handler) showStatus(ctx context.Context, userID string) message.Message {
-	agentID, refusal := h.resolve(ctx, userID)
+	agentID, refusal, _ := h.resolve(ctx, userID)
 	if refusal != nil {
 		return *refusal
 	}
@@ -154,8 +163,9 @@ func (h *Handler) changeStatus(ctx context.Context, caller, other string, target
 	var agentID string
 	self := other == ""
 	if self {
-		id, refusal := h.resolve(ctx, caller)
+		id, refusal, err := h.resolve(ctx, caller)
 		if refusal != nil {
+			h.audit(caller, "", "", target, lookupResult(caller, err))
 			return *refusal
 		}
 		agentID = id
@@ -165,6 +175,9 @@ func (h *Handler) changeStatus(ctx context.Context, caller, other string, target
 			return message.Reply("Only supervisors can change someone else's status. You can change your own with `/status " + string(target) + "`.")
 		}
 		id, err := h.dir.AgentFor(ctx, other)
+		if err != nil {
+			h.audit(caller, "", "", target, lookupResult(other, err))
+		}
 		switch {
 		case errors.Is(err, ErrUnmapped):
 			return message.Reply(fmt.Sprintf("<@%s> is not mapped to a contact-center agent, so I can't change their status.", other))
@@ -184,6 +197,7 @@ func (h *Handler) changeStatus(ctx context.Context, caller, other string, target
 		who = agentLabel(*cur) + " is"
 	}
 	if cur.Status == target {
+		h.audit(caller, agentID, cur.Status, target, "no change: already in that status")
 		return message.Reply(fmt.Sprintf("%s already %s.", who, statusMark(target)))
 	}
 	if cur.Status.SystemManaged() {
@@ -205,7 +219,11 @@ func (h *Handler) changeStatus(ctx context.Context, caller, other string, target
 				return message.Reply(fmt.Sprintf("The status changed to %s just now, before your change arrived.\n%s",
 					statusMark(now.Status), invalidOrNext(now.Status, target, self)))
 			}
-			return message.Reply(invalidText(cur.Status, target, self))
+			// The table allows the move (it was checked above), so saying
+			// "you can't" would contradict the list of allowed moves.
+			return message.Reply(fmt.Sprintf("The contact center refused the change from %s to %s; "+
+				"the status may have changed and changed back. Nothing was changed: check with `/status` and try again.",
+				statusMark(cur.Status), statusMark(target)))
 		}
 		h.audit(caller, agentID, cur.Status, target, "failed: "+err.Error())
 		return message.Reply(troubleText(err, maybeApplied(err)))
@@ -247,6 +265,9 @@ func invalidText(from, to presence.Status, self bool) string {
 }
 
 func invalidOrNext(from, to presence.Status, self bool) string {
+	if from == to {
+		return "That is the status you asked for, so there is nothing more to do."
+	}
 	if presence.CanTransition(from, to) {
 		return "From there " + string(to) + " is allowed: send the command again if you still want it."
 	}

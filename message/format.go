@@ -58,6 +58,22 @@ func Truncate(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
+// truncateEscaped is Truncate for text already escaped: it never cuts an
+// escape such as "&amp;" in half, which would leave a bare '&' for Slack.
+func truncateEscaped(s string, n int) string {
+	t := Truncate(s, n)
+	if t == s || n <= 1 {
+		return t
+	}
+	body := strings.TrimSuffix(t, "…")
+	// In escaped text every '&' begins an escape, so one without its ';'
+	// is a cut one.
+	if i := strings.LastIndexByte(body, '&'); i >= 0 && !strings.Contains(body[i:], ";") {
+		body = body[:i]
+	}
+	return body + "…"
+}
+
 // Plural returns "1 agent" / "5,000 agents".
 func Plural(n int, word string) string {
 	if n == 1 {

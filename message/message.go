@@ -78,13 +78,17 @@ const (
 )
 
 // NewHeader is a title; s is plain text, already escaped.
-func NewHeader(s string) Block { return Block{Kind: Header, Text: Truncate(s, MaxHeaderText)} }
+func NewHeader(s string) Block { return Block{Kind: Header, Text: truncateEscaped(s, MaxHeaderText)} }
 
 // NewSection is a paragraph of mrkdwn.
-func NewSection(s string) Block { return Block{Kind: Section, Text: Truncate(s, MaxSectionText)} }
+func NewSection(s string) Block {
+	return Block{Kind: Section, Text: truncateEscaped(s, MaxSectionText)}
+}
 
 // NewContext is small print.
-func NewContext(s string) Block { return Block{Kind: Context, Text: Truncate(s, MaxSectionText)} }
+func NewContext(s string) Block {
+	return Block{Kind: Context, Text: truncateEscaped(s, MaxSectionText)}
+}
 
 // NewFields is a block of short fields.
 func NewFields(fields ...string) Block {
@@ -92,7 +96,7 @@ func NewFields(fields ...string) Block {
 		fields = fields[:MaxFields]
 	}
 	for i, f := range fields {
-		fields[i] = Truncate(f, MaxFieldText)
+		fields[i] = truncateEscaped(f, MaxFieldText)
 	}
 	return Block{Kind: Fields, Fields: fields}
 }
@@ -126,5 +130,5 @@ func Summary(s string) string {
 		}
 		out = append(out, r)
 	}
-	return Truncate(string(out), 200)
+	return truncateEscaped(string(out), 200)
 }
