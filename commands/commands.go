@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/presencebot/presence-bot/presence"
 )
@@ -132,7 +133,7 @@ func (h *Handler) Handle(ctx context.Context, req Request) message.Message {
 		return message.Reply(fmt.Sprintf("That command is too long (%s characters; at most %s).\n%s",
 			message.Thousands(len(req.Text)), message.Thousands(MaxTextLen), cmd.shortUsage()))
 	}
-	return cmd.run(ctx, req, strings.Fields(req.Text))
+	return cmd.run(ctx, req, words(req.Text))
 }
 
 func (h *Handler) lookup(name string) (command, bool) {
@@ -180,23 +181,65 @@ func (h *Handler) HelpText() []message.Message {
 	return out
 }
 
-// troubleText explains a contact-center failure to a person. changed says
-// whether a write may have happened, so the answer never claims "nothing
-// was changed" when that is not known.
-func troubleText(err error, maybeChanged bool) string {
-	var what string
+// effect says what a failed contact-center call means for the person.
+type effect int
+
+const (
+	readOnly     effect = iota // a query: nothing to change
+	nothingDone                // a change that was never sent
+	maybeChanged               // a change whose fate is unknown
+)
+
+// troubleWhat names a contact-center failure in a person's words.
+func troubleWhat(err error) string {
 	switch {
 	case errors.Is(err, presence.ErrUnauthorized):
-		what = "The contact center refused the bot's credentials. An admin needs to check `EXOTEL_ACCESS_TOKEN`."
+		return "The contact center refused the bot's credentials. An admin needs to check `EXOTEL_ACCESS_TOKEN`."
 	case errors.Is(err, presence.ErrRateLimited):
-		what = "The contact center is rate-limiting the bot right now."
+		return "The contact center is rate-limiting the bot right now."
 	case errors.Is(err, presence.ErrBadResponse):
-		what = "The contact center sent an answer the bot could not read."
-	default:
-		what = "The contact center is not answering."
+		return "The contact center sent an answer the bot could not read."
 	}
-	if maybeChanged {
-		return "⚠️ " + what + " The change may not have been applied: check with `/status` in a minute."
+	return "The contact center is not answering."
+}
+
+// troubleText explains a contact-center failure to a person, never
+// claiming "nothing was changed" when that is not known.
+func troubleText(err error, e effect) string {
+	what := "⚠️ " + troubleWhat(err)
+	switch e {
+	case maybeChanged:
+		return what + " The change may not have been applied: check with `/status` in a minute."
+	case nothingDone:
+		return what + " Nothing was changed; try again in a minute."
 	}
-	return "⚠️ " + what + " Nothing was changed; try again in a minute."
+	return what + " Try again in a minute."
+}
+
+// words splits command text at spaces, keeping each Slack-escaped token
+// (<@U123|jane doe>) whole even when its label has spaces.
+func words(text string) []string {
+	var out []string
+	var cur strings.Builder
+	depth := 0
+	flush := func() {
+		if cur.Len() > 0 {
+			out = append(out, cur.String())
+			cur.Reset()
+		}
+	}
+	for _, r := range text {
+		switch {
+		case r == '<':
+			depth++
+		case r == '>' && depth > 0:
+			depth--
+		case depth == 0 && unicode.IsSpace(r):
+			flush()
+			continue
+		}
+		cur.WriteRune(r)
+	}
+	flush()
+	return out
 }

@@ -82,10 +82,10 @@ func (h *Handler) withSnapshot(ctx context.Context, render func(*presence.Snapsh
 	h.log.Warn("roster fetch failed", "err", err)
 	last := h.roster.LastKnown()
 	if last == nil {
-		return message.Reply(troubleText(err, false))
+		return message.Reply(troubleText(err, readOnly))
 	}
-	note := fmt.Sprintf("⚠️ The contact center is not answering. This is the last known data, from %s ago.",
-		message.Duration(last.Age(h.now())))
+	note := fmt.Sprintf("⚠️ %s This is the last known data, from %s ago.",
+		troubleWhat(err), message.Duration(last.Age(h.now())))
 	return render(last, note)
 }
 
@@ -306,7 +306,7 @@ func (h *Handler) oneAgent(ctx context.Context, query string) message.Message {
 		if errors.Is(err, presence.ErrNotFound) {
 			return message.Reply(fmt.Sprintf("The contact center has no agent `%s`.", message.Escape(agentID)))
 		}
-		return message.Reply(troubleText(err, false))
+		return message.Reply(troubleText(err, readOnly))
 	}
 	return h.agentDetail(*a)
 }

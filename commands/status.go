@@ -125,7 +125,7 @@ func (h *Handler) showStatus(ctx context.Context, userID string) message.Message
 	}
 	a, err := h.api.Get(ctx, agentID)
 	if err != nil {
-		return h.getFailed(err, agentID)
+		return h.getFailed(err, agentID, readOnly)
 	}
 	return message.Message{Visibility: message.Ephemeral, Text: "Your status: " + a.Status.Label(), Blocks: h.statusBlocks("Your status", *a)}
 }
@@ -190,7 +190,7 @@ func (h *Handler) changeStatus(ctx context.Context, caller, other string, target
 	cur, err := h.api.Get(ctx, agentID)
 	if err != nil {
 		h.audit(caller, agentID, "", target, "failed: "+err.Error())
-		return h.getFailed(err, agentID)
+		return h.getFailed(err, agentID, nothingDone)
 	}
 	who := "You're"
 	if !self {
@@ -226,7 +226,7 @@ func (h *Handler) changeStatus(ctx context.Context, caller, other string, target
 				statusMark(cur.Status), statusMark(target)))
 		}
 		h.audit(caller, agentID, cur.Status, target, "failed: "+err.Error())
-		return message.Reply(troubleText(err, maybeApplied(err)))
+		return message.Reply(troubleText(err, writeEffect(err)))
 	}
 	h.audit(caller, agentID, cur.Status, target, "ok")
 	updated := *cur
@@ -246,14 +246,17 @@ func (h *Handler) changeStatus(ctx context.Context, caller, other string, target
 	}
 }
 
-// maybeApplied says whether an update's failure leaves the change unknown.
-func maybeApplied(err error) bool {
+// writeEffect says whether an update's failure leaves the change unknown.
+func writeEffect(err error) effect {
 	var ae *presence.APIError
 	if errors.As(err, &ae) && ae.Attempts == 0 {
-		return false // failed fast: nothing was sent
+		return nothingDone // failed fast: nothing was sent
 	}
-	return errors.Is(err, presence.ErrServer) || errors.Is(err, presence.ErrUnavailable) ||
-		errors.Is(err, presence.ErrBadResponse)
+	if errors.Is(err, presence.ErrServer) || errors.Is(err, presence.ErrUnavailable) ||
+		errors.Is(err, presence.ErrBadResponse) {
+		return maybeChanged
+	}
+	return nothingDone
 }
 
 func invalidText(from, to presence.Status, self bool) string {
@@ -298,11 +301,11 @@ func agentLabel(a presence.Agent) string {
 	return fmt.Sprintf("*%s* (`%s`)", message.Escape(message.Truncate(name, 60)), message.Escape(a.ID))
 }
 
-func (h *Handler) getFailed(err error, agentID string) message.Message {
+func (h *Handler) getFailed(err error, agentID string, e effect) message.Message {
 	if errors.Is(err, presence.ErrNotFound) {
 		return message.Reply(fmt.Sprintf("The contact center has no agent `%s`. An admin should check the agent mapping file.", message.Escape(agentID)))
 	}
-	return message.Reply(troubleText(err, false))
+	return message.Reply(troubleText(err, e))
 }
 
 // audit leaves one line per status change attempt: who asked, for which
