@@ -82,6 +82,10 @@ func New(cfg Config) *Handler {
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
+	if h.dir == nil {
+		// Nobody is mapped: every command explains how to get mapped.
+		h.dir = NewDirectory(nil, nil, cfg.Roster, h.now)
+	}
 	h.table = []command{
 		{
 			name:    "/status",

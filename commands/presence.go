@@ -327,8 +327,11 @@ func (h *Handler) findAgent(ctx context.Context, query string) (string, *message
 	}
 	snap, err := h.roster.Get(ctx)
 	if err != nil {
-		// Without a roster, only an exact ID can be looked up.
-		return query, nil
+		// Names are found in the last known roster; without one, only an
+		// exact ID can be looked up.
+		if snap = h.roster.LastKnown(); snap == nil {
+			return query, nil
+		}
 	}
 	if a, ok := snap.Agent(query); ok {
 		return a.ID, nil
