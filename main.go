@@ -126,6 +126,10 @@ func serve(ctx context.Context, stderr io.Writer) int {
 	}
 	if err := a.Run(ctx); err != nil {
 		log.Error("presence-bot stopped on an error", "err", err)
+		var ce *app.ConfigError
+		if errors.As(err, &ce) {
+			return exitConfig
+		}
 		return exitFailed
 	}
 	return exitOK

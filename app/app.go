@@ -8,22 +8,29 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"sync"
 	"time"
 
 	"github.com/presencebot/presence-bot/agentmap"
 	"github.com/presencebot/presence-bot/bot"
 	"github.com/presencebot/presence-bot/commands"
 	"github.com/presencebot/presence-bot/config"
+	"github.com/presencebot/presence-bot/observe"
 	"github.com/presencebot/presence-bot/presence"
 )
 
 // App is presence-bot, ready to run.
 type App struct {
-	cfg    *config.Config
-	log    *slog.Logger
-	client *presence.Client
-	bot    *bot.Bot
-	web    *bot.WebAPI
+	cfg     *config.Config
+	log     *slog.Logger
+	bot     *bot.Bot
+	health  *observe.Health
+	metrics *observe.Metrics
+
+	mu       sync.Mutex
+	httpAddr string // where /healthz, /readyz and /metrics listen, once they do
+	started  chan struct{}
 }
 
 // Option adjusts what configuration does not cover: tests and the
@@ -56,17 +63,27 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	metrics := observe.NewMetrics()
+	health := observe.NewHealth(nil)
+
 	client := presence.NewClient(cfg.Exotel.AccountSID, cfg.Exotel.AccessToken,
 		append([]presence.Option{
 			presence.WithBaseURL(cfg.Exotel.BaseURL),
 			presence.WithLogger(log.With("component", "contact-center")),
+			presence.WithObserver(func(ob presence.Observation) {
+				metrics.ObserveAPI(ob)
+				health.ObserveAPI(ob)
+			}),
 		}, o.presence...)...,
 	)
 	roster := presence.NewSnapshots(client, cfg.PresenceCacheTTL, nil)
+	roster.OnRefresh(func(s *presence.Snapshot) { metrics.SetAgents(countAgents(s)) })
+
 	web := bot.NewWebAPI(bot.Slack{
-		AppToken: cfg.Slack.AppToken,
-		BotToken: cfg.Slack.BotToken,
-		APIURL:   cfg.Slack.APIURL,
+		AppToken:   cfg.Slack.AppToken,
+		BotToken:   cfg.Slack.BotToken,
+		APIURL:     cfg.Slack.APIURL,
+		HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: metrics.SlackTransport(nil)},
 	})
 	handler := commands.New(commands.Config{
 		API:       client,
@@ -80,6 +97,14 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (*App, error) {
 		Web:      web,
 		Commands: handler,
 		Logger:   log.With("component", "slack"),
+		Hooks: bot.Hooks{
+			Acked:    metrics.Acked,
+			Answered: metrics.Answered,
+			Connection: func(up bool) {
+				metrics.Connection(up)
+				health.Connection(up)
+			},
+		},
 	}
 	if o.bot != nil {
 		o.bot(&botCfg)
@@ -88,7 +113,16 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{cfg: cfg, log: log, client: client, bot: b, web: web}, nil
+	return &App{cfg: cfg, log: log, bot: b, health: health, metrics: metrics, started: make(chan struct{})}, nil
+}
+
+// countAgents counts a roster per team and status for the agents gauge.
+func countAgents(s *presence.Snapshot) map[observe.TeamStatus]int {
+	counts := make(map[observe.TeamStatus]int)
+	for a := range s.All() {
+		counts[observe.TeamStatus{Team: a.TeamID(), Status: a.Status}]++
+	}
+	return counts
 }
 
 // ConfigError marks errors that are the operator's to fix (exit status 2).
@@ -108,11 +142,49 @@ func loadAgents(path string) (*agentmap.Map, error) {
 	return m, nil
 }
 
+// HTTPAddr waits until Run has started and returns the address of the
+// health and metrics server, or "" when HTTP_ADDR is off.
+func (a *App) HTTPAddr(ctx context.Context) string {
+	select {
+	case <-a.started:
+	case <-ctx.Done():
+		return ""
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.httpAddr
+}
+
+// shutdownTimeout bounds the health server's shutdown.
+const shutdownTimeout = 2 * time.Second
+
 // Run serves until ctx is done, then shuts down in order: stop taking
-// Slack work, drain the commands in flight, stop the scheduled jobs.
+// Slack work, drain the commands in flight, stop the scheduled jobs, stop
+// the health server last so probes see the whole shutdown.
 func (a *App) Run(ctx context.Context) error {
 	start := time.Now()
 	a.log.Info("presence-bot starting", "contact_center", a.cfg.Exotel.BaseURL, "slack_api", a.cfg.Slack.APIURL)
+	if a.cfg.HTTPAddr != "" {
+		srv := observe.NewServer(a.cfg.HTTPAddr, a.health, a.metrics, a.log.With("component", "http"))
+		addr, err := srv.Start()
+		if err != nil {
+			close(a.started)
+			return &ConfigError{Err: fmt.Errorf("HTTP_ADDR: %w", err)}
+		}
+		a.mu.Lock()
+		a.httpAddr = addr.String()
+		a.mu.Unlock()
+		a.log.Info("health and metrics listening", "addr", addr.String())
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+			defer cancel()
+			if err := srv.Shutdown(ctx); err != nil {
+				a.log.Warn("health server shutdown", "err", err)
+			}
+		}()
+	}
+	close(a.started)
+
 	err := a.bot.Run(ctx)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err

@@ -41,6 +41,7 @@ supervisors:
 // world is the bot running against a fake Slack and the simulator.
 type world struct {
 	t     *testing.T
+	app   *app.App
 	slack *fakeslack.Server
 	sim   *ccmsim.Sim
 	logs  *syncBuffer
@@ -128,7 +129,7 @@ func start(t *testing.T, settings ...setting) *world {
 		t.Fatalf("app.New: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &world{t: t, slack: fs, sim: sim, logs: logs, stop: cancel, done: make(chan error, 1)}
+	w := &world{t: t, app: a, slack: fs, sim: sim, logs: logs, stop: cancel, done: make(chan error, 1)}
 	go func() { w.done <- a.Run(ctx) }()
 	t.Cleanup(func() {
 		w.shutdown()

@@ -121,6 +121,8 @@ type Snapshots struct {
 	// changes are the bot's own updates with when they were made, so a
 	// fetch that began before an update cannot bring the old status back.
 	changes map[string]change
+
+	onRefresh func(*Snapshot)
 }
 
 type change struct {
@@ -136,6 +138,10 @@ func NewSnapshots(src RosterSource, ttl time.Duration, now func() time.Time) *Sn
 	}
 	return &Snapshots{src: src, ttl: ttl, now: now, changes: map[string]change{}}
 }
+
+// OnRefresh calls f with every freshly fetched snapshot (metrics read the
+// counts from it). Set it before the first Get.
+func (c *Snapshots) OnRefresh(f func(*Snapshot)) { c.onRefresh = f }
 
 // Get returns a snapshot no older than the TTL, fetching one if needed.
 func (c *Snapshots) Get(ctx context.Context) (*Snapshot, error) {
@@ -170,6 +176,16 @@ func (c *Snapshots) refresh(ctx context.Context) (*Snapshot, error) {
 	defer cancel()
 	began := c.now()
 	r, err := c.src.ListAll(ctx, ListOptions{})
+	snap, err := c.install(r, began, err)
+	if err == nil && c.onRefresh != nil {
+		c.onRefresh(snap)
+	}
+	return snap, err
+}
+
+// install makes a fetched roster current, or drops the current one when
+// the fetch failed: stale data is never served as current.
+func (c *Snapshots) install(r *Roster, began time.Time, err error) (*Snapshot, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err != nil {
