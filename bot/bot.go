@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/presencebot/presence-bot/commands"
@@ -24,6 +25,17 @@ import (
 // Commands runs slash commands.
 type Commands interface {
 	Handle(ctx context.Context, req commands.Request) message.Message
+}
+
+// Clicker runs button presses; a Commands that is one gets them.
+type Clicker interface {
+	Click(ctx context.Context, c commands.Click) message.Message
+}
+
+// Homes renders App Home views; a Commands that is one gets
+// app_home_opened events.
+type Homes interface {
+	Home(ctx context.Context, user string) []message.Block
 }
 
 // Config is what a Bot is built from.
@@ -80,15 +92,30 @@ type Bot struct {
 	connected atomic.Bool
 	jobs      chan job
 	overflow  chan struct{}
+
+	// homes are the users who opened the App Home, whose view is
+	// refreshed after they change a status through the bot.
+	homes sync.Map
 }
 
-// job is one accepted command waiting for a worker.
+// job is one accepted envelope waiting for a worker: a slash command, a
+// button press or an App Home to publish.
 type job struct {
+	kind        jobKind
 	req         commands.Request
+	click       commands.Click
 	responseURL string
 	envelopeID  string
 	received    time.Time
 }
+
+type jobKind int
+
+const (
+	slashJob jobKind = iota
+	clickJob
+	homeJob
+)
 
 // New builds a bot. It does not connect; Run does.
 func New(cfg Config) (*Bot, error) {
@@ -233,9 +260,10 @@ func (b *Bot) handleEvent(ctx context.Context, evt socketmode.Event) {
 		b.log.Warn("slack: socket trouble", "event", evt.Type, "data", fmt.Sprintf("%v", evt.Data))
 	case socketmode.EventTypeSlashCommand:
 		b.onSlashCommand(ctx, evt)
-	case socketmode.EventTypeInteractive, socketmode.EventTypeEventsAPI:
-		// Acknowledged so Slack does not retry; nothing else listens yet.
-		b.ack(evt, "other")
+	case socketmode.EventTypeInteractive:
+		b.onInteractive(ctx, evt)
+	case socketmode.EventTypeEventsAPI:
+		b.onEvent(ctx, evt)
 	}
 }
 
@@ -262,6 +290,29 @@ func (b *Bot) ack(evt socketmode.Event, kind string) {
 	}
 }
 
+// accept decides whether an acknowledged envelope is to be run: once per
+// envelope, however often Slack delivers it, and only from our workspace.
+func (b *Bot) accept(ctx context.Context, evt socketmode.Event, teamID string) bool {
+	envID := evt.Request.EnvelopeID
+	if !b.dedup.FirstDelivery(ctx, "envelope:"+envID) {
+		b.log.Info("slack: redelivered envelope ignored", "envelope", envID, "retry_attempt", evt.Request.RetryAttempt)
+		return false
+	}
+	if teamID != "" && b.teamID != "" && teamID != b.teamID {
+		b.log.Warn("slack: envelope from another workspace ignored", "team_id", teamID, "envelope", envID)
+		return false
+	}
+	return true
+}
+
+func (b *Bot) enqueue(ctx context.Context, j job) {
+	select {
+	case b.jobs <- j:
+	default:
+		b.refuseOverload(ctx, j)
+	}
+}
+
 func (b *Bot) onSlashCommand(ctx context.Context, evt socketmode.Event) {
 	b.ack(evt, "slash_commands")
 	cmd, ok := evt.Data.(slack.SlashCommand)
@@ -269,16 +320,11 @@ func (b *Bot) onSlashCommand(ctx context.Context, evt socketmode.Event) {
 		b.log.Warn("slack: slash command envelope without a command")
 		return
 	}
-	envID := evt.Request.EnvelopeID
-	if !b.dedup.FirstDelivery(ctx, "envelope:"+envID) {
-		b.log.Info("slack: redelivered envelope ignored", "envelope", envID, "retry_attempt", evt.Request.RetryAttempt)
+	if !b.accept(ctx, evt, cmd.TeamID) {
 		return
 	}
-	if cmd.TeamID != "" && b.teamID != "" && cmd.TeamID != b.teamID {
-		b.log.Warn("slack: envelope from another workspace ignored", "team_id", cmd.TeamID, "envelope", envID)
-		return
-	}
-	j := job{
+	b.enqueue(ctx, job{
+		kind: slashJob,
 		req: commands.Request{
 			UserID:    cmd.UserID,
 			ChannelID: cmd.ChannelID,
@@ -286,14 +332,61 @@ func (b *Bot) onSlashCommand(ctx context.Context, evt socketmode.Event) {
 			Text:      cmd.Text,
 		},
 		responseURL: cmd.ResponseURL,
-		envelopeID:  envID,
+		envelopeID:  evt.Request.EnvelopeID,
 		received:    time.Now(),
+	})
+}
+
+func (b *Bot) onInteractive(ctx context.Context, evt socketmode.Event) {
+	b.ack(evt, "interactive")
+	cb, ok := evt.Data.(slack.InteractionCallback)
+	if !ok || evt.Request == nil {
+		b.log.Warn("slack: interactive envelope without a payload")
+		return
 	}
-	select {
-	case b.jobs <- j:
-	default:
-		b.refuseOverload(ctx, j)
+	if cb.Type != slack.InteractionTypeBlockActions || len(cb.ActionCallback.BlockActions) == 0 {
+		return // nothing the bot offers produces other interactions
 	}
+	if _, ok := b.cfg.Commands.(Clicker); !ok || !b.accept(ctx, evt, cb.Team.ID) {
+		return
+	}
+	// A block_actions payload carries the one button pressed.
+	action := cb.ActionCallback.BlockActions[0]
+	b.enqueue(ctx, job{
+		kind: clickJob,
+		req:  commands.Request{UserID: cb.User.ID, ChannelID: cb.Channel.ID, Command: "button:" + action.ActionID},
+		click: commands.Click{
+			UserID:    cb.User.ID,
+			ChannelID: cb.Channel.ID,
+			ActionID:  action.ActionID,
+			Value:     action.Value,
+		},
+		responseURL: cb.ResponseURL,
+		envelopeID:  evt.Request.EnvelopeID,
+		received:    time.Now(),
+	})
+}
+
+func (b *Bot) onEvent(ctx context.Context, evt socketmode.Event) {
+	b.ack(evt, "events_api")
+	ev, ok := evt.Data.(slackevents.EventsAPIEvent)
+	if !ok || evt.Request == nil {
+		return
+	}
+	opened, ok := ev.InnerEvent.Data.(*slackevents.AppHomeOpenedEvent)
+	if !ok || opened.Tab != "home" {
+		return
+	}
+	if _, ok := b.cfg.Commands.(Homes); !ok || !b.accept(ctx, evt, ev.TeamID) {
+		return
+	}
+	b.homes.Store(opened.User, true)
+	b.enqueue(ctx, job{
+		kind:       homeJob,
+		req:        commands.Request{UserID: opened.User, Command: "app_home_opened"},
+		envelopeID: evt.Request.EnvelopeID,
+		received:   time.Now(),
+	})
 }
 
 // refuseOverload answers a command the queue has no room for, so it is
@@ -317,28 +410,69 @@ func (b *Bot) refuseOverload(ctx context.Context, j job) {
 // the user's: it is logged with its stack and the user told.
 func (b *Bot) runJob(ctx context.Context, j job) {
 	start := time.Now()
-	var answer message.Message
-	ok := true
-	func() {
-		defer func() {
-			if r := recover(); r != nil {
-				ok = false
-				b.log.Error("command panicked", "command", j.req.Command, "user", j.req.UserID,
-					"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-				answer = message.Reply("⚠️ Something went wrong on my side and the command did not finish. It has been logged; please try again.")
-			}
-		}()
+	var (
+		answer    message.Message
+		delivered bool
+	)
+	ok := b.safely(j, func() {
 		cctx, cancel := context.WithTimeout(ctx, b.cfg.CommandTimeout)
 		defer cancel()
-		answer = b.cfg.Commands.Handle(cctx, j.req)
-	}()
-	delivered := b.deliver(ctx, j, answer)
+		switch j.kind {
+		case clickJob:
+			answer = b.cfg.Commands.(Clicker).Click(cctx, j.click)
+		case homeJob:
+			delivered = b.publishHome(cctx, j.req.UserID)
+		default:
+			answer = b.cfg.Commands.Handle(cctx, j.req)
+		}
+	})
+	if !ok {
+		answer = message.Reply("⚠️ Something went wrong on my side and the command did not finish. It has been logged; please try again.")
+	}
+	if j.kind != homeJob {
+		delivered = b.deliver(ctx, j, answer)
+	}
+	if _, opened := b.homes.Load(j.req.UserID); opened && ok && j.kind != homeJob {
+		// Keep the Home tab true after a change made through the bot.
+		b.safely(j, func() {
+			cctx, cancel := context.WithTimeout(ctx, b.cfg.CommandTimeout)
+			defer cancel()
+			b.publishHome(cctx, j.req.UserID)
+		})
+	}
 	took := time.Since(j.received)
 	b.log.Info("command", "command", j.req.Command, "user", j.req.UserID, "channel", j.req.ChannelID,
 		"ok", ok && delivered, "took_ms", took.Milliseconds(), "ran_ms", time.Since(start).Milliseconds())
 	if b.cfg.Hooks.Answered != nil {
 		b.cfg.Hooks.Answered(j.req.Command, ok && delivered, took)
 	}
+}
+
+// safely runs f, turning a panic into a logged error with its stack: one
+// bad command must not take the bot down for everyone else.
+func (b *Bot) safely(j job, f func()) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			ok = false
+			b.log.Error("command panicked", "command", j.req.Command, "user", j.req.UserID,
+				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+	}()
+	f()
+	return true
+}
+
+// publishHome renders and publishes a user's App Home.
+func (b *Bot) publishHome(ctx context.Context, user string) bool {
+	homes, ok := b.cfg.Commands.(Homes)
+	if !ok {
+		return false
+	}
+	if err := b.web.PublishHome(ctx, user, homes.Home(ctx, user)); err != nil {
+		b.log.Error("could not publish the home tab", "user", user, "err", err, "hint", hintOf(err))
+		return false
+	}
+	return true
 }
 
 // deliver sends an answer through the response_url, falling back to

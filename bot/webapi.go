@@ -218,3 +218,15 @@ func (w *WebAPI) respondOnce(ctx context.Context, responseURL string, body []byt
 	}
 	return 0, nil
 }
+
+// PublishHome shows blocks as a user's App Home tab.
+func (w *WebAPI) PublishHome(ctx context.Context, user string, blocks []message.Block) error {
+	_, err := w.api.PublishViewContext(ctx, slack.PublishViewContextRequest{
+		UserID: user,
+		View:   slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: RenderView(blocks)}},
+	})
+	if err != nil {
+		return fmt.Errorf("views.publish for %s: %w", user, err)
+	}
+	return nil
+}

@@ -46,6 +46,11 @@ type Config struct {
 	// agents and supervisors.
 	OpenToAll bool
 	Location  *time.Location // for clock times in answers; UTC when nil
+	// Queue holds statuses queued for after a call; nil switches that off.
+	Queue *PendingQueue
+	// Alerts acknowledges firing alerts and lists them on the supervisors'
+	// home; nil when alerts are off.
+	Alerts Alerts
 	Now       func() time.Time
 	Logger    *slog.Logger
 }
@@ -57,6 +62,8 @@ type Handler struct {
 	dir       *Directory
 	openToAll bool
 	loc       *time.Location
+	queue     *PendingQueue
+	alerts    Alerts
 	now       func() time.Time
 	log       *slog.Logger
 	table     []command
@@ -70,6 +77,8 @@ func New(cfg Config) *Handler {
 		dir:       cfg.Directory,
 		openToAll: cfg.OpenToAll,
 		loc:       cfg.Location,
+		queue:     cfg.Queue,
+		alerts:    cfg.Alerts,
 		now:       cfg.Now,
 		log:       cfg.Logger,
 	}
@@ -94,6 +103,8 @@ func New(cfg Config) *Handler {
 				{"/status", "your status, since when, and what you may switch to"},
 				{"/status available|busy|offline", "change your status"},
 				{"/status <status> @user", "supervisors: change someone else's status"},
+				{"/status available|offline after-call", "while on a call: switch when the call ends"},
+				{"/status cancel", "drop a status queued for after the call"},
 				{"/status help", "this help"},
 			},
 			run: h.status,

@@ -7,6 +7,7 @@ import (
 	"github.com/presencebot/presence-bot/message"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/presencebot/presence-bot/presence"
 )
@@ -46,8 +47,39 @@ func (h *Handler) status(ctx context.Context, req Request, args []string) messag
 	if len(args) == 1 && strings.EqualFold(args[0], "help") {
 		return cmd.help()
 	}
-	if len(args) > 2 {
+	// After the first word: an optional "after-call" and an optional
+	// mention, in either order.
+	var (
+		other     string
+		afterCall bool
+		unknown   []string
+	)
+	for _, a := range args[1:] {
+		switch u, isMention := parseMention(a); {
+		case isMention && other == "":
+			other = u
+		case strings.EqualFold(a, "after-call") && !afterCall:
+			afterCall = true
+		default:
+			unknown = append(unknown, a)
+		}
+	}
+	switch {
+	case len(args) > 3 || len(unknown) > 1 || (len(unknown) == 1 && len(args) > 2):
 		return message.Reply("That is more than I understand.\n" + cmd.shortUsage())
+	case len(unknown) == 1:
+		return message.Reply(fmt.Sprintf("`%s` is not a person. To change someone else's status, mention them: `/status %s @name`.\n%s",
+			message.Escape(message.Truncate(unknown[0], 40)), message.Escape(message.Truncate(args[0], 20)), cmd.shortUsage()))
+	}
+	if strings.EqualFold(args[0], "cancel") {
+		if afterCall {
+			return message.Reply("`/status cancel` drops a queued status; it takes no `after-call`.\n" + cmd.shortUsage())
+		}
+		subj, refusal := h.subjectFor(ctx, req.UserID, other, "cancel")
+		if refusal != nil {
+			return *refusal
+		}
+		return h.cancelQueued(ctx, subj)
 	}
 	target, err := presence.Parse(args[0])
 	if err != nil {
@@ -57,15 +89,14 @@ func (h *Handler) status(ctx context.Context, req Request, args []string) messag
 	if !target.Manual() {
 		return message.Reply(notManualText(target) + "\n" + cmd.shortUsage())
 	}
-	if len(args) == 1 {
-		return h.changeStatus(ctx, req.UserID, "", target)
+	subj, refusal := h.subjectFor(ctx, req.UserID, other, target)
+	if refusal != nil {
+		return *refusal
 	}
-	other, ok := parseMention(args[1])
-	if !ok {
-		return message.Reply(fmt.Sprintf("`%s` is not a person. To change someone else's status, mention them: `/status %s @name`.\n%s",
-			message.Escape(message.Truncate(args[1], 40)), target, cmd.shortUsage()))
+	if afterCall {
+		return h.queueStatus(ctx, subj, target)
 	}
-	return h.changeStatus(ctx, req.UserID, other, target)
+	return h.changeStatus(ctx, subj, target, "")
 }
 
 func notManualText(s presence.Status) string {
@@ -127,15 +158,44 @@ func (h *Handler) showStatus(ctx context.Context, userID string) message.Message
 	if err != nil {
 		return h.getFailed(err, agentID, readOnly)
 	}
-	return message.Message{Visibility: message.Ephemeral, Text: "Your status: " + a.Status.Label(), Blocks: h.statusBlocks("Your status", *a)}
+	subj := subject{caller: userID, agentID: agentID, self: true}
+	text := fmt.Sprintf("*Your status:* %s since %s (%s)", statusMark(a.Status),
+		h.clock(a.StatusSince), message.Duration(h.now().Sub(a.StatusSince)))
+	return message.Message{
+		Visibility: message.Ephemeral,
+		Text:       "Your status: " + a.Status.Label(),
+		Blocks:     h.statusView(ctx, subj, *a, text),
+	}
 }
 
-// statusBlocks shows one agent's status, since when, and what may follow.
-func (h *Handler) statusBlocks(title string, a presence.Agent) []message.Block {
-	now := h.now()
-	text := fmt.Sprintf("*%s:* %s since %s (%s)", title, statusMark(a.Status),
-		a.StatusSince.In(h.loc).Format("15:04 MST"), message.Duration(now.Sub(a.StatusSince)))
-	return []message.Block{message.NewSection(text), message.NewContext(nextText(a.Status))}
+// clock is a time of day in the configured zone, with the date when it is
+// not today.
+func (h *Handler) clock(t time.Time) string {
+	t, now := t.In(h.loc), h.now().In(h.loc)
+	if t.YearDay() == now.YearDay() && t.Year() == now.Year() {
+		return t.Format("15:04 MST")
+	}
+	return t.Format("Mon 2 Jan 15:04 MST")
+}
+
+// statusView is an agent's status answer: the lead line, any queued
+// status, what may follow, and a button for each move allowed now.
+func (h *Handler) statusView(ctx context.Context, subj subject, a presence.Agent, lead string) []message.Block {
+	blocks := []message.Block{message.NewSection(lead)}
+	p, queued := h.queued(ctx, a.ID)
+	if queued {
+		blocks = append(blocks, message.NewSection(queuedText(p, subj.self, h.clock)))
+	}
+	next := nextText(a.Status)
+	if !subj.self {
+		next = strings.Replace(next, "You can", "They can", 1)
+		next = strings.Replace(next, "You're on a call: the contact center manages your", "On a call: the contact center manages their", 1)
+	}
+	blocks = append(blocks, message.NewContext(next))
+	if buttons := h.statusButtons(a, queued); len(buttons) > 0 {
+		blocks = append(blocks, message.NewActions(buttons...))
+	}
+	return blocks
 }
 
 // nextText says what an agent in s may switch to.
@@ -154,39 +214,50 @@ func nextText(s presence.Status) string {
 	return "You can switch to: " + strings.Join(parts, " · ")
 }
 
-// changeStatus moves the caller (or, for supervisors, the mentioned
-// person) to target: one GET to check the transition here, one PUT.
-func (h *Handler) changeStatus(ctx context.Context, caller, other string, target presence.Status) message.Message {
-	if other == caller {
-		other = ""
-	}
-	var agentID string
-	self := other == ""
-	if self {
+// subject is whom a status command is about, and who asked.
+type subject struct {
+	caller  string // the Slack user asking
+	agentID string
+	self    bool // the caller is the agent
+}
+
+// subjectFor resolves the agent a status command is about: the caller's
+// own, or for a supervisor the mentioned person's. what is the status (or
+// "cancel") for the audit line.
+func (h *Handler) subjectFor(ctx context.Context, caller, other string, what presence.Status) (subject, *message.Message) {
+	if other == "" || other == caller {
 		id, refusal, err := h.resolve(ctx, caller)
 		if refusal != nil {
-			h.audit(caller, "", "", target, lookupResult(caller, err))
-			return *refusal
+			h.audit(caller, "", "", what, lookupResult(caller, err))
+			return subject{}, refusal
 		}
-		agentID = id
-	} else {
-		if !h.dir.IsSupervisor(caller) {
-			h.audit(caller, "", "", target, "refused: not a supervisor")
-			return message.Reply("Only supervisors can change someone else's status. You can change your own with `/status " + string(target) + "`.")
-		}
-		id, err := h.dir.AgentFor(ctx, other)
-		if err != nil {
-			h.audit(caller, "", "", target, lookupResult(other, err))
-		}
-		switch {
-		case errors.Is(err, ErrUnmapped):
-			return message.Reply(fmt.Sprintf("<@%s> is not mapped to a contact-center agent, so I can't change their status.", other))
-		case err != nil:
-			return message.Reply("⚠️ I couldn't look that person up just now (" + lookupTrouble(err) + "). Nothing was changed.")
-		}
-		agentID = id
+		return subject{caller: caller, agentID: id, self: true}, nil
 	}
+	if !h.dir.IsSupervisor(caller) {
+		h.audit(caller, "", "", what, "refused: not a supervisor")
+		r := message.Reply("Only supervisors can change someone else's status. You can change your own with `/status " + message.Escape(string(what)) + "`.")
+		return subject{}, &r
+	}
+	id, err := h.dir.AgentFor(ctx, other)
+	if err != nil {
+		h.audit(caller, "", "", what, lookupResult(other, err))
+		var r message.Message
+		if errors.Is(err, ErrUnmapped) {
+			r = message.Reply(fmt.Sprintf("<@%s> is not mapped to a contact-center agent, so I can't change their status.", other))
+		} else {
+			r = message.Reply("⚠️ I couldn't look that person up just now (" + lookupTrouble(err) + "). Nothing was changed.")
+		}
+		return subject{}, &r
+	}
+	return subject{caller: caller, agentID: id, self: false}, nil
+}
 
+// changeStatus moves the subject's agent to target: one GET to check the
+// transition here, one PUT. expected, when set, is the status a button
+// was made for: if the agent has moved since, the click is stale and
+// nothing is written.
+func (h *Handler) changeStatus(ctx context.Context, subj subject, target, expected presence.Status) message.Message {
+	caller, agentID, self := subj.caller, subj.agentID, subj.self
 	cur, err := h.api.Get(ctx, agentID)
 	if err != nil {
 		h.audit(caller, agentID, "", target, "failed: "+err.Error())
@@ -196,18 +267,26 @@ func (h *Handler) changeStatus(ctx context.Context, caller, other string, target
 	if !self {
 		who = agentLabel(*cur) + " is"
 	}
+	if expected != "" && cur.Status != expected {
+		h.audit(caller, agentID, cur.Status, target, "refused: stale button (made for "+string(expected)+")")
+		lead := fmt.Sprintf("That button was for %s, but %s now %s, so I changed nothing. Here is where things stand:",
+			statusMark(expected), strings.ToLower(who[:1])+who[1:], statusMark(cur.Status))
+		if !self {
+			lead = fmt.Sprintf("That button was for %s, but %s now %s, so I changed nothing.", statusMark(expected), who, statusMark(cur.Status))
+		}
+		return h.statusAnswer(ctx, subj, *cur, lead)
+	}
 	if cur.Status == target {
 		h.audit(caller, agentID, cur.Status, target, "no change: already in that status")
-		return message.Reply(fmt.Sprintf("%s already %s.", who, statusMark(target)))
+		return h.statusAnswer(ctx, subj, *cur, fmt.Sprintf("%s already %s.", who, statusMark(target)))
 	}
 	if cur.Status.SystemManaged() {
 		h.audit(caller, agentID, cur.Status, target, "refused: on a call")
-		return message.Reply(fmt.Sprintf("📞 %s on a call. On-call is managed by the contact center: when the call ends "+
-			"the status moves to after-call work, and from there to `available` or `offline`.", who))
+		return h.onCallAnswer(ctx, subj, *cur, target, who)
 	}
 	if !presence.CanTransition(cur.Status, target) {
 		h.audit(caller, agentID, cur.Status, target, "refused: invalid transition")
-		return message.Reply(invalidText(cur.Status, target, self))
+		return h.statusAnswer(ctx, subj, *cur, invalidText(cur.Status, target, self))
 	}
 
 	if err := h.api.SetStatus(ctx, agentID, target); err != nil {
@@ -216,7 +295,7 @@ func (h *Handler) changeStatus(ctx context.Context, caller, other string, target
 			// our write; explain from where they are now.
 			h.audit(caller, agentID, cur.Status, target, "refused by the contact center: "+err.Error())
 			if now, gerr := h.api.Get(ctx, agentID); gerr == nil && now.Status != cur.Status {
-				return message.Reply(fmt.Sprintf("The status changed to %s just now, before your change arrived.\n%s",
+				return h.statusAnswer(ctx, subj, *now, fmt.Sprintf("The status changed to %s just now, before your change arrived.\n%s",
 					statusMark(now.Status), invalidOrNext(now.Status, target, self)))
 			}
 			// The table allows the move (it was checked above), so saying
@@ -239,11 +318,30 @@ func (h *Handler) changeStatus(ctx context.Context, caller, other string, target
 	} else {
 		text = fmt.Sprintf("✅ %s is now %s (was %s).", agentLabel(*cur), statusMark(target), cur.Status.Label())
 	}
+	return h.statusAnswer(ctx, subj, updated, text)
+}
+
+// statusAnswer is an ephemeral status view led by text.
+func (h *Handler) statusAnswer(ctx context.Context, subj subject, a presence.Agent, lead string) message.Message {
 	return message.Message{
 		Visibility: message.Ephemeral,
-		Text:       message.Summary(text),
-		Blocks:     []message.Block{message.NewSection(text), message.NewContext(nextText(target))},
+		Text:       message.Summary(lead),
+		Blocks:     h.statusView(ctx, subj, a, lead),
 	}
+}
+
+// onCallAnswer explains that a call is the contact center's to manage,
+// and offers to apply the status when the call ends.
+func (h *Handler) onCallAnswer(ctx context.Context, subj subject, a presence.Agent, target presence.Status, who string) message.Message {
+	lead := fmt.Sprintf("📞 %s on a call. On-call is managed by the contact center: when the call ends "+
+		"the status moves to after-call work, and from there to `available` or `offline`.", who)
+	if h.queue != nil && afterCallAllowed(target) {
+		lead += fmt.Sprintf("\nI can set it to %s when this call ends: press the button below, or type `/status %s after-call`.",
+			statusMark(target), target)
+	} else if h.queue != nil && target == presence.Busy {
+		lead += "\n" + busyQueueText
+	}
+	return h.statusAnswer(ctx, subj, a, lead)
 }
 
 // writeEffect says whether an update's failure leaves the change unknown.

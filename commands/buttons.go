@@ -1,0 +1,165 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"time"
+
+	"github.com/presencebot/presence-bot/message"
+	"github.com/presencebot/presence-bot/presence"
+)
+
+// Action IDs of the bot's buttons.
+const (
+	ActionSetStatus   = "status_set"    // set a status now
+	ActionQueueStatus = "status_queue"  // set a status when the call ends
+	ActionCancelQueue = "status_cancel" // drop a queued status
+	ActionAckAlert    = "alert_ack"     // acknowledge a firing alert
+)
+
+// Click is a button press, as plain as a Request.
+type Click struct {
+	UserID    string // Slack user who pressed
+	ChannelID string
+	ActionID  string
+	Value     string // what the button carried
+}
+
+// Alerts is what buttons and the home view need of the alerter.
+type Alerts interface {
+	// Acknowledge marks a firing alert as seen by a supervisor and returns
+	// the alert message as it now reads.
+	Acknowledge(ctx context.Context, key, by string, at time.Time) (message.Message, error)
+	// Firing describes the alerts firing now, one mrkdwn line each.
+	Firing(ctx context.Context) []string
+}
+
+// buttonValue is what a status button carries: the agent and the status
+// it was made for, so a stale click is caught, and the target.
+func buttonValue(agentID string, from, to presence.Status) string {
+	v := url.Values{}
+	v.Set("agent", agentID)
+	if from != "" {
+		v.Set("from", string(from))
+	}
+	if to != "" {
+		v.Set("to", string(to))
+	}
+	return v.Encode()
+}
+
+// statusButtons are the moves open to an agent now: one button per
+// allowed status; on a call, the statuses that may wait for its end.
+func (h *Handler) statusButtons(a presence.Agent, queued bool) []message.Button {
+	var buttons []message.Button
+	if a.Status.SystemManaged() {
+		if h.queue != nil {
+			for _, to := range presence.ManualStatuses {
+				if afterCallAllowed(to) {
+					buttons = append(buttons, message.Button{
+						Label: capitalize(to.Label()) + " after this call", ActionID: ActionQueueStatus,
+						Value: buttonValue(a.ID, "", to),
+					})
+				}
+			}
+		}
+	} else {
+		for _, to := range presence.Allowed(a.Status) {
+			b := message.Button{Label: capitalize(to.Label()), ActionID: ActionSetStatus, Value: buttonValue(a.ID, a.Status, to)}
+			if to == presence.Available {
+				b.Style = message.StylePrimary
+			}
+			buttons = append(buttons, b)
+		}
+	}
+	if queued {
+		buttons = append(buttons, message.Button{Label: "Cancel queued status", ActionID: ActionCancelQueue,
+			Value: buttonValue(a.ID, "", ""), Style: message.StyleDanger})
+	}
+	return buttons
+}
+
+// Click runs a button press through the same checks as the command it
+// stands for. Answers replace the message the button was in; refusals
+// do not, so the buttons stay for their owner.
+func (h *Handler) Click(ctx context.Context, c Click) message.Message {
+	if c.ActionID == ActionAckAlert {
+		return h.ackAlert(ctx, c)
+	}
+	v, err := url.ParseQuery(c.Value)
+	agentID := v.Get("agent")
+	if err != nil || agentID == "" {
+		return message.Reply("That button is not one I understand. Type `/status` instead.")
+	}
+	var target, from presence.Status
+	if t := v.Get("to"); t != "" {
+		if target, err = presence.Parse(t); err != nil || !target.Manual() {
+			return message.Reply("That button is not one I understand. Type `/status` instead.")
+		}
+	}
+	if f := v.Get("from"); f != "" {
+		if from, err = presence.Parse(f); err != nil {
+			return message.Reply("That button is not one I understand. Type `/status` instead.")
+		}
+	}
+	subj, refusal := h.clickSubject(ctx, c.UserID, agentID, target)
+	if refusal != nil {
+		return *refusal
+	}
+	var m message.Message
+	switch c.ActionID {
+	case ActionSetStatus:
+		if target == "" || from == "" {
+			return message.Reply("That button is not one I understand. Type `/status` instead.")
+		}
+		m = h.changeStatus(ctx, subj, target, from)
+	case ActionQueueStatus:
+		if target == "" {
+			return message.Reply("That button is not one I understand. Type `/status` instead.")
+		}
+		m = h.queueStatus(ctx, subj, target)
+	case ActionCancelQueue:
+		m = h.cancelQueued(ctx, subj)
+	default:
+		return message.Reply("That button is not one I understand. Type `/status` instead.")
+	}
+	m.ReplaceOriginal = true
+	return m
+}
+
+// clickSubject allows a click by the agent the button is for, or by a
+// supervisor; anyone else is refused and nothing is written.
+func (h *Handler) clickSubject(ctx context.Context, clicker, agentID string, target presence.Status) (subject, *message.Message) {
+	own, err := h.dir.AgentFor(ctx, clicker)
+	switch {
+	case err == nil && own == agentID:
+		return subject{caller: clicker, agentID: agentID, self: true}, nil
+	case h.dir.IsSupervisor(clicker):
+		return subject{caller: clicker, agentID: agentID, self: false}, nil
+	case err != nil && !errors.Is(err, ErrUnmapped):
+		r := message.Reply("⚠️ I couldn't look you up just now (" + lookupTrouble(err) + "). Nothing was changed.")
+		return subject{}, &r
+	}
+	h.audit(clicker, agentID, "", target, "refused: button belongs to someone else")
+	r := message.Reply("Those buttons are for someone else's status, so I changed nothing. Use `/status` for your own.")
+	return subject{}, &r
+}
+
+// ackAlert acknowledges a firing alert for a supervisor.
+func (h *Handler) ackAlert(ctx context.Context, c Click) message.Message {
+	if !h.dir.IsSupervisor(c.UserID) {
+		return message.Reply("Only supervisors can acknowledge alerts.")
+	}
+	if h.alerts == nil {
+		return message.Reply("Alerts are not switched on for this bot.")
+	}
+	m, err := h.alerts.Acknowledge(ctx, c.Value, c.UserID, h.now())
+	if err != nil {
+		h.log.Info("alert acknowledgement refused", "alert", c.Value, "by", c.UserID, "err", err)
+		return message.Reply("That alert is not firing any more, so there is nothing to acknowledge.")
+	}
+	m.ReplaceOriginal = true
+	m.Visibility = message.InChannel
+	return m
+}

@@ -1,0 +1,148 @@
+package commands
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/presencebot/presence-bot/message"
+	"github.com/presencebot/presence-bot/presence"
+)
+
+// How much of the floor the supervisors' home shows: App Home allows 100
+// blocks, and a glance needs far fewer.
+const (
+	homeTeams        = 40 // team sections
+	homeAvailableMax = 12 // available names per team
+)
+
+// Home is the App Home view for a Slack user: an agent sees their status
+// with its buttons; a supervisor sees the floor by team and the alerts
+// firing; someone unknown is told how to get mapped.
+func (h *Handler) Home(ctx context.Context, userID string) []message.Block {
+	var blocks []message.Block
+	agentID, err := h.dir.AgentFor(ctx, userID)
+	switch {
+	case err == nil:
+		blocks = append(blocks, h.agentHome(ctx, userID, agentID)...)
+	case !errors.Is(err, ErrUnmapped):
+		blocks = append(blocks, message.NewSection("⚠️ I couldn't look you up just now ("+lookupTrouble(err)+"). Open this tab again in a minute."))
+	case !h.dir.IsSupervisor(userID):
+		blocks = append(blocks, message.NewHeader("presence-bot"), message.NewSection(unmappedText(userID)))
+	}
+	if h.dir.IsSupervisor(userID) {
+		if len(blocks) > 0 {
+			blocks = append(blocks, message.NewDivider())
+		}
+		blocks = append(blocks, h.floorHome(ctx)...)
+	}
+	return blocks
+}
+
+func (h *Handler) agentHome(ctx context.Context, userID, agentID string) []message.Block {
+	blocks := []message.Block{message.NewHeader("Your status")}
+	a, err := h.api.Get(ctx, agentID)
+	if err != nil {
+		return append(blocks, message.NewSection(troubleText(err, readOnly)))
+	}
+	lead := fmt.Sprintf("%s since %s (%s)", statusMark(a.Status), h.clock(a.StatusSince), message.Duration(h.now().Sub(a.StatusSince)))
+	return append(blocks, h.statusView(ctx, subject{caller: userID, agentID: agentID, self: true}, *a, lead)...)
+}
+
+// teamCount is one team's line on the floor.
+type teamCount struct {
+	id, name  string
+	counts    presence.Summary
+	available *topK
+}
+
+func (h *Handler) floorHome(ctx context.Context) []message.Block {
+	blocks := []message.Block{message.NewHeader("The floor")}
+	snap, err := h.roster.Get(ctx)
+	note := ""
+	if err != nil {
+		if snap = h.roster.LastKnown(); snap == nil {
+			return append(blocks, message.NewSection(troubleText(err, readOnly)))
+		}
+		note = fmt.Sprintf("⚠️ %s This is the last known data, from %s ago.", troubleWhat(err), message.Duration(snap.Age(h.now())))
+	}
+	teams := map[string]*teamCount{}
+	for a := range snap.All() {
+		id := a.TeamID()
+		t, ok := teams[id]
+		if !ok {
+			name := a.TeamName()
+			if name == "" {
+				name = "No team"
+			}
+			t = &teamCount{id: id, name: name, available: &topK{k: homeAvailableMax}}
+			teams[id] = t
+		}
+		t.counts.Add(a.Status)
+		if a.Status == presence.Available {
+			t.available.add(a)
+		}
+	}
+	blocks = append(blocks, message.NewSection(fmt.Sprintf("*%s* · %s", message.Plural(snap.Summary.Total, "agent"), countsText(snap.Summary))))
+
+	if h.alerts != nil {
+		firing := h.alerts.Firing(ctx)
+		text := "✅ No alerts firing."
+		if len(firing) > 0 {
+			text = "🚨 *Alerts firing*\n" + strings.Join(firing, "\n")
+		}
+		blocks = append(blocks, message.NewSection(text))
+	}
+
+	ordered := make([]*teamCount, 0, len(teams))
+	for _, t := range teams {
+		ordered = append(ordered, t)
+	}
+	// The teams with the fewest available first: where help is needed.
+	slices.SortFunc(ordered, func(a, b *teamCount) int {
+		if c := cmp.Compare(a.counts.Available, b.counts.Available); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	blocks = append(blocks, message.NewDivider())
+	for i, t := range ordered {
+		if i == homeTeams {
+			blocks = append(blocks, message.NewContext(fmt.Sprintf("…and %d more teams: `/presence team <team_id>` shows one.", len(ordered)-homeTeams)))
+			break
+		}
+		blocks = append(blocks, message.NewSection(h.teamLine(t)))
+	}
+	ctxText := "Updated " + h.clock(snap.FetchedAt)
+	if note != "" {
+		ctxText = note + "\n" + ctxText
+	}
+	return append(blocks, message.NewContext(ctxText))
+}
+
+func (h *Handler) teamLine(t *teamCount) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%s*", message.Escape(message.Truncate(t.name, 40)))
+	if t.id != "" {
+		fmt.Fprintf(&b, " (`%s`)", message.Escape(message.Truncate(t.id, 40)))
+	}
+	fmt.Fprintf(&b, "\n%s", countsText(t.counts))
+	if t.available.n > 0 {
+		names := make([]string, 0, len(t.available.items))
+		for _, e := range t.available.items {
+			n := e.name
+			if n == "" {
+				n = e.id
+			}
+			names = append(names, message.Escape(message.Truncate(n, 30)))
+		}
+		fmt.Fprintf(&b, "\nAvailable: %s", strings.Join(names, ", "))
+		if more := t.available.n - len(names); more > 0 {
+			fmt.Fprintf(&b, " and %s more", message.Thousands(more))
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,117 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/presencebot/presence-bot/presence"
+	"github.com/presencebot/presence-bot/state"
+)
+
+// Pending is a status an agent asked for while on a call, to be applied
+// when the call ends.
+type Pending struct {
+	AgentID string          `json:"agent_id"`
+	Target  presence.Status `json:"target"`
+	// Notify is the Slack user told when it is applied (the agent).
+	Notify  string    `json:"notify,omitempty"`
+	By      string    `json:"by"` // the Slack user who asked
+	At      time.Time `json:"at"`
+	Expires time.Time `json:"expires"`
+}
+
+// PendingQueue holds at most one pending status per agent, in a
+// state.Store so it survives a restart (and is shared between replicas
+// when the store is).
+type PendingQueue struct {
+	store  state.Store
+	expiry time.Duration
+
+	mu sync.Mutex // serialises read-modify-write of the one key
+}
+
+// queueKey is where the queue lives in the store: one small value, since
+// a floor has at most a few hundred agents on calls at once.
+const queueKey = "after_call_queue"
+
+// NewPendingQueue keeps pending statuses in store; each expires after
+// expiry.
+func NewPendingQueue(store state.Store, expiry time.Duration) *PendingQueue {
+	return &PendingQueue{store: store, expiry: expiry}
+}
+
+// All returns every pending status by agent.
+func (q *PendingQueue) All(ctx context.Context) (map[string]Pending, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.load(ctx)
+}
+
+func (q *PendingQueue) load(ctx context.Context) (map[string]Pending, error) {
+	all := map[string]Pending{}
+	if _, err := q.store.Load(ctx, queueKey, &all); err != nil && !errors.Is(err, state.ErrCorrupt) {
+		return nil, fmt.Errorf("read the after-call queue: %w", err)
+	}
+	return all, nil
+}
+
+// Get returns the agent's pending status, if any.
+func (q *PendingQueue) Get(ctx context.Context, agentID string) (Pending, bool, error) {
+	all, err := q.All(ctx)
+	if err != nil {
+		return Pending{}, false, err
+	}
+	p, ok := all[agentID]
+	return p, ok, nil
+}
+
+// Put records p, replacing the agent's earlier wish.
+func (q *PendingQueue) Put(ctx context.Context, p Pending) error {
+	return q.update(ctx, func(all map[string]Pending) bool {
+		all[p.AgentID] = p
+		return true
+	})
+}
+
+// Delete drops the agent's wish; it reports whether there was one.
+func (q *PendingQueue) Delete(ctx context.Context, agentID string) (bool, error) {
+	var had bool
+	err := q.update(ctx, func(all map[string]Pending) bool {
+		_, had = all[agentID]
+		delete(all, agentID)
+		return had
+	})
+	return had, err
+}
+
+// DeleteIf drops p only if it is still the agent's wish, so a wish made
+// again while p was being applied is kept.
+func (q *PendingQueue) DeleteIf(ctx context.Context, p Pending) error {
+	return q.update(ctx, func(all map[string]Pending) bool {
+		cur, ok := all[p.AgentID]
+		if !ok || !cur.At.Equal(p.At) || cur.Target != p.Target {
+			return false
+		}
+		delete(all, p.AgentID)
+		return true
+	})
+}
+
+func (q *PendingQueue) update(ctx context.Context, change func(map[string]Pending) bool) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	all, err := q.load(ctx)
+	if err != nil {
+		return err
+	}
+	if !change(all) {
+		return nil
+	}
+	if err := q.store.Save(ctx, queueKey, all); err != nil {
+		return fmt.Errorf("save the after-call queue: %w", err)
+	}
+	return nil
+}
