@@ -1,0 +1,36 @@
+// Package alerts holds the bot's scheduled jobs: the team summary posted on
+// a schedule, and the low-availability alert polled every interval, both
+// run by a Scheduler (gocron, singleton jobs, aligned ticks, injectable
+// clock).
+//
+// The alert works like a real alerting system. Decide, a pure function,
+// takes a rule's previous state, this poll's count, the rule and the time,
+// and says what to send: fire once (after the For period, if any), repeat
+// no sooner than the Repeat period, resolve with a recovery, or nothing.
+// DecideData does the same for the one "presence data unavailable" notice
+// and its "back" notice: a failed poll is never read as "0 available".
+// Outside active hours nothing fires or repeats. The Alerter sends, and
+// commits a rule's new state only once its message was posted, so a failed
+// post is tried again on the next tick and a sent one is never sent twice.
+// State lives in a state.Store, so a restart while firing stays quiet.
+//
+// # API cost
+//
+// One alert poll, for N agents and T teams with a threshold:
+//
+//   - 1 request when at most 100 agents are available, whatever N and T:
+//     GET agents/presence?status=available&limit=100. Its metadata.total
+//     is the total available count and its agents give each team's count
+//     and who is available.
+//   - 1 + T requests when more than 100 are available: the same, plus one
+//     GET agents/presence?status=available&team_id=X&limit=100 per
+//     thresholded team, whose total is that team's count.
+//
+// The roster is never paged, so the cost does not grow with N. The client
+// retries a failed request (its attempts setting), which adds requests
+// only while the API fails.
+//
+// A summary reads the whole roster through the shared snapshot cache:
+// ceil(N/100) requests (at least 1), none when /presence fetched it within
+// the cache TTL.
+package alerts

@@ -1,0 +1,309 @@
+package alerts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/go-co-op/gocron/v2"
+	"github.com/jonboulle/clockwork"
+	"github.com/robfig/cron/v3"
+)
+
+// JobFunc is a job body. tick is the time the run was scheduled for, in
+// the scheduler's location: job bodies take "now" from it, never from the
+// wall clock, so every replica computes the same answer for a tick.
+type JobFunc func(ctx context.Context, tick time.Time) error
+
+// Schedule is when a job runs: every fixed duration (aligned to the wall
+// clock) or on a cron expression. It mirrors config.Schedule, which main
+// converts.
+type Schedule struct {
+	Every       time.Duration
+	Cron        string
+	WithSeconds bool // Cron has six fields, seconds first
+}
+
+// Scheduler runs named jobs on gocron: each job in singleton mode (a run
+// still going when the next tick comes makes that tick skip), in one
+// location, on an injectable clock. A job's error or panic is logged with
+// its name and tick and never stops the process.
+type Scheduler struct {
+	gs    gocron.Scheduler
+	clock clockwork.Clock
+	loc   *time.Location
+	log   *slog.Logger
+	obs   func(JobRun)
+
+	mu   sync.Mutex
+	jobs map[string]*job
+}
+
+// JobRun is one run of a job, as WithObserver reports it.
+type JobRun struct {
+	Job  string
+	Tick time.Time
+	Took time.Duration
+	Err  error // a panic is reported as an error
+	// Repeat is set when the tick had already run and the run did
+	// nothing: gocron can deliver a tick twice when its bookkeeping races.
+	Repeat bool
+}
+
+type schedulerConfig struct {
+	clock  clockwork.Clock
+	loc    *time.Location
+	log    *slog.Logger
+	obs    func(JobRun)
+	gocron []gocron.SchedulerOption
+}
+
+// SchedulerOption configures a Scheduler.
+type SchedulerOption func(*schedulerConfig)
+
+// WithClock sets the clock (a clockwork fake clock in tests).
+func WithClock(c clockwork.Clock) SchedulerOption {
+	return func(s *schedulerConfig) { s.clock = c }
+}
+
+// WithLocation sets the zone in which ticks are aligned and cron
+// expressions read (TIMEZONE). Default UTC.
+func WithLocation(loc *time.Location) SchedulerOption {
+	return func(s *schedulerConfig) { s.loc = loc }
+}
+
+// WithLogger sets where job failures are logged.
+func WithLogger(l *slog.Logger) SchedulerOption {
+	return func(s *schedulerConfig) { s.log = l }
+}
+
+// WithObserver is told about every run once it is over, for metrics (and
+// for tests, which wait on it).
+func WithObserver(f func(JobRun)) SchedulerOption {
+	return func(s *schedulerConfig) { s.obs = f }
+}
+
+// WithGocronOptions passes extra options to gocron, such as a distributed
+// locker; jobs are named by their stable names ("summary", "alerts"), which
+// gocron hands the locker as the key.
+func WithGocronOptions(opts ...gocron.SchedulerOption) SchedulerOption {
+	return func(s *schedulerConfig) { s.gocron = append(s.gocron, opts...) }
+}
+
+// NewScheduler returns a scheduler that is not yet started.
+func NewScheduler(opts ...SchedulerOption) (*Scheduler, error) {
+	cfg := schedulerConfig{clock: clockwork.NewRealClock(), loc: time.UTC, log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.loc == nil {
+		cfg.loc = time.UTC
+	}
+	gopts := append([]gocron.SchedulerOption{
+		gocron.WithClock(cfg.clock),
+		gocron.WithLocation(cfg.loc),
+		gocron.WithLogger(gocronLogger{cfg.log}),
+	}, cfg.gocron...)
+	gs, err := gocron.NewScheduler(gopts...)
+	if err != nil {
+		return nil, fmt.Errorf("new scheduler: %w", err)
+	}
+	if cfg.obs == nil {
+		cfg.obs = func(JobRun) {}
+	}
+	return &Scheduler{gs: gs, clock: cfg.clock, loc: cfg.loc, log: cfg.log, obs: cfg.obs, jobs: make(map[string]*job)}, nil
+}
+
+// job is one named job and the schedule its ticks are computed from.
+type job struct {
+	name string
+	fn   JobFunc
+	// prev returns the latest scheduled instant at or before now.
+	prev func(now time.Time) time.Time
+
+	mu       sync.Mutex
+	lastTick time.Time
+}
+
+// Add adds a job on a Schedule: AddEvery when Every is set, else AddCron.
+func (s *Scheduler) Add(name string, sched Schedule, fn JobFunc) error {
+	if sched.Every > 0 {
+		return s.AddEvery(name, sched.Every, fn)
+	}
+	return s.AddCron(name, sched.Cron, sched.WithSeconds, fn)
+}
+
+// AddEvery adds a job that runs every d on ticks aligned to the wall clock
+// in the scheduler's location: a 2s job at :00, :02, …, a 30m job at :00
+// and :30, a 1h job on the hour, a 24h job at midnight. In general the
+// ticks are the instants whose local wall-clock time since 1970-01-01 is a
+// multiple of d, using the zone's offset when the job is added; so every
+// replica computes the same ticks.
+func (s *Scheduler) AddEvery(name string, d time.Duration, fn JobFunc) error {
+	if d <= 0 {
+		return fmt.Errorf("add job %q: interval must be positive, got %s", name, d)
+	}
+	// gocron starts from the aligned instant at or before now and steps d
+	// at a time to the first one not in the past: aligned ticks from then
+	// on, whenever the scheduler is started.
+	anchor := alignDown(s.clock.Now().In(s.loc), d)
+	prev := func(now time.Time) time.Time {
+		if now.Before(anchor) {
+			return anchor
+		}
+		return anchor.Add(now.Sub(anchor) / d * d)
+	}
+	return s.add(name, gocron.DurationJob(d), prev, fn,
+		gocron.WithStartAt(gocron.WithStartDateTimePast(anchor)))
+}
+
+// alignDown returns the latest instant at or before t whose wall-clock
+// time in t's zone is a multiple of d since the Unix epoch.
+func alignDown(t time.Time, d time.Duration) time.Time {
+	_, offset := t.Zone()
+	wall := t.UnixNano() + int64(offset)*int64(time.Second)
+	r := wall % int64(d)
+	if r < 0 {
+		r += int64(d)
+	}
+	return t.Add(-time.Duration(r))
+}
+
+// AddCron adds a job on a cron expression of 5 fields, or 6 with leading
+// seconds when withSeconds is set, read in the scheduler's location.
+func (s *Scheduler) AddCron(name, expr string, withSeconds bool, fn JobFunc) error {
+	fields := cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow
+	if withSeconds {
+		fields |= cron.Second
+	}
+	sched, err := cron.NewParser(fields).Parse(expr)
+	if err != nil {
+		return fmt.Errorf("add job %q: cron %q: %w", name, expr, err)
+	}
+	// The tick is the latest cron instant at or before the run. It is found
+	// by stepping from the last one found (or from when the job was added),
+	// a step or two per run.
+	var (
+		mu     sync.Mutex
+		anchor = s.clock.Now().In(s.loc)
+	)
+	prev := func(now time.Time) time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		t := anchor
+		for {
+			n := sched.Next(t)
+			if n.IsZero() || n.After(now) {
+				break
+			}
+			t = n
+		}
+		anchor = t
+		return t
+	}
+	return s.add(name, gocron.CronJob(expr, withSeconds), prev, fn)
+}
+
+func (s *Scheduler) add(name string, def gocron.JobDefinition, prev func(time.Time) time.Time, fn JobFunc, opts ...gocron.JobOption) error {
+	if name == "" {
+		return errors.New("add job: empty name")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.jobs[name]; dup {
+		return fmt.Errorf("add job %q: a job of that name exists", name)
+	}
+	j := &job{name: name, fn: fn, prev: prev}
+	opts = append(opts,
+		gocron.WithName(name),
+		gocron.WithSingletonMode(gocron.LimitModeReschedule),
+	)
+	if _, err := s.gs.NewJob(def, gocron.NewTask(func(ctx context.Context) error { return s.run(ctx, j) }), opts...); err != nil {
+		return fmt.Errorf("add job %q: %w", name, err)
+	}
+	s.jobs[name] = j
+	return nil
+}
+
+// run is one run of a job: it finds the tick, skips a tick that already
+// ran (gocron can deliver one twice), and turns a failure or a panic into
+// a log line.
+func (s *Scheduler) run(ctx context.Context, j *job) (err error) {
+	tick := j.prev(s.clock.Now().In(s.loc))
+	j.mu.Lock()
+	if !tick.After(j.lastTick) {
+		j.mu.Unlock()
+		s.log.Debug("job tick already ran", "job", j.name, "tick", tick)
+		s.obs(JobRun{Job: j.name, Tick: tick, Repeat: true})
+		return nil
+	}
+	j.lastTick = tick
+	j.mu.Unlock()
+
+	start := s.clock.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("job %s panicked: %v", j.name, p)
+			s.log.Error("job panicked", "job", j.name, "tick", tick, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		} else if err != nil {
+			s.log.Error("job failed", "job", j.name, "tick", tick, "err", err)
+		} else {
+			s.log.Debug("job done", "job", j.name, "tick", tick, "took", s.clock.Since(start))
+		}
+		s.obs(JobRun{Job: j.name, Tick: tick, Took: s.clock.Since(start), Err: err})
+	}()
+	return j.fn(ctx, tick)
+}
+
+// Start starts running jobs. It does not block.
+func (s *Scheduler) Start() { s.gs.Start() }
+
+// NextRun is when the named job runs next.
+func (s *Scheduler) NextRun(name string) (time.Time, error) {
+	for _, j := range s.gs.Jobs() {
+		if j.Name() == name {
+			t, err := j.NextRun()
+			if err != nil {
+				return time.Time{}, fmt.Errorf("next run of %q: %w", name, err)
+			}
+			return t.In(s.loc), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("next run of %q: no such job", name)
+}
+
+// RunNow runs the named job now, for the latest tick at or before now,
+// unless that tick already ran or a run is still going (singleton).
+func (s *Scheduler) RunNow(name string) error {
+	for _, j := range s.gs.Jobs() {
+		if j.Name() == name {
+			if err := j.RunNow(); err != nil {
+				return fmt.Errorf("run %q now: %w", name, err)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("run %q now: no such job", name)
+}
+
+// Shutdown stops scheduling, cancels the context of running jobs and
+// waits for them until ctx ends. The scheduler cannot be started again.
+func (s *Scheduler) Shutdown(ctx context.Context) error {
+	if err := s.gs.ShutdownWithContext(ctx); err != nil {
+		return fmt.Errorf("stop scheduler: %w", err)
+	}
+	return nil
+}
+
+// gocronLogger passes gocron's own messages on at debug level, but its
+// errors as errors: its "scheduler started" chatter is not news.
+type gocronLogger struct{ l *slog.Logger }
+
+func (g gocronLogger) Debug(msg string, args ...any) { g.l.Debug(msg, args...) }
+func (g gocronLogger) Info(msg string, args ...any)  { g.l.Debug(msg, args...) }
+func (g gocronLogger) Warn(msg string, args ...any)  { g.l.Warn(msg, args...) }
+func (g gocronLogger) Error(msg string, args ...any) { g.l.Error(msg, args...) }

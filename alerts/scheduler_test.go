@@ -1,0 +1,460 @@
+package alerts
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+	_ "time/tzdata" // the zones below, whatever the machine has
+
+	"github.com/go-co-op/gocron/v2"
+	"github.com/google/uuid"
+	"github.com/jonboulle/clockwork"
+
+	"github.com/presencebot/presence-bot/presence"
+	"github.com/presencebot/presence-bot/state"
+)
+
+// waitTimeout bounds every wait on the scheduler's goroutines; the fake
+// clock makes the waits themselves short.
+const waitTimeout = 5 * time.Second
+
+func mustLoad(t *testing.T, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatalf("time zone %s: %v", name, err)
+	}
+	return loc
+}
+
+// recv waits for a value from a job.
+func recv[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(waitTimeout):
+		t.Fatalf("timed out waiting for %s", what)
+		panic("unreachable")
+	}
+}
+
+// runEvent is what the test monitor hears from gocron: a job ran (with
+// success or failure) or a tick was skipped because a run was going.
+type runEvent struct {
+	name   string
+	status gocron.JobStatus
+}
+
+// testMonitor is a gocron.Monitor that reports every run.
+type testMonitor struct{ events chan runEvent }
+
+func (m *testMonitor) IncrementJob(_ uuid.UUID, name string, _ []string, st gocron.JobStatus) {
+	m.events <- runEvent{name: name, status: st}
+}
+
+func (m *testMonitor) RecordJobTiming(time.Time, time.Time, uuid.UUID, string, []string) {}
+
+// harness is a scheduler on a fake clock that reports its runs and
+// gocron's skips, shut down when the test ends.
+type harness struct {
+	t     *testing.T
+	clock *clockwork.FakeClock
+	sched *Scheduler
+	mon   *testMonitor
+	runs  chan JobRun
+	jobs  int
+}
+
+func newHarness(t *testing.T, start time.Time, loc *time.Location, opts ...SchedulerOption) *harness {
+	t.Helper()
+	h := &harness{
+		t:     t,
+		clock: clockwork.NewFakeClockAt(start),
+		mon:   &testMonitor{events: make(chan runEvent, 1000)},
+		runs:  make(chan JobRun, 1000),
+	}
+	opts = append([]SchedulerOption{
+		WithClock(h.clock), WithLocation(loc),
+		WithObserver(func(r JobRun) { h.runs <- r }),
+		WithGocronOptions(gocron.WithMonitor(h.mon)),
+	}, opts...)
+	s, err := NewScheduler(opts...)
+	if err != nil {
+		t.Fatalf("NewScheduler: %v", err)
+	}
+	h.sched = s
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
+	return h
+}
+
+func (h *harness) add(name string, sched Schedule, fn JobFunc) {
+	h.t.Helper()
+	if err := h.sched.Add(name, sched, fn); err != nil {
+		h.t.Fatalf("Add(%s): %v", name, err)
+	}
+	h.jobs++
+}
+
+// advance waits until every job's timer is set, then moves the clock to at.
+func (h *harness) advance(at time.Time) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := h.clock.BlockUntilContext(ctx, h.jobs); err != nil {
+		h.t.Fatalf("job timers were not set: %v", err)
+	}
+	// One round trip through gocron's scheduler loop, so that what it was
+	// told before (a run's bookkeeping) is handled at the current time:
+	// handled after the advance, it would drop the next scheduled run.
+	h.sched.gs.Jobs()
+	if d := at.Sub(h.clock.Now()); d > 0 {
+		h.clock.Advance(d)
+	}
+}
+
+// event waits for gocron's next report.
+func (h *harness) event() runEvent {
+	h.t.Helper()
+	return recv(h.t, h.mon.events, "a gocron event")
+}
+
+// tick moves the clock to at and waits until each named job has run for
+// the tick. gocron frees a singleton job's slot only after the run's last
+// report, so a run that follows its predecessor at once can find the slot
+// still taken and be skipped: the tick is then run again, as the same
+// tick. Repeated deliveries of a tick, which do nothing, are ignored.
+func (h *harness) tick(at time.Time, names ...string) {
+	h.t.Helper()
+	h.advance(at)
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	timeout := time.After(waitTimeout)
+	for len(want) > 0 {
+		select {
+		case r := <-h.runs:
+			if r.Repeat {
+				continue
+			}
+			if !want[r.Job] {
+				h.t.Fatalf("at %s: unexpected run of %s for %s", at.Format(time.TimeOnly), r.Job, r.Tick.Format(time.TimeOnly))
+			}
+			delete(want, r.Job)
+		case ev := <-h.mon.events:
+			if ev.status == gocron.SingletonRescheduled && want[ev.name] {
+				if err := h.sched.RunNow(ev.name); err != nil {
+					h.t.Fatal(err)
+				}
+			}
+		case <-timeout:
+			h.t.Fatalf("at %s: timed out waiting for %v", at.Format(time.TimeOnly), want)
+		}
+	}
+}
+
+func TestScheduleTicksAreAligned(t *testing.T) {
+	kolkata := mustLoad(t, "Asia/Kolkata")
+	newYork := mustLoad(t, "America/New_York")
+	tests := []struct {
+		name  string
+		sched Schedule
+		loc   *time.Location
+		start time.Time
+		want  []time.Time
+	}{
+		// A 2s schedule ticks on even seconds.
+		{"2s", Schedule{Every: 2 * time.Second}, time.UTC, time.Date(2025, 3, 3, 10, 0, 0, 500e6, time.UTC),
+			[]time.Time{time.Date(2025, 3, 3, 10, 0, 2, 0, time.UTC), time.Date(2025, 3, 3, 10, 0, 4, 0, time.UTC), time.Date(2025, 3, 3, 10, 0, 6, 0, time.UTC)}},
+		// Started on a tick, the first run is that tick.
+		{"2s from a tick", Schedule{Every: 2 * time.Second}, time.UTC, time.Date(2025, 3, 3, 10, 0, 0, 0, time.UTC),
+			[]time.Time{time.Date(2025, 3, 3, 10, 0, 0, 0, time.UTC), time.Date(2025, 3, 3, 10, 0, 2, 0, time.UTC)}},
+		// 30m ticks at :00 and :30.
+		{"30m", Schedule{Every: 30 * time.Minute}, time.UTC, time.Date(2025, 3, 3, 10, 7, 13, 0, time.UTC),
+			[]time.Time{time.Date(2025, 3, 3, 10, 30, 0, 0, time.UTC), time.Date(2025, 3, 3, 11, 0, 0, 0, time.UTC), time.Date(2025, 3, 3, 11, 30, 0, 0, time.UTC)}},
+		// 1h ticks on the local hour, even in a zone half an hour off UTC.
+		{"1h in Kolkata", Schedule{Every: time.Hour}, kolkata, time.Date(2025, 3, 3, 10, 7, 0, 0, kolkata),
+			[]time.Time{time.Date(2025, 3, 3, 11, 0, 0, 0, kolkata), time.Date(2025, 3, 3, 12, 0, 0, 0, kolkata)}},
+		// 24h ticks at local midnight.
+		{"24h in New York", Schedule{Every: 24 * time.Hour}, newYork, time.Date(2025, 1, 6, 15, 0, 0, 0, newYork),
+			[]time.Time{time.Date(2025, 1, 7, 0, 0, 0, 0, newYork), time.Date(2025, 1, 8, 0, 0, 0, 0, newYork)}},
+		// A cron with seconds.
+		{"cron every 15s", Schedule{Cron: "*/15 * * * * *", WithSeconds: true}, time.UTC, time.Date(2025, 3, 3, 10, 0, 7, 0, time.UTC),
+			[]time.Time{time.Date(2025, 3, 3, 10, 0, 15, 0, time.UTC), time.Date(2025, 3, 3, 10, 0, 30, 0, time.UTC), time.Date(2025, 3, 3, 10, 0, 45, 0, time.UTC)}},
+		// A weekday cron read in the location: Friday afternoon to Monday 09:00 local.
+		{"cron weekdays 9:00 Kolkata", Schedule{Cron: "0 9 * * 1-5"}, kolkata, time.Date(2025, 3, 7, 14, 0, 0, 0, kolkata),
+			[]time.Time{time.Date(2025, 3, 10, 9, 0, 0, 0, kolkata), time.Date(2025, 3, 11, 9, 0, 0, 0, kolkata)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, tc.start, tc.loc)
+			ticks := make(chan time.Time, 10)
+			h.add("job", tc.sched, func(_ context.Context, tick time.Time) error { ticks <- tick; return nil })
+			h.sched.Start()
+			for i, want := range tc.want {
+				// Run a little late: the tick is still the scheduled time.
+				h.tick(want.Add(300*time.Millisecond), "job")
+				got := recv(t, ticks, "a tick")
+				if !got.Equal(want) || got.Location() != tc.loc {
+					t.Errorf("tick %d: got %s, want %s", i+1, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestNextRunIsAligned(t *testing.T) {
+	h := newHarness(t, time.Date(2025, 3, 3, 10, 7, 13, 0, time.UTC), time.UTC)
+	h.add("summary", Schedule{Every: time.Hour}, func(context.Context, time.Time) error { return nil })
+	h.sched.Start()
+	h.advance(h.clock.Now())
+	next, err := h.sched.NextRun("summary")
+	if want := time.Date(2025, 3, 3, 11, 0, 0, 0, time.UTC); err != nil || !next.Equal(want) {
+		t.Errorf("NextRun: got %s, %v; want %s", next, err, want)
+	}
+	if _, err := h.sched.NextRun("nope"); err == nil {
+		t.Errorf("NextRun of an unknown job: got nil error, want one")
+	}
+	if err := h.sched.RunNow("nope"); err == nil {
+		t.Errorf("RunNow of an unknown job: got nil error, want one")
+	}
+}
+
+func TestSlowRunSkipsTheNextTick(t *testing.T) {
+	h := newHarness(t, time.Date(2025, 3, 3, 10, 0, 0, 500e6, time.UTC), time.UTC)
+	started := make(chan time.Time, 10)
+	release := make(chan struct{})
+	var running, overlaps atomic.Int32
+	h.add("alerts", Schedule{Every: 2 * time.Second}, func(_ context.Context, tick time.Time) error {
+		if running.Add(1) > 1 {
+			overlaps.Add(1)
+		}
+		defer running.Add(-1)
+		started <- tick
+		if tick.Second() == 2 {
+			<-release // the first run is slow
+		}
+		return nil
+	})
+	h.sched.Start()
+	tick := func(sec int) time.Time { return time.Date(2025, 3, 3, 10, 0, sec, 0, time.UTC) }
+
+	h.advance(tick(2))
+	if got := recv(t, started, "the first run"); !got.Equal(tick(2)) {
+		t.Fatalf("first run: got %s, want %s", got, tick(2))
+	}
+	h.advance(tick(4)) // the first run is still going
+	h.advance(tick(4)) // the next timer is set: the :04 tick was handled
+	skipped := false
+	for len(h.mon.events) > 0 {
+		skipped = skipped || h.event().status == gocron.SingletonRescheduled
+	}
+	if !skipped {
+		t.Errorf("gocron reported no singleton skip for the :04 tick")
+	}
+	close(release)
+	if r := recv(t, h.runs, "the slow run's end"); !r.Tick.Equal(tick(2)) || r.Repeat {
+		t.Fatalf("the slow run ended as %+v, want the :02 run", r)
+	}
+	h.tick(tick(6), "alerts")
+	if got := recv(t, started, "the run after the slow one"); !got.Equal(tick(6)) {
+		t.Errorf("second run: got %s, want %s (the :04 tick skipped)", got, tick(6))
+	}
+	select {
+	case got := <-started:
+		t.Errorf("an extra run for %s, want none", got)
+	default:
+	}
+	if n := overlaps.Load(); n != 0 {
+		t.Errorf("%d runs overlapped, want none", n)
+	}
+}
+
+func TestTickRunsOnce(t *testing.T) {
+	h := newHarness(t, time.Date(2025, 3, 3, 10, 0, 0, 500e6, time.UTC), time.UTC)
+	var runs atomic.Int32
+	h.add("alerts", Schedule{Every: 2 * time.Second}, func(context.Context, time.Time) error { runs.Add(1); return nil })
+	h.sched.Start()
+	h.tick(time.Date(2025, 3, 3, 10, 0, 2, 0, time.UTC), "alerts")
+	// A second delivery of the same tick (gocron can make one) does nothing.
+	if err := h.sched.RunNow("alerts"); err != nil {
+		t.Fatal(err)
+	}
+	for repeated := false; !repeated; {
+		select {
+		case r := <-h.runs:
+			repeated = r.Repeat
+			if want := time.Date(2025, 3, 3, 10, 0, 2, 0, time.UTC); repeated && !r.Tick.Equal(want) {
+				t.Errorf("repeated run: tick %s, want %s", r.Tick, want)
+			}
+		case ev := <-h.mon.events:
+			if ev.status == gocron.SingletonRescheduled { // the first run had not let go yet
+				if err := h.sched.RunNow("alerts"); err != nil {
+					t.Fatal(err)
+				}
+			}
+		case <-time.After(waitTimeout):
+			t.Fatal("timed out waiting for the repeated run")
+		}
+	}
+	if n := runs.Load(); n != 1 {
+		t.Errorf("the job ran %d times for one tick, want 1", n)
+	}
+}
+
+func TestJobFailuresAreLoggedAndSurvived(t *testing.T) {
+	log, buf := newLogger()
+	h := newHarness(t, time.Date(2025, 3, 3, 10, 0, 0, 500e6, time.UTC), time.UTC, WithLogger(log))
+	var n atomic.Int32
+	h.add("summary", Schedule{Every: time.Second}, func(_ context.Context, tick time.Time) error {
+		switch n.Add(1) {
+		case 1:
+			return errors.New("contact center unavailable")
+		case 2:
+			var m map[string]int
+			m["boom"]++ // a nil map: panics
+		}
+		return nil
+	})
+	h.sched.Start()
+	for i := 1; i <= 3; i++ {
+		h.tick(time.Date(2025, 3, 3, 10, 0, i, 0, time.UTC), "summary")
+	}
+	mustContain(t, "log", buf.String(),
+		`level=ERROR msg="job failed" job=summary tick=2025-03-03T10:00:01.000Z err="contact center unavailable"`,
+		`level=ERROR msg="job panicked" job=summary tick=2025-03-03T10:00:02.000Z panic="assignment to entry in nil map"`,
+		`level=DEBUG msg="job done" job=summary tick=2025-03-03T10:00:03.000Z`)
+	if got := n.Load(); got != 3 {
+		t.Errorf("got %d runs, want 3: the scheduler kept going", got)
+	}
+}
+
+func TestSchedulerRefusesBadJobs(t *testing.T) {
+	h := newHarness(t, time.Date(2025, 3, 3, 10, 0, 0, 0, time.UTC), time.UTC)
+	noop := func(context.Context, time.Time) error { return nil }
+	h.add("alerts", Schedule{Every: time.Minute}, noop)
+	s := h.sched
+	tests := []struct {
+		name string
+		add  func() error
+	}{
+		// Names key a distributed lock: no two jobs share one.
+		{"duplicate name", func() error { return s.AddEvery("alerts", time.Hour, noop) }},
+		// A job needs a name.
+		{"empty name", func() error { return s.AddEvery("", time.Hour, noop) }},
+		// A zero interval would spin.
+		{"zero interval", func() error { return s.AddEvery("x", 0, noop) }},
+		// Four fields are not cron.
+		{"bad cron", func() error { return s.AddCron("y", "* * * *", false, noop) }},
+		// Six fields need WithSeconds.
+		{"six fields without seconds", func() error { return s.AddCron("z", "0 0 9 * * *", false, noop) }},
+		// An empty Schedule is neither.
+		{"empty schedule", func() error { return s.Add("w", Schedule{}, noop) }},
+	}
+	for _, tc := range tests {
+		if err := tc.add(); err == nil {
+			t.Errorf("%s: got nil error, want one", tc.name)
+		}
+	}
+}
+
+func TestShutdownCancelsRunningJob(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(time.Date(2025, 3, 3, 10, 0, 0, 500e6, time.UTC))
+	s, err := NewScheduler(WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, stopped := make(chan struct{}), make(chan error, 1)
+	var runs atomic.Int32
+	fn := func(ctx context.Context, _ time.Time) error {
+		runs.Add(1)
+		close(started)
+		<-ctx.Done()
+		stopped <- ctx.Err()
+		return ctx.Err()
+	}
+	if err := s.AddEvery("alerts", time.Second, fn); err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := clock.BlockUntilContext(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second)
+	recv(t, started, "the run")
+
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if err := recv(t, stopped, "the cancelled run"); !errors.Is(err, context.Canceled) {
+		t.Errorf("the running job's context: got %v, want cancelled", err)
+	}
+	clock.Advance(time.Hour)
+	if n := runs.Load(); n != 1 {
+		t.Errorf("got %d runs, want 1: nothing runs after Shutdown", n)
+	}
+}
+
+// TestScheduledAlertsAndSummary drives the real jobs from the fake clock:
+// the alert poll every minute and the summary every hour, against the
+// simulator.
+func TestScheduledAlertsAndSummary(t *testing.T) {
+	f := newFixture(t, floor()...)
+	store := state.NewMemoryStore()
+	s := settings()
+	s.Repeat = 5 * time.Minute
+	alerter := NewAlerter(f.client, f.poster, store, s, nil)
+	snaps := presence.NewSnapshots(f.client, 0, nil)
+	summary := NewSummarizer(snaps, f.poster, store, SummarySettings{Channel: "C_SUMMARY"}, nil)
+
+	log, buf := newLogger()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(buf.String())
+		}
+	})
+	h := newHarness(t, time.Date(2025, 3, 3, 9, 58, 30, 0, time.UTC), time.UTC, WithLogger(log))
+	h.add("alerts", Schedule{Every: time.Minute}, alerter.Poll)
+	h.add("summary", Schedule{Cron: "0 * * * *"}, summary.Run)
+	h.sched.Start()
+	at := func(hour, minute int) time.Time { return time.Date(2025, 3, 3, hour, minute, 0, 0, time.UTC) }
+
+	h.tick(at(9, 59), "alerts")
+	f.expect(t, "09:59", 0, 0)
+
+	f.force(t, presence.Offline, "s1")
+	h.tick(at(10, 0), "alerts", "summary")
+	posts, _ := f.expect(t, "10:00", 2, 0)
+	var texts []string
+	for _, p := range posts {
+		texts = append(texts, p.channel+": "+p.text())
+	}
+	mustContain(t, "10:00", strings.Join(texts, "\n"), "C_ALERTS: Low availability across all teams: 4 agents available (threshold 5)", "Below since 10:00",
+		"C_SUMMARY: Presence summary: 4 of 8 agents available")
+
+	for m := 1; m <= 4; m++ {
+		h.tick(at(10, m), "alerts")
+	}
+	f.expect(t, "inside the repeat period", 0, 0)
+
+	h.tick(at(10, 5), "alerts")
+	posts, _ = f.expect(t, "10:05", 1, 0)
+	mustContain(t, "repeat", posts[0].text(), "Still low availability", "Below since 10:00 (5m)")
+
+	f.force(t, presence.Available, "s1")
+	h.tick(at(10, 6), "alerts")
+	posts, _ = f.expect(t, "10:06", 1, 1)
+	mustContain(t, "recovery", posts[0].text(), "Availability recovered", "after 6m below")
+}
