@@ -12,12 +12,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/presencebot/presence-bot/agentmap"
+	"github.com/presencebot/presence-bot/alerts"
 	"github.com/presencebot/presence-bot/bot"
 	"github.com/presencebot/presence-bot/commands"
 	"github.com/presencebot/presence-bot/config"
 	"github.com/presencebot/presence-bot/observe"
 	"github.com/presencebot/presence-bot/presence"
+	"github.com/presencebot/presence-bot/state"
 )
 
 // App is presence-bot, ready to run.
@@ -25,6 +29,7 @@ type App struct {
 	cfg     *config.Config
 	log     *slog.Logger
 	bot     *bot.Bot
+	sched   *alerts.Scheduler
 	health  *observe.Health
 	metrics *observe.Metrics
 
@@ -40,6 +45,12 @@ type Option func(*options)
 type options struct {
 	presence []presence.Option
 	bot      func(*bot.Config)
+	clock    clockwork.Clock
+}
+
+// WithClock runs the scheduled jobs on clock (a fake one in tests).
+func WithClock(c clockwork.Clock) Option {
+	return func(o *options) { o.clock = c }
 }
 
 // WithPresenceOptions adds options to the contact-center client.
@@ -85,14 +96,41 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (*App, error) {
 		APIURL:     cfg.Slack.APIURL,
 		HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: metrics.SlackTransport(nil)},
 	})
-	handler := commands.New(commands.Config{
+	store, err := state.NewFileStore(cfg.StateDir)
+	if err != nil {
+		return nil, &ConfigError{Err: fmt.Errorf("STATE_DIR: %w", err)}
+	}
+	if o.clock == nil {
+		o.clock = clockwork.NewRealClock()
+	}
+	sched, err := alerts.NewScheduler(
+		alerts.WithClock(o.clock),
+		alerts.WithLocation(cfg.Location),
+		alerts.WithLogger(log.With("component", "scheduler")),
+	)
+	if err != nil {
+		return nil, err
+	}
+	jobs, err := addJobs(cfg, sched, client, roster, web, store, metrics, log)
+	if err != nil {
+		return nil, err
+	}
+	ccfg := commands.Config{
 		API:       client,
 		Roster:    roster,
 		Directory: commands.NewDirectory(agents, web, roster, nil),
 		OpenToAll: cfg.PresenceOpenToAll,
 		Location:  cfg.Location,
+		Queue:     commands.NewPendingQueue(store, cfg.AfterCall.Expiry),
 		Logger:    log.With("component", "commands"),
-	})
+	}
+	if jobs.alerter != nil {
+		ccfg.Alerts = jobs.alerter
+	}
+	handler := commands.New(ccfg)
+	if err := sched.AddEvery("after_call", cfg.AfterCall.Poll, handler.AfterCall(client, web).Poll); err != nil {
+		return nil, err
+	}
 	botCfg := bot.Config{
 		Web:      web,
 		Commands: handler,
@@ -113,7 +151,56 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{cfg: cfg, log: log, bot: b, health: health, metrics: metrics, started: make(chan struct{})}, nil
+	return &App{cfg: cfg, log: log, bot: b, sched: sched, health: health, metrics: metrics, started: make(chan struct{})}, nil
+}
+
+// scheduledJobs are the jobs configuration switched on.
+type scheduledJobs struct {
+	alerter *alerts.Alerter
+}
+
+// addJobs schedules the summary and the alert poll when their channels
+// are set.
+func addJobs(cfg *config.Config, sched *alerts.Scheduler, client *presence.Client, roster *presence.Snapshots,
+	web *bot.WebAPI, store state.Store, metrics *observe.Metrics, log *slog.Logger) (scheduledJobs, error) {
+	var jobs scheduledJobs
+	if cfg.Summary.Enabled() {
+		summary := alerts.NewSummarizer(roster, web, store,
+			alerts.SummarySettings{Channel: cfg.Summary.Channel, Location: cfg.Location}, log)
+		sc := cfg.Summary.Schedule
+		if err := sched.Add("summary", alerts.Schedule{Every: sc.Every, Cron: sc.Cron, WithSeconds: sc.WithSeconds}, summary.Run); err != nil {
+			return jobs, &ConfigError{Err: fmt.Errorf("SUMMARY_SCHEDULE: %w", err)}
+		}
+	}
+	if cfg.Alert.Enabled() {
+		a := cfg.Alert
+		settings := alerts.Settings{
+			Channel:          a.Channel,
+			Threshold:        a.Threshold,
+			For:              a.For,
+			Repeat:           a.Repeat,
+			UnavailableAfter: a.UnavailableAfter,
+			Location:         cfg.Location,
+		}
+		for _, t := range a.TeamThresholds {
+			settings.Teams = append(settings.Teams, alerts.TeamThreshold{TeamID: t.TeamID, Min: t.Min})
+		}
+		if !a.ActiveHours.Always() {
+			settings.Active = a.ActiveHours.Contains
+		}
+		jobs.alerter = alerts.NewAlerter(client, web, store, settings, log)
+		poll := func(ctx context.Context, tick time.Time) error {
+			err := jobs.alerter.Poll(ctx, tick)
+			for rule, firing := range jobs.alerter.FiringRules(ctx) {
+				metrics.SetAlert(rule, firing)
+			}
+			return err
+		}
+		if err := sched.AddEvery("alerts", a.Interval, poll); err != nil {
+			return jobs, &ConfigError{Err: fmt.Errorf("ALERT_INTERVAL: %w", err)}
+		}
+	}
+	return jobs, nil
 }
 
 // countAgents counts a roster per team and status for the agents gauge.
@@ -185,7 +272,14 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	close(a.started)
 
+	a.sched.Start()
 	err := a.bot.Run(ctx)
+	// The bot has drained its commands; now the scheduled jobs stop.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if serr := a.sched.Shutdown(sctx); serr != nil {
+		a.log.Warn("scheduler shutdown", "err", serr)
+	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

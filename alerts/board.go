@@ -1,0 +1,41 @@
+package alerts
+
+import (
+	"context"
+	"fmt"
+)
+
+// Firing describes each alert firing now, one mrkdwn line each, for the
+// supervisors' App Home.
+func (a *Alerter) Firing(ctx context.Context) []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st := a.load(ctx)
+	var lines []string
+	for _, r := range a.rules {
+		s, ok := st.Rules[r.Key]
+		if !ok || s.Phase != PhaseFiring {
+			continue
+		}
+		line := fmt.Sprintf("• %d available %s, below %d (since %s)",
+			s.Posted.Count, where(r, s.Posted.Team), r.Threshold, s.FiredAt.In(a.set.Location).Format("15:04"))
+		if s.Acked {
+			line += fmt.Sprintf(" · acknowledged by <@%s>", s.AckedBy)
+		}
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+// FiringRules reports, for every rule, whether it fires: the alert state
+// gauge reads it after each poll.
+func (a *Alerter) FiringRules(ctx context.Context) map[string]bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st := a.load(ctx)
+	out := make(map[string]bool, len(a.rules))
+	for _, r := range a.rules {
+		out[r.Key] = st.Rules[r.Key].Phase == PhaseFiring
+	}
+	return out
+}
