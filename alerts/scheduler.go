@@ -122,8 +122,10 @@ func NewScheduler(opts ...SchedulerOption) (*Scheduler, error) {
 type job struct {
 	name string
 	fn   JobFunc
-	// prev returns the latest scheduled instant at or before now.
-	prev func(now time.Time) time.Time
+	// tickOf returns the scheduled instant nearest to now and the period
+	// around it, so a run that fires a hair early or late, or on a replica
+	// whose clock is a second off, still names the same tick.
+	tickOf func(now time.Time) (time.Time, time.Duration)
 
 	mu       sync.Mutex
 	lastTick time.Time
@@ -151,13 +153,15 @@ func (s *Scheduler) AddEvery(name string, d time.Duration, fn JobFunc) error {
 	// at a time to the first one not in the past: aligned ticks from then
 	// on, whenever the scheduler is started.
 	anchor := alignDown(s.clock.Now().In(s.loc), d)
-	prev := func(now time.Time) time.Time {
-		if now.Before(anchor) {
-			return anchor
+	tickOf := func(now time.Time) (time.Time, time.Duration) {
+		n := now.Sub(anchor)
+		steps := (n + d/2) / d // rounded to the nearest tick
+		if n < 0 {
+			steps = (n - d/2) / d
 		}
-		return anchor.Add(now.Sub(anchor) / d * d)
+		return anchor.Add(steps * d), d
 	}
-	return s.add(name, gocron.DurationJob(d), prev, fn,
+	return s.add(name, gocron.DurationJob(d), tickOf, fn,
 		gocron.WithStartAt(gocron.WithStartDateTimePast(anchor)))
 }
 
@@ -205,10 +209,19 @@ func (s *Scheduler) AddCron(name, expr string, withSeconds bool, fn JobFunc) err
 		anchor = t
 		return t
 	}
-	return s.add(name, gocron.CronJob(expr, withSeconds), prev, fn)
+	tickOf := func(now time.Time) (time.Time, time.Duration) {
+		p := prev(now)
+		next := sched.Next(p)
+		period := next.Sub(p)
+		if now.Sub(p) > period/2 {
+			return next, period
+		}
+		return p, period
+	}
+	return s.add(name, gocron.CronJob(expr, withSeconds), tickOf, fn)
 }
 
-func (s *Scheduler) add(name string, def gocron.JobDefinition, prev func(time.Time) time.Time, fn JobFunc, opts ...gocron.JobOption) error {
+func (s *Scheduler) add(name string, def gocron.JobDefinition, tickOf func(time.Time) (time.Time, time.Duration), fn JobFunc, opts ...gocron.JobOption) error {
 	if name == "" {
 		return errors.New("add job: empty name")
 	}
@@ -217,7 +230,7 @@ func (s *Scheduler) add(name string, def gocron.JobDefinition, prev func(time.Ti
 	if _, dup := s.jobs[name]; dup {
 		return fmt.Errorf("add job %q: a job of that name exists", name)
 	}
-	j := &job{name: name, fn: fn, prev: prev}
+	j := &job{name: name, fn: fn, tickOf: tickOf}
 	opts = append(opts,
 		gocron.WithName(name),
 		gocron.WithSingletonMode(gocron.LimitModeReschedule),
@@ -233,7 +246,7 @@ func (s *Scheduler) add(name string, def gocron.JobDefinition, prev func(time.Ti
 // ran (gocron can deliver one twice), and turns a failure or a panic into
 // a log line.
 func (s *Scheduler) run(ctx context.Context, j *job) (err error) {
-	tick := j.prev(s.clock.Now().In(s.loc))
+	tick, _ := j.tickOf(s.clock.Now().In(s.loc))
 	j.mu.Lock()
 	if !tick.After(j.lastTick) {
 		j.mu.Unlock()
@@ -257,6 +270,20 @@ func (s *Scheduler) run(ctx context.Context, j *job) (err error) {
 		s.obs(JobRun{Job: j.name, Tick: tick, Took: s.clock.Since(start), Err: err})
 	}()
 	return j.fn(ctx, tick)
+}
+
+// TickOf names the tick of a job at now: the scheduled instant nearest to
+// it, and the period. A distributed locker keys its lock by it, so the
+// lock and the job body agree on the tick. ok is false for an unknown job.
+func (s *Scheduler) TickOf(name string, now time.Time) (tick time.Time, period time.Duration, ok bool) {
+	s.mu.Lock()
+	j, ok := s.jobs[name]
+	s.mu.Unlock()
+	if !ok {
+		return time.Time{}, 0, false
+	}
+	tick, period = j.tickOf(now.In(s.loc))
+	return tick, period, true
 }
 
 // Start starts running jobs. It does not block.
