@@ -17,8 +17,11 @@ import (
 	"syscall"
 	_ "time/tzdata" // TIMEZONE works in images without zoneinfo
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/presencebot/presence-bot/app"
 	"github.com/presencebot/presence-bot/config"
+	"github.com/presencebot/presence-bot/redisstate"
 )
 
 // Exit statuses.
@@ -119,6 +122,9 @@ func serve(ctx context.Context, stderr io.Writer) int {
 		return exitConfig
 	}
 	log := newLogger(cfg, stderr)
+	// go-redis logs through its own global logger; route it to ours so
+	// LOG_FORMAT=json stays JSON.
+	redis.SetLogger(redisstate.NewGoRedisLogger(log.With("component", "redis")))
 	a, err := app.New(cfg, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "presence-bot:", err)

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-co-op/gocron/v2"
 	"github.com/jonboulle/clockwork"
 
 	"github.com/presencebot/presence-bot/agentmap"
@@ -21,6 +22,7 @@ import (
 	"github.com/presencebot/presence-bot/config"
 	"github.com/presencebot/presence-bot/observe"
 	"github.com/presencebot/presence-bot/presence"
+	"github.com/presencebot/presence-bot/redisstate"
 	"github.com/presencebot/presence-bot/state"
 )
 
@@ -30,6 +32,7 @@ type App struct {
 	log     *slog.Logger
 	bot     *bot.Bot
 	sched   *alerts.Scheduler
+	shared  shared
 	health  *observe.Health
 	metrics *observe.Metrics
 
@@ -65,7 +68,7 @@ func WithBotConfig(f func(*bot.Config)) Option {
 
 // New builds the app from validated configuration. Problems found here
 // (an invalid mapping file) are configuration errors too.
-func New(cfg *config.Config, log *slog.Logger, opts ...Option) (*App, error) {
+func New(cfg *config.Config, log *slog.Logger, opts ...Option) (_ *App, err error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
@@ -96,18 +99,35 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (*App, error) {
 		APIURL:     cfg.Slack.APIURL,
 		HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: metrics.SlackTransport(nil)},
 	})
-	store, err := state.NewFileStore(cfg.StateDir)
-	if err != nil {
-		return nil, &ConfigError{Err: fmt.Errorf("STATE_DIR: %w", err)}
-	}
 	if o.clock == nil {
 		o.clock = clockwork.NewRealClock()
 	}
-	sched, err := alerts.NewScheduler(
+	sh, err := openShared(cfg, o.clock, health, metrics, log)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			sh.close()
+		}
+	}()
+	store := sh.store
+	// The locker asks the scheduler for a job's tick, and gocron wants the
+	// locker before the scheduler exists: the closure bridges the two,
+	// since locks are only taken once the scheduler runs.
+	var sched *alerts.Scheduler
+	schedOpts := []alerts.SchedulerOption{
 		alerts.WithClock(o.clock),
 		alerts.WithLocation(cfg.Location),
 		alerts.WithLogger(log.With("component", "scheduler")),
-	)
+	}
+	if sh.redis != nil {
+		locker := sh.redis.Locker(o.clock, func(job string, now time.Time) (time.Time, time.Duration, bool) {
+			return sched.TickOf(job, now)
+		})
+		schedOpts = append(schedOpts, alerts.WithGocronOptions(gocron.WithDistributedLocker(locker)))
+	}
+	sched, err = alerts.NewScheduler(schedOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -127,6 +147,9 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (*App, error) {
 	if jobs.alerter != nil {
 		ccfg.Alerts = jobs.alerter
 	}
+	if sh.redis != nil {
+		ccfg.Directory.Share(store)
+	}
 	handler := commands.New(ccfg)
 	if err := sched.AddEvery("after_call", cfg.AfterCall.Poll, handler.AfterCall(client, web).Poll); err != nil {
 		return nil, err
@@ -134,6 +157,7 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (*App, error) {
 	botCfg := bot.Config{
 		Web:      web,
 		Commands: handler,
+		Dedup:    sh.dedup,
 		Logger:   log.With("component", "slack"),
 		Hooks: bot.Hooks{
 			Acked:    metrics.Acked,
@@ -151,8 +175,63 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{cfg: cfg, log: log, bot: b, sched: sched, health: health, metrics: metrics, started: make(chan struct{})}, nil
+	return &App{cfg: cfg, log: log, bot: b, sched: sched, shared: sh, health: health, metrics: metrics, started: make(chan struct{})}, nil
 }
+
+// dedupeTTL is how long an envelope is remembered: Slack redelivers
+// within minutes.
+const dedupeTTL = 10 * time.Minute
+
+// shared is where state lives: files under STATE_DIR for one instance,
+// Redis for replicas.
+type shared struct {
+	store state.Store
+	dedup bot.Deduper
+	redis *redisstate.Client // nil without REDIS_URL
+}
+
+func (s shared) close() {
+	if s.redis != nil {
+		_ = s.redis.Close()
+	}
+}
+
+func openShared(cfg *config.Config, clock clockwork.Clock, health *observe.Health, metrics *observe.Metrics, log *slog.Logger) (shared, error) {
+	if cfg.Redis.URL == "" {
+		store, err := state.NewFileStore(cfg.StateDir)
+		if err != nil {
+			return shared{}, &ConfigError{Err: fmt.Errorf("STATE_DIR: %w", err)}
+		}
+		return shared{store: store, dedup: bot.NewMemoryDeduper(dedupeTTL, nil)}, nil
+	}
+	rc, err := redisstate.Open(context.Background(), redisstate.Options{
+		URL:     cfg.Redis.URL,
+		Timeout: cfg.Redis.Timeout,
+		Logger:  log.With("component", "redis"),
+		Now:     clock.Now,
+		OnStateChange: func(up bool) {
+			metrics.RedisUp(up)
+			if up {
+				health.Set(partRedis, observe.OK, "connected")
+			} else {
+				// Commands go on; scheduled jobs wait for Redis.
+				health.Set(partRedis, observe.Degraded, "unreachable: commands deduplicated locally, scheduled jobs skipped")
+			}
+		},
+		OnFallback: metrics.RedisFallback,
+	})
+	if err != nil {
+		return shared{}, &ConfigError{Err: fmt.Errorf("REDIS_URL: %w", err)}
+	}
+	return shared{
+		store: rc.Store(),
+		dedup: rc.Deduper(dedupeTTL, bot.NewMemoryDeduper(dedupeTTL, nil)),
+		redis: rc,
+	}, nil
+}
+
+// partRedis is Redis's part in /readyz.
+const partRedis = "redis"
 
 // scheduledJobs are the jobs configuration switched on.
 type scheduledJobs struct {
@@ -280,6 +359,7 @@ func (a *App) Run(ctx context.Context) error {
 	if serr := a.sched.Shutdown(sctx); serr != nil {
 		a.log.Warn("scheduler shutdown", "err", serr)
 	}
+	a.shared.close()
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/presencebot/presence-bot/state"
 )
 
 // Mapping is the agent mapping file.
@@ -35,6 +37,10 @@ type Directory struct {
 	roster  Roster
 	now     func() time.Time
 
+	// shared keeps learned matches where every replica sees them; nil
+	// keeps them in this process only.
+	shared state.Store
+
 	mu      sync.Mutex
 	learned map[string]string    // Slack user → agent, by email
 	misses  map[string]time.Time // Slack user → when the miss expires
@@ -54,6 +60,12 @@ func NewDirectory(m Mapping, emails EmailLookup, roster Roster, now func() time.
 		learned: map[string]string{}, misses: map[string]time.Time{},
 	}
 }
+
+// Share keeps email matches in store, so replicas learn them once.
+func (d *Directory) Share(store state.Store) { d.shared = store }
+
+// learnedKey is where a Slack user's email match is shared.
+func learnedKey(slackUserID string) string { return "learned_agent:" + slackUserID }
 
 // IsSupervisor reports whether the Slack user may act for others.
 func (d *Directory) IsSupervisor(slackUserID string) bool {
@@ -75,6 +87,16 @@ func (d *Directory) AgentFor(ctx context.Context, slackUserID string) (string, e
 	if ok {
 		return id, nil
 	}
+	if d.shared != nil {
+		// Another replica may have learned it; a store failure only costs
+		// a Slack lookup.
+		if found, err := d.shared.Load(ctx, learnedKey(slackUserID), &id); err == nil && found && id != "" {
+			d.mu.Lock()
+			d.learned[slackUserID] = id
+			d.mu.Unlock()
+			return id, nil
+		}
+	}
 	if d.emails == nil || (missed && d.now().Before(missUntil)) {
 		return "", ErrUnmapped
 	}
@@ -88,13 +110,17 @@ func (d *Directory) AgentFor(ctx context.Context, slackUserID string) (string, e
 		return "", err
 	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if id == "" {
 		d.misses[slackUserID] = d.now().Add(missTTL)
+		d.mu.Unlock()
 		return "", ErrUnmapped
 	}
 	delete(d.misses, slackUserID)
 	d.learned[slackUserID] = id
+	d.mu.Unlock()
+	if d.shared != nil {
+		_ = d.shared.Save(ctx, learnedKey(slackUserID), id) // best effort: memory has it
+	}
 	return id, nil
 }
 

@@ -63,6 +63,8 @@ type Metrics struct {
 	reconnects      prometheus.Counter
 	agents          *agentsCollector
 	alertFiring     *prometheus.GaugeVec
+	redisUp         prometheus.Gauge
+	redisFallbacks  *prometheus.CounterVec
 	health          *healthCollector
 
 	mu    sync.Mutex // guards the connection state below
@@ -124,6 +126,14 @@ func NewMetrics() *Metrics {
 			Namespace: namespace, Name: "alert_firing",
 			Help: "1 while the availability alert rule is firing, 0 otherwise, by rule (total or a team ID).",
 		}, []string{"rule"}),
+		redisUp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "redis_up",
+			Help: "1 while the shared Redis answers, 0 while the bot runs degraded (only with REDIS_URL).",
+		}),
+		redisFallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "redis_fallbacks_total",
+			Help: "Operations that could not use Redis, by op: dedupe (fell back to local memory), lock (scheduled run skipped), store (state not shared).",
+		}, []string{"op"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -133,6 +143,7 @@ func NewMetrics() *Metrics {
 		m.slackCalls, m.slackErrors,
 		m.socketUp, m.reconnects,
 		m.agents, m.alertFiring, m.health,
+		m.redisUp, m.redisFallbacks,
 	)
 	return m
 }
@@ -209,6 +220,16 @@ func (m *Metrics) SetAlert(rule string, firing bool) {
 	// Label values must be UTF-8 or WithLabelValues panics.
 	m.alertFiring.WithLabelValues(strings.ToValidUTF8(rule, "\uFFFD")).Set(boolValue(firing))
 }
+
+// RedisUp records whether the shared Redis answers.
+func (m *Metrics) RedisUp(up bool) { m.redisUp.Set(boolValue(up)) }
+
+// RedisFallback counts an operation that could not use Redis.
+func (m *Metrics) RedisFallback(op string) {
+	m.redisFallbacks.WithLabelValues(bounded(op, redisOps)).Inc()
+}
+
+var redisOps = map[string]bool{"dedupe": true, "lock": true, "store": true}
 
 // bounded returns v when it is in known and "other" otherwise.
 func bounded(v string, known map[string]bool) string {
