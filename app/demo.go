@@ -12,19 +12,32 @@ import (
 	"time"
 
 	"github.com/presencebot/presence-bot/agentmap"
+	"github.com/presencebot/presence-bot/alerts"
 	"github.com/presencebot/presence-bot/commands"
 	"github.com/presencebot/presence-bot/console"
 	"github.com/presencebot/presence-bot/presence"
 	"github.com/presencebot/presence-bot/presence/ccmsim"
+	"github.com/presencebot/presence-bot/state"
 )
+
+// Demo-friendly schedules: a summary every minute, alerts checked every
+// 10 s against a threshold the live floor crosses now and then.
+const (
+	demoSummaryEvery = time.Minute
+	demoAlertEvery   = 10 * time.Second
+	demoThreshold    = 7
+)
+
+// demoCommands lets the console be built before the handler it drives.
+type demoCommands struct{ *commands.Handler }
 
 // DemoOptions tune the demo; the zero value is the README's demo.
 type DemoOptions struct {
 	// Interactive prints prompts (a terminal); otherwise commands are
 	// echoed, so piped input reads as a transcript.
 	Interactive bool
-	// Still stops agents from taking calls on their own, for tests that
-	// need the floor to hold still.
+	// Still stops agents from taking calls on their own and the scheduled
+	// posts, for tests that need the floor and the transcript to hold still.
 	Still bool
 }
 
@@ -86,13 +99,53 @@ func Demo(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logger, o 
 		presence.WithBaseURL("http://"+ln.Addr().String()),
 		presence.WithLogger(log.With("component", "contact-center")))
 	roster := presence.NewSnapshots(client, 2*time.Second, nil)
+	store := state.NewMemoryStore()
+	sched, err := alerts.NewScheduler(alerts.WithLogger(log.With("component", "scheduler")))
+	if err != nil {
+		return err
+	}
+	// The console stands in for Slack's channels and DMs; it is built
+	// before the handler it serves, so it reaches it through the bridge.
+	bridge := &demoCommands{}
+	con := console.New(in, out, bridge, demoUsers, o.Interactive)
+	alerter := alerts.NewAlerter(client, con, store, alerts.Settings{
+		Channel:          "alerts",
+		Threshold:        demoThreshold,
+		Teams:            []alerts.TeamThreshold{{TeamID: "sales_team", Min: 3}},
+		Repeat:           time.Minute,
+		UnavailableAfter: 3,
+	}, log)
 	handler := commands.New(commands.Config{
 		API:       client,
 		Roster:    roster,
 		Directory: commands.NewDirectory(agents, nil, roster, nil),
+		Queue:     commands.NewPendingQueue(store, 10*time.Minute),
+		Alerts:    alerter,
 		Logger:    log.With("component", "commands"),
 	})
-	con := console.New(in, out, handler, demoUsers, o.Interactive)
+	bridge.Handler = handler
+	summary := alerts.NewSummarizer(roster, con, store, alerts.SummarySettings{Channel: "floor"}, log)
+	for _, j := range []struct {
+		name  string
+		every time.Duration
+		run   alerts.JobFunc
+	}{
+		{"summary", demoSummaryEvery, summary.Run},
+		{"alerts", demoAlertEvery, alerter.Poll},
+		{"after_call", 2 * time.Second, handler.AfterCall(client, con).Poll},
+	} {
+		if err := sched.AddEvery(j.name, j.every, j.run); err != nil {
+			return err
+		}
+	}
+	if !o.Still {
+		sched.Start()
+	}
+	defer func() {
+		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer scancel()
+		_ = sched.Shutdown(sctx)
+	}()
 	err = con.Run(ctx)
 	if errors.Is(err, context.Canceled) {
 		return nil

@@ -21,6 +21,12 @@ func TestDemoWithPipedInput(t *testing.T) {
 		"as priya /status offline",
 		"as sam /status available @john",
 		"/presence agent_003",
+		"/status",
+		"press 1",
+		"as priya /status offline after-call",
+		"as priya /status",
+		"as priya /status cancel",
+		"as sam home",
 		"frobnicate",
 	}, "\n") + "\n")
 	var out, logs bytes.Buffer
@@ -44,6 +50,12 @@ func TestDemoWithPipedInput(t *testing.T) {
 		"on a call",
 		"John Agent (agent_001) is now 🟢 available",
 		"customer ••••0003",
+		"[1] Busy  [2] Offline", // buttons, numbered
+		"You're now ⛔ busy (was available)", // press 1
+		"Noted: ⚪ offline when this call ends",
+		"You're set to go ⚪ offline when this call ends",
+		"Dropped the queued status",
+		"The floor", "Available: ",
 		`I don't understand "frobnicate"`,
 	}
 	pos := 0

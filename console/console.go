@@ -41,6 +41,7 @@ type Console struct {
 
 	mu      sync.Mutex // guards out and the state below
 	current int        // index into users
+	last    message.Message
 	posts   int
 }
 
@@ -126,6 +127,8 @@ const help = `Commands:
   /status <status> @user           supervisors: change someone else's
   /presence [help|<status>|team <team_id>|<agent id, name or @user>]
   as <user> <command>              run one command as another user, e.g. as priya /status busy
+  press <N>                        press button N of the last answer
+  home                             your App Home tab (a supervisor's shows the floor)
   iam <user>                       become another user
   whoami, users                    who you are, who there is
   help, quit
@@ -149,6 +152,10 @@ func (c *Console) exec(ctx context.Context, line string) bool {
 		for _, u := range c.users {
 			c.printf("  %-8s %s\n", strings.ToLower(firstName(u.Name)), describe(u))
 		}
+	case "press":
+		c.press(ctx, fields)
+	case "home":
+		c.home(ctx)
 	case "iam":
 		if len(fields) != 2 {
 			c.printf("Say who: iam <user>. Type users to see them.\n")
@@ -172,7 +179,16 @@ func (c *Console) exec(ctx context.Context, line string) bool {
 			c.printf("There is no user %q. Type users to see them.\n", fields[1])
 			return false
 		}
-		c.slash(ctx, c.users[i], strings.Join(fields[2:], " "))
+		// Become them for one line, whatever it is, then be yourself again.
+		c.mu.Lock()
+		me := c.current
+		c.current = i
+		c.mu.Unlock()
+		quit := c.exec(ctx, strings.Join(fields[2:], " "))
+		c.mu.Lock()
+		c.current = me
+		c.mu.Unlock()
+		return quit
 	default:
 		if strings.HasPrefix(fields[0], "/") {
 			c.slash(ctx, c.user(), line)
@@ -220,7 +236,52 @@ func (c *Console) slash(ctx context.Context, u User, line string) {
 func (c *Console) show(m message.Message) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if len(Buttons(m)) > 0 || !m.ReplaceOriginal {
+		c.last = m
+	}
 	Render(c.out, m, c.nameOf)
+}
+
+// press clicks button n of the last answer, as Slack would.
+func (c *Console) press(ctx context.Context, fields []string) {
+	c.mu.Lock()
+	buttons := Buttons(c.last)
+	c.mu.Unlock()
+	clicker, ok := c.commands.(Clicker)
+	if !ok || len(buttons) == 0 {
+		c.printf("The last answer has no buttons.\n")
+		return
+	}
+	n := 0
+	if len(fields) == 2 {
+		n, _ = strconv.Atoi(fields[1])
+	}
+	if n < 1 || n > len(buttons) {
+		c.printf("Press a button by its number, 1 to %d: press 1\n", len(buttons))
+		return
+	}
+	b := buttons[n-1]
+	c.show(clicker.Click(ctx, commands.Click{UserID: c.user().ID, ChannelID: channel, ActionID: b.ActionID, Value: b.Value}))
+}
+
+// home shows the App Home tab as the current user would see it.
+func (c *Console) home(ctx context.Context) {
+	homes, ok := c.commands.(Homes)
+	if !ok {
+		c.printf("There is no home tab in this demo.\n")
+		return
+	}
+	c.show(message.Message{Blocks: homes.Home(ctx, c.user().ID)})
+}
+
+// Clicker runs button presses.
+type Clicker interface {
+	Click(ctx context.Context, c commands.Click) message.Message
+}
+
+// Homes renders the App Home tab.
+type Homes interface {
+	Home(ctx context.Context, user string) []message.Block
 }
 
 func (c *Console) nameOf(id string) string {
@@ -239,9 +300,25 @@ func (c *Console) Post(_ context.Context, ch string, m message.Message) (string,
 	defer c.mu.Unlock()
 	c.posts++
 	ts := strconv.Itoa(c.posts)
+	if len(Buttons(m)) > 0 {
+		c.last = m // so "press 1" acknowledges an alert
+	}
 	fmt.Fprintf(c.out, "\n[#%s · post %s]\n", ch, ts)
 	Render(c.out, m, c.nameOf)
 	return ts, nil
+}
+
+// DirectMessage shows a direct message to a user.
+func (c *Console) DirectMessage(_ context.Context, user string, m message.Message) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	name := c.nameOf(user)
+	if name == "" {
+		name = user
+	}
+	fmt.Fprintf(c.out, "\n[direct message to %s]\n", name)
+	Render(c.out, m, c.nameOf)
+	return nil
 }
 
 // Update shows an edited post.
