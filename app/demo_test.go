@@ -50,7 +50,7 @@ func TestDemoWithPipedInput(t *testing.T) {
 		"on a call",
 		"John Agent (agent_001) is now 🟢 available",
 		"customer ••••0003",
-		"[1] Busy  [2] Offline", // buttons, numbered
+		"[1] Busy  [2] Offline",             // buttons, numbered
 		"You're now ⛔ busy (was available)", // press 1
 		"Noted: ⚪ offline when this call ends",
 		"You're set to go ⚪ offline when this call ends",
