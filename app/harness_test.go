@@ -42,6 +42,7 @@ supervisors:
 type world struct {
 	t     *testing.T
 	app   *app.App
+	ccm   string // the simulator's URL
 	slack *fakeslack.Server
 	sim   *ccmsim.Sim
 	logs  *syncBuffer
@@ -129,7 +130,7 @@ func start(t *testing.T, settings ...setting) *world {
 		t.Fatalf("app.New: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &world{t: t, app: a, slack: fs, sim: sim, logs: logs, stop: cancel, done: make(chan error, 1)}
+	w := &world{t: t, app: a, ccm: env["EXOTEL_BASE_URL"], slack: fs, sim: sim, logs: logs, stop: cancel, done: make(chan error, 1)}
 	go func() { w.done <- a.Run(ctx) }()
 	t.Cleanup(func() {
 		w.shutdown()
@@ -244,3 +245,5 @@ func mustContain(t *testing.T, got string, wants ...string) {
 		}
 	}
 }
+
+func (w *world) ccmURL() string { return w.ccm }

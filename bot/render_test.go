@@ -20,6 +20,7 @@ import (
 	"github.com/presencebot/presence-bot/message"
 	"github.com/presencebot/presence-bot/presence"
 	"github.com/presencebot/presence-bot/presence/ccmsim"
+	"github.com/presencebot/presence-bot/state"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden.json from what Render makes now")
@@ -59,7 +60,7 @@ func goldenHandler(t *testing.T) *commands.Handler {
 	client := presence.NewClient(sim.AccountSID(), sim.Token(), presence.WithBaseURL(srv.URL),
 		presence.WithRetry(1, time.Millisecond, time.Millisecond), presence.WithBreaker(0, 0, nil))
 	snaps := presence.NewSnapshots(client, 2*time.Second, now)
-	mapping, err := agentmap.Parse([]byte("agents:\n  U0AGENT01: agent_001\n  U0AGENT02: agent_002\n"))
+	mapping, err := agentmap.Parse([]byte("agents:\n  U0AGENT01: agent_001\n  U0AGENT02: agent_002\n  U0AGENT03: agent_003\nsupervisors:\n  - U0SUPER01\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,8 +68,53 @@ func goldenHandler(t *testing.T) *commands.Handler {
 		API:       client,
 		Roster:    snaps,
 		Directory: commands.NewDirectory(mapping, nil, snaps, now),
+		Queue:     commands.NewPendingQueue(state.NewMemoryStore(), 2*time.Hour),
 		Now:       now,
 	})
+}
+
+// TestHomeGolden pins the App Home views: an agent's (on a call, with a
+// status queued for after it) and a supervisor's floor.
+func TestHomeGolden(t *testing.T) {
+	h := goldenHandler(t)
+	queued := h.Handle(context.Background(), commands.Request{UserID: "U0AGENT03", Command: "/status", Text: "offline after-call"})
+	if !strings.Contains(queued.Text, "Noted") {
+		t.Fatalf("queueing failed: %q", queued.Text)
+	}
+	for _, tt := range []struct{ name, user string }{
+		{"home_agent", "U0AGENT03"},
+		{"home_supervisor", "U0SUPER01"},
+		{"home_stranger", "U0NOBODY1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			view := slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: RenderView(h.Home(context.Background(), tt.user))}}
+			got, err := json.MarshalIndent(view, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			compareGolden(t, tt.name, append(got, '\n'))
+		})
+	}
+}
+
+// compareGolden checks got against testdata/<name>.golden.json, or
+// rewrites it under -update.
+func compareGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden.json")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./bot -run Golden -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from what Render makes now (rerun with -update if the change is meant):\n%s",
+			path, firstDifference(string(got), string(want)))
+	}
 }
 
 func TestRenderGolden(t *testing.T) {
@@ -108,21 +154,7 @@ func TestRenderGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got = append(got, '\n')
-			path := filepath.Join("testdata", tt.name+".golden.json")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./bot -run Golden -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from what Render makes now (rerun with -update if the change is meant):\n%s",
-					path, firstDifference(string(got), string(want)))
-			}
+			compareGolden(t, tt.name, append(got, '\n'))
 		})
 	}
 }
