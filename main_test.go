@@ -2,9 +2,13 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // isolate runs main's code in an empty directory (no .env, no agents.yml)
@@ -81,5 +85,67 @@ func TestCheckWithoutConfiguration(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "SLACK_APP_TOKEN") {
 		t.Errorf("stderr = %q", stderr.String())
+	}
+}
+
+// TestManifestMatchesTheBot: the manifest Slack apps are created from
+// declares what the bot relies on.
+func TestManifestMatchesTheBot(t *testing.T) {
+	raw, err := os.ReadFile("manifest.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Features struct {
+			AppHome struct {
+				HomeTab bool `yaml:"home_tab_enabled"`
+			} `yaml:"app_home"`
+			SlashCommands []struct {
+				Command      string `yaml:"command"`
+				Description  string `yaml:"description"`
+				UsageHint    string `yaml:"usage_hint"`
+				ShouldEscape bool   `yaml:"should_escape"`
+			} `yaml:"slash_commands"`
+		} `yaml:"features"`
+		OAuth struct {
+			Scopes struct {
+				Bot []string `yaml:"bot"`
+			} `yaml:"scopes"`
+		} `yaml:"oauth_config"`
+		Settings struct {
+			Events struct {
+				BotEvents []string `yaml:"bot_events"`
+			} `yaml:"event_subscriptions"`
+			Interactivity struct {
+				Enabled bool `yaml:"is_enabled"`
+			} `yaml:"interactivity"`
+			SocketMode bool `yaml:"socket_mode_enabled"`
+		} `yaml:"settings"`
+	}
+	if err := yaml.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("manifest.yml: %v", err)
+	}
+	if !m.Settings.SocketMode || !m.Settings.Interactivity.Enabled || !m.Features.AppHome.HomeTab {
+		t.Errorf("socket mode %v, interactivity %v, home tab %v: want all on",
+			m.Settings.SocketMode, m.Settings.Interactivity.Enabled, m.Features.AppHome.HomeTab)
+	}
+	if !slices.Contains(m.Settings.Events.BotEvents, "app_home_opened") {
+		t.Errorf("bot events %v lack app_home_opened", m.Settings.Events.BotEvents)
+	}
+	var names []string
+	for _, c := range m.Features.SlashCommands {
+		names = append(names, c.Command)
+		// Mentions must arrive as <@U123|name> for /status busy @user.
+		if !c.ShouldEscape || c.Description == "" || c.UsageHint == "" {
+			t.Errorf("%s: should_escape %v, description %q, usage hint %q", c.Command, c.ShouldEscape, c.Description, c.UsageHint)
+		}
+	}
+	if !slices.Equal(names, []string{"/status", "/presence"}) {
+		t.Errorf("slash commands %v, want /status and /presence", names)
+	}
+	for _, scope := range []string{"commands", "chat:write", "im:write", "users:read", "users:read.email"} {
+		if !slices.Contains(m.OAuth.Scopes.Bot, scope) {
+			t.Errorf("bot scopes %v lack %s", m.OAuth.Scopes.Bot, scope)
+		}
 	}
 }
