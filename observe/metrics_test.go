@@ -286,6 +286,8 @@ func TestEveryMetricIsExposedWithHelp(t *testing.T) {
 	m.WatchHealth(NewHealth(nil))
 	m.slackCalls.WithLabelValues("chat.postMessage").Inc()
 	m.slackErrors.WithLabelValues("chat.postMessage", "channel_not_found").Inc()
+	m.RedisUp(true)
+	m.RedisFallback("dedupe")
 	f := scrape(t, m)
 
 	want := []string{
@@ -303,6 +305,8 @@ func TestEveryMetricIsExposedWithHelp(t *testing.T) {
 		"presence_bot_alert_firing",
 		"presence_bot_ready",
 		"presence_bot_health_state",
+		"presence_bot_redis_up",
+		"presence_bot_redis_fallbacks_total",
 		"go_goroutines",
 		"go_memstats_heap_alloc_bytes",
 		"process_start_time_seconds",
@@ -320,7 +324,7 @@ func TestEveryMetricIsExposedWithHelp(t *testing.T) {
 	}
 	for name := range f {
 		if strings.HasPrefix(name, "presence_bot_") && !contains(want, name) {
-			t.Errorf("%s: exposed but not documented in this test (and README-metrics.md)", name)
+			t.Errorf("%s: exposed but not documented in this test (and docs/monitoring.md)", name)
 		}
 	}
 }
@@ -412,5 +416,28 @@ func TestWatchHealthExportsReadiness(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestRedisMetrics(t *testing.T) {
+	m := NewMetrics()
+	m.RedisUp(false)
+	m.RedisFallback("dedupe")
+	m.RedisFallback("dedupe")
+	m.RedisFallback("lock")
+	m.RedisFallback("something-else") // bounded to "other"
+	f := scrape(t, m)
+	if got := f["presence_bot_redis_up"].GetMetric()[0].GetGauge().GetValue(); got != 0 {
+		t.Errorf("redis_up = %v, want 0", got)
+	}
+	counts := map[string]float64{}
+	for _, mm := range f["presence_bot_redis_fallbacks_total"].GetMetric() {
+		counts[mm.GetLabel()[0].GetValue()] = mm.GetCounter().GetValue()
+	}
+	want := map[string]float64{"dedupe": 2, "lock": 1, "other": 1}
+	for op, n := range want {
+		if counts[op] != n {
+			t.Errorf("fallbacks{op=%s} = %v, want %v", op, counts[op], n)
+		}
 	}
 }
