@@ -322,7 +322,7 @@ func (a *App) HTTPAddr(ctx context.Context) string {
 }
 
 // shutdownTimeout bounds the health server's shutdown.
-const shutdownTimeout = 2 * time.Second
+const shutdownTimeout = time.Second
 
 // Run serves until ctx is done, then shuts down in order: stop taking
 // Slack work, drain the commands in flight, stop the scheduled jobs, stop

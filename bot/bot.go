@@ -75,7 +75,7 @@ const (
 	DefaultWorkers        = 256
 	DefaultQueue          = 8192
 	DefaultCommandTimeout = 9 * time.Second
-	DefaultDrainTimeout   = 4 * time.Second
+	DefaultDrainTimeout   = 3 * time.Second
 	dedupTTL              = 10 * time.Minute
 	overflowAnswers       = 32
 )
@@ -441,10 +441,11 @@ func (b *Bot) runJob(ctx context.Context, j job) {
 		})
 	}
 	took := time.Since(j.received)
-	b.log.Info("command", "command", j.req.Command, "user", j.req.UserID, "channel", j.req.ChannelID,
-		"ok", ok && delivered, "took_ms", took.Milliseconds(), "ran_ms", time.Since(start).Milliseconds())
+	// commands/ logs what the command did; this is how its answer went.
+	b.log.Debug("answered", "command", j.req.Command, "user", j.req.UserID, "channel", j.req.ChannelID,
+		"delivered", delivered, "took_ms", took.Milliseconds(), "ran_ms", time.Since(start).Milliseconds())
 	if b.cfg.Hooks.Answered != nil {
-		b.cfg.Hooks.Answered(j.req.Command, ok && delivered, took)
+		b.cfg.Hooks.Answered(j.req.Command, ok && delivered && !answer.Failed, took)
 	}
 }
 

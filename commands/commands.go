@@ -148,7 +148,24 @@ func (h *Handler) Handle(ctx context.Context, req Request) message.Message {
 		return message.Reply(fmt.Sprintf("That command is too long (%s characters; at most %s).\n%s",
 			message.Thousands(len(req.Text)), message.Thousands(MaxTextLen), cmd.shortUsage()))
 	}
-	return cmd.run(ctx, req, words(req.Text))
+	start := time.Now()
+	m := cmd.run(ctx, req, words(req.Text))
+	outcome := "ok"
+	if m.Failed {
+		outcome = "failed"
+	}
+	// One line per command; the agent is the caller's when already known
+	// (no lookup just for the log).
+	h.log.Info("command", "command", cmd.name, "user", req.UserID, "agent", h.dir.knownAgent(req.UserID),
+		"outcome", outcome, "took_ms", time.Since(start).Milliseconds())
+	return m
+}
+
+// failed is an answer that reports a failure.
+func failed(text string) message.Message {
+	m := message.Reply(text)
+	m.Failed = true
+	return m
 }
 
 func (h *Handler) lookup(name string) (command, bool) {

@@ -149,6 +149,19 @@ func (d *Directory) matchEmail(ctx context.Context, email string) (string, error
 	return "", nil
 }
 
+// knownAgent is the agent a Slack user is known to be, without asking
+// anyone: "" when it would take a lookup.
+func (d *Directory) knownAgent(slackUserID string) string {
+	if d.mapping != nil {
+		if id, ok := d.mapping.AgentID(slackUserID); ok {
+			return id
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.learned[slackUserID]
+}
+
 // SlackUserFor returns the Slack user known to be this agent, if any.
 func (d *Directory) SlackUserFor(agentID string) (string, bool) {
 	if d.mapping != nil {

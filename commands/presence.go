@@ -82,7 +82,7 @@ func (h *Handler) withSnapshot(ctx context.Context, render func(*presence.Snapsh
 	h.log.Warn("roster fetch failed", "err", err)
 	last := h.roster.LastKnown()
 	if last == nil {
-		return message.Reply(troubleText(err, readOnly))
+		return failed(troubleText(err, readOnly))
 	}
 	note := fmt.Sprintf("⚠️ %s This is the last known data, from %s ago.",
 		troubleWhat(err), message.Duration(last.Age(h.now())))
@@ -306,7 +306,7 @@ func (h *Handler) oneAgent(ctx context.Context, query string) message.Message {
 		if errors.Is(err, presence.ErrNotFound) {
 			return message.Reply(fmt.Sprintf("The contact center has no agent `%s`.", message.Escape(agentID)))
 		}
-		return message.Reply(troubleText(err, readOnly))
+		return failed(troubleText(err, readOnly))
 	}
 	return h.agentDetail(*a)
 }

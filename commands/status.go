@@ -305,7 +305,7 @@ func (h *Handler) changeStatus(ctx context.Context, subj subject, target, expect
 				statusMark(cur.Status), statusMark(target)))
 		}
 		h.audit(caller, agentID, cur.Status, target, "failed: "+err.Error())
-		return message.Reply(troubleText(err, writeEffect(err)))
+		return failed(troubleText(err, writeEffect(err)))
 	}
 	h.audit(caller, agentID, cur.Status, target, "ok")
 	updated := *cur
@@ -403,7 +403,7 @@ func (h *Handler) getFailed(err error, agentID string, e effect) message.Message
 	if errors.Is(err, presence.ErrNotFound) {
 		return message.Reply(fmt.Sprintf("The contact center has no agent `%s`. An admin should check the agent mapping file.", message.Escape(agentID)))
 	}
-	return message.Reply(troubleText(err, e))
+	return failed(troubleText(err, e))
 }
 
 // audit leaves one line per status change attempt: who asked, for which

@@ -23,6 +23,9 @@ type Message struct {
 	Blocks []Block
 	// ReplaceOriginal asks to replace the message a button was clicked in.
 	ReplaceOriginal bool
+	// Failed marks an answer that reports a failure of the contact center
+	// or of Slack, for the command's log line and metrics.
+	Failed bool
 }
 
 // Kind is the kind of a Block.
