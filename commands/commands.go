@@ -51,8 +51,8 @@ type Config struct {
 	// Alerts acknowledges firing alerts and lists them on the supervisors'
 	// home; nil when alerts are off.
 	Alerts Alerts
-	Now       func() time.Time
-	Logger    *slog.Logger
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Handler runs commands. It is safe for concurrent use.
