@@ -17,12 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// Region URLs of the Agent Presence API (spec, "Base URL").
-const (
-	SingaporeBaseURL = "https://ccm-api.exotel.com"
-	MumbaiBaseURL    = "https://ccm-api.in.exotel.com"
+	"github.com/presencebot/presence-bot/presence"
 )
 
 // Defaults from the Environment table of the runtime contract.
@@ -52,15 +48,11 @@ const (
 	redactedSecret = "set"
 )
 
-// regionURL maps EXOTEL_REGION values to their base URLs.
+// regionURL maps EXOTEL_REGION values to their base URLs; the presence
+// package owns the table, as it comes from the API's spec.
 func regionURL(region string) (string, bool) {
-	switch region {
-	case "singapore":
-		return SingaporeBaseURL, true
-	case "mumbai":
-		return MumbaiBaseURL, true
-	}
-	return "", false
+	u, err := presence.RegionBaseURL(region)
+	return u, err == nil
 }
 
 // Config is the whole validated configuration.
