@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,7 +48,10 @@ const (
 	DefaultBreakAfter     = 5
 	DefaultBreakFor       = 5 * time.Second
 	DefaultMaxBody        = 16 << 20
-	DefaultPageWorkers    = 8
+	// DefaultPageWorkers fetches a 5,000-agent roster in five round trips:
+	// with fewer, a burst of /presence waits longer on each fetch, and
+	// the waiters pile up.
+	DefaultPageWorkers = 16
 
 	// confirmTimeout bounds the check after an ambiguous update.
 	confirmTimeout = 2 * time.Second
@@ -71,6 +75,11 @@ type Client struct {
 	observe     func(Observation)
 	log         *slog.Logger
 	pageWorkers int
+	// decoding admits JSON decodes, the client's only CPU-heavy work, on
+	// half the cores at most: a roster fetch brings its pages back at
+	// once, and decoded side by side they would hold every core while the
+	// bot's Socket Mode acks wait.
+	decoding chan struct{}
 }
 
 type settings struct {
@@ -186,6 +195,7 @@ func NewClient(accountSID, accessToken string, opts ...Option) *Client {
 		observe:     s.observe,
 		log:         s.log,
 		pageWorkers: s.pageWorkers,
+		decoding:    make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
 	}
 }
 
@@ -194,8 +204,13 @@ func NewClient(accountSID, accessToken string, opts ...Option) *Client {
 // or a response without a raw one.
 func retryable(r *resty.Response, err error) bool {
 	if err != nil {
-		return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) &&
-			!errors.Is(err, resty.ErrResponseBodyTooLarge)
+		// An attempt's own timeout is worth retrying; the caller's context
+		// ending is not. Both look like DeadlineExceeded, so ask the
+		// request's context which one it was.
+		if r != nil && r.Request != nil && r.Request.Context().Err() != nil {
+			return false
+		}
+		return !errors.Is(err, context.Canceled) && !errors.Is(err, resty.ErrResponseBodyTooLarge)
 	}
 	if r == nil {
 		return false
@@ -349,7 +364,9 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 		c.breaker.record(resp.StatusCode() >= 500 || resp.StatusCode() == http.StatusTooManyRequests)
 		return nil, apiErr
 	}
+	c.decoding <- struct{}{}
 	env, err := decodeEnvelope(resp.Body())
+	<-c.decoding
 	c.breaker.record(err != nil)
 	if err != nil {
 		return nil, &APIError{Op: op, Kind: ErrBadResponse, StatusCode: resp.StatusCode(), Cause: err}
@@ -433,7 +450,9 @@ func (c *Client) List(ctx context.Context, opts ListOptions) (*Page, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.decoding <- struct{}{}
 	page, err := decodePage(env)
+	<-c.decoding
 	if err != nil {
 		return nil, &APIError{Op: op, Kind: ErrBadResponse, Cause: err}
 	}
@@ -460,6 +479,9 @@ func decodePage(env *envelope) (*Page, error) {
 	meta := env.Response.Metadata
 	if meta == nil || meta.Total == nil {
 		return nil, errors.New(`answer has no "metadata.total"`)
+	}
+	if *meta.Total < 0 {
+		return nil, fmt.Errorf(`"metadata.total" is %d`, *meta.Total)
 	}
 	for i := range *data.Agents {
 		if err := checkAgent(&(*data.Agents)[i]); err != nil {
@@ -547,8 +569,13 @@ func (c *Client) ListAll(ctx context.Context, opts ListOptions) (*Roster, error)
 			return nil, firstErr
 		}
 	}
-	seen := make(map[string]struct{}, first.Total)
-	agents := make([]Agent, 0, first.Total)
+	// Sized by what arrived, not by what the API claimed.
+	n := 0
+	for _, page := range results {
+		n += len(page)
+	}
+	seen := make(map[string]struct{}, n)
+	agents := make([]Agent, 0, n)
 	for _, page := range results {
 		for _, a := range page {
 			if _, dup := seen[a.ID]; dup {

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -441,5 +442,45 @@ func TestAuthHeaderIsBearer(t *testing.T) {
 	}
 	if got != "Bearer "+secretToken {
 		t.Errorf("Authorization = %q", got)
+	}
+}
+
+func TestAttemptTimeoutIsRetried(t *testing.T) {
+	sim, c := setup(t, presence.WithAttemptTimeout(100*time.Millisecond))
+	sim.Add(agent("agent_001", "John Agent", presence.Available, "sales"))
+	// The first attempt hangs past its own timeout; the retry answers.
+	var calls atomic.Int32
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(2 * time.Second):
+			}
+			return
+		}
+		sim.ServeHTTP(w, r)
+	}))
+	defer slow.Close()
+	c = presence.NewClient(sim.AccountSID(), secretToken, presence.WithBaseURL(slow.URL),
+		presence.WithAttemptTimeout(100*time.Millisecond), presence.WithRetry(3, time.Millisecond, time.Millisecond),
+		presence.WithBreaker(0, 0, nil))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.Get(ctx, "agent_001"); err != nil {
+		t.Fatalf("Get = %v, want the retry after the attempt timeout to succeed", err)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Errorf("attempts = %d, want 2", n)
+	}
+}
+
+func TestNegativeTotalIsABadResponse(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"response":{"data":{"agents":[],"summary":{}},"metadata":{"total":-1}}}`)
+	}))
+	defer srv.Close()
+	c := presence.NewClient("AC1", secretToken, presence.WithBaseURL(srv.URL))
+	if _, err := c.ListAll(context.Background(), presence.ListOptions{}); !errors.Is(err, presence.ErrBadResponse) {
+		t.Fatalf("ListAll = %v, want a bad response, never a panic", err)
 	}
 }
