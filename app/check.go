@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/presencebot/presence-bot/bot"
@@ -82,11 +81,8 @@ func slackHint(err error, variable string) string {
 	if err == nil {
 		return ""
 	}
-	if h := bot.Hint(err); h != "" {
+	if h := bot.HintFor(err, variable); h != "" {
 		return h
-	}
-	if strings.Contains(err.Error(), "invalid_auth") || strings.Contains(err.Error(), "not_authed") {
-		return "check " + variable
 	}
 	return "check SLACK_API_URL and that this machine reaches Slack"
 }

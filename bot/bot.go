@@ -72,12 +72,18 @@ type Hooks struct {
 
 // Defaults for Config.
 const (
-	DefaultWorkers        = 256
-	DefaultQueue          = 8192
-	DefaultCommandTimeout = 9 * time.Second
-	DefaultDrainTimeout   = 3 * time.Second
-	dedupTTL              = 10 * time.Minute
-	overflowAnswers       = 32
+	DefaultWorkers = 256
+	DefaultQueue   = 8192
+	// DefaultCommandTimeout leaves room, within the 10 s a person waits,
+	// for the client's check after an ambiguous update (2 s) and delivery.
+	DefaultCommandTimeout = 7 * time.Second
+	// DefaultDrainTimeout, with the last answers' delivery and the jobs'
+	// stop, keeps shutdown within 5 s.
+	DefaultDrainTimeout = 2500 * time.Millisecond
+	ackTimeout          = time.Second
+	lateDeliveryTimeout = time.Second
+	dedupTTL            = 10 * time.Minute
+	overflowAnswers     = 32
 )
 
 // Bot is a running Slack connection. Build it with New, run it with Run.
@@ -92,6 +98,7 @@ type Bot struct {
 	connected atomic.Bool
 	jobs      chan job
 	overflow  chan struct{}
+	refusing  sync.WaitGroup // answers to commands the queue had no room for
 
 	// homes are the users who opened the App Home, whose view is
 	// refreshed after they change a status through the bot.
@@ -206,6 +213,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		stopWork()
 		<-drained
 	}
+	b.refusing.Wait()
 	return runErr
 }
 
@@ -220,7 +228,7 @@ func (b *Bot) loop(ctx context.Context, sockDone <-chan error) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			if h := Hint(err); h != "" {
+			if h := HintFor(err, "SLACK_APP_TOKEN"); h != "" {
 				return fmt.Errorf("slack socket mode: %w (%s)", err, h)
 			}
 			return fmt.Errorf("slack socket mode: %w", err)
@@ -252,7 +260,7 @@ func (b *Bot) handleEvent(ctx context.Context, evt socketmode.Event) {
 		if ce, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
 			cause = ce.ErrorObj
 		}
-		b.log.Warn("slack: connection failed; retrying", "err", cause, "hint", hintOf(cause))
+		b.log.Warn("slack: connection failed; retrying", "err", cause, "hint", HintFor(cause, "SLACK_APP_TOKEN"))
 	case socketmode.EventTypeInvalidAuth:
 		b.setConnected(false)
 		b.log.Error("slack: SLACK_APP_TOKEN refused", "hint", "copy the app-level token (xapp-…) with connections:write again")
@@ -267,21 +275,19 @@ func (b *Bot) handleEvent(ctx context.Context, evt socketmode.Event) {
 	}
 }
 
-func hintOf(err error) string {
-	if err == nil {
-		return ""
-	}
-	return Hint(err)
-}
-
 // ack acknowledges an envelope with no payload: answers follow through
 // response_url, so the ack never waits on the contact center.
-func (b *Bot) ack(evt socketmode.Event, kind string) {
+func (b *Bot) ack(ctx context.Context, evt socketmode.Event, kind string) {
 	if evt.Request == nil {
 		return
 	}
 	start := time.Now()
-	if err := b.socket.Ack(*evt.Request); err != nil {
+	// slack-go queues acks for the connection; while it is down the queue
+	// can fill, and an ack that waits forever would stall the loop and
+	// shutdown. Slack redelivers what was not acknowledged.
+	actx, cancel := context.WithTimeout(ctx, ackTimeout)
+	defer cancel()
+	if err := b.socket.AckCtx(actx, evt.Request.EnvelopeID, nil); err != nil {
 		b.log.Warn("slack: ack failed", "envelope", evt.Request.EnvelopeID, "err", err)
 		return
 	}
@@ -290,16 +296,12 @@ func (b *Bot) ack(evt socketmode.Event, kind string) {
 	}
 }
 
-// accept decides whether an acknowledged envelope is to be run: once per
-// envelope, however often Slack delivers it, and only from our workspace.
-func (b *Bot) accept(ctx context.Context, evt socketmode.Event, teamID string) bool {
-	envID := evt.Request.EnvelopeID
-	if !b.dedup.FirstDelivery(ctx, "envelope:"+envID) {
-		b.log.Info("slack: redelivered envelope ignored", "envelope", envID, "retry_attempt", evt.Request.RetryAttempt)
-		return false
-	}
+// accept decides whether an acknowledged envelope is ours to run: only
+// from our workspace. Whether it ran already is asked by the worker, so a
+// slow shared store never delays the acks of the envelopes behind it.
+func (b *Bot) accept(evt socketmode.Event, teamID string) bool {
 	if teamID != "" && b.teamID != "" && teamID != b.teamID {
-		b.log.Warn("slack: envelope from another workspace ignored", "team_id", teamID, "envelope", envID)
+		b.log.Warn("slack: envelope from another workspace ignored", "team_id", teamID, "envelope", evt.Request.EnvelopeID)
 		return false
 	}
 	return true
@@ -314,13 +316,13 @@ func (b *Bot) enqueue(ctx context.Context, j job) {
 }
 
 func (b *Bot) onSlashCommand(ctx context.Context, evt socketmode.Event) {
-	b.ack(evt, "slash_commands")
+	b.ack(ctx, evt, "slash_commands")
 	cmd, ok := evt.Data.(slack.SlashCommand)
 	if !ok || evt.Request == nil {
 		b.log.Warn("slack: slash command envelope without a command")
 		return
 	}
-	if !b.accept(ctx, evt, cmd.TeamID) {
+	if !b.accept(evt, cmd.TeamID) {
 		return
 	}
 	b.enqueue(ctx, job{
@@ -338,7 +340,7 @@ func (b *Bot) onSlashCommand(ctx context.Context, evt socketmode.Event) {
 }
 
 func (b *Bot) onInteractive(ctx context.Context, evt socketmode.Event) {
-	b.ack(evt, "interactive")
+	b.ack(ctx, evt, "interactive")
 	cb, ok := evt.Data.(slack.InteractionCallback)
 	if !ok || evt.Request == nil {
 		b.log.Warn("slack: interactive envelope without a payload")
@@ -347,7 +349,7 @@ func (b *Bot) onInteractive(ctx context.Context, evt socketmode.Event) {
 	if cb.Type != slack.InteractionTypeBlockActions || len(cb.ActionCallback.BlockActions) == 0 {
 		return // nothing the bot offers produces other interactions
 	}
-	if _, ok := b.cfg.Commands.(Clicker); !ok || !b.accept(ctx, evt, cb.Team.ID) {
+	if _, ok := b.cfg.Commands.(Clicker); !ok || !b.accept(evt, cb.Team.ID) {
 		return
 	}
 	// A block_actions payload carries the one button pressed.
@@ -368,7 +370,7 @@ func (b *Bot) onInteractive(ctx context.Context, evt socketmode.Event) {
 }
 
 func (b *Bot) onEvent(ctx context.Context, evt socketmode.Event) {
-	b.ack(evt, "events_api")
+	b.ack(ctx, evt, "events_api")
 	ev, ok := evt.Data.(slackevents.EventsAPIEvent)
 	if !ok || evt.Request == nil {
 		return
@@ -377,7 +379,7 @@ func (b *Bot) onEvent(ctx context.Context, evt socketmode.Event) {
 	if !ok || opened.Tab != "home" {
 		return
 	}
-	if _, ok := b.cfg.Commands.(Homes); !ok || !b.accept(ctx, evt, ev.TeamID) {
+	if _, ok := b.cfg.Commands.(Homes); !ok || !b.accept(evt, ev.TeamID) {
 		return
 	}
 	b.homes.Store(opened.User, true)
@@ -398,17 +400,19 @@ func (b *Bot) refuseOverload(ctx context.Context, j job) {
 	default:
 		return // already answering as many refusals as we allow
 	}
-	go func() {
+	b.refusing.Go(func() {
 		defer func() { <-b.overflow }()
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.CommandTimeout)
-		defer cancel()
 		b.deliver(ctx, j, message.Reply("⚠️ I'm overloaded right now and did not run that. Please try again in a moment."))
-	}()
+	})
 }
 
 // runJob runs one command and answers it. A panic is the bot's bug, not
 // the user's: it is logged with its stack and the user told.
 func (b *Bot) runJob(ctx context.Context, j job) {
+	if !b.dedup.FirstDelivery(ctx, "envelope:"+j.envelopeID) {
+		b.log.Info("slack: redelivered envelope ignored", "envelope", j.envelopeID)
+		return
+	}
 	start := time.Now()
 	var (
 		answer    message.Message
@@ -432,12 +436,12 @@ func (b *Bot) runJob(ctx context.Context, j job) {
 	if j.kind != homeJob {
 		delivered = b.deliver(ctx, j, answer)
 	}
-	if _, opened := b.homes.Load(j.req.UserID); opened && ok && j.kind != homeJob {
-		// Keep the Home tab true after a change made through the bot.
+	if _, opened := b.homes.Load(answer.Changed); opened && answer.Changed != "" {
+		// Keep the Home tab of the person whose status changed true.
 		b.safely(j, func() {
 			cctx, cancel := context.WithTimeout(ctx, b.cfg.CommandTimeout)
 			defer cancel()
-			b.publishHome(cctx, j.req.UserID)
+			b.publishHome(cctx, answer.Changed)
 		})
 	}
 	took := time.Since(j.received)
@@ -470,7 +474,7 @@ func (b *Bot) publishHome(ctx context.Context, user string) bool {
 		return false
 	}
 	if err := b.web.PublishHome(ctx, user, homes.Home(ctx, user)); err != nil {
-		b.log.Error("could not publish the home tab", "user", user, "err", err, "hint", hintOf(err))
+		b.log.Error("could not publish the home tab", "user", user, "err", err, "hint", Hint(err))
 		return false
 	}
 	return true
@@ -479,7 +483,13 @@ func (b *Bot) publishHome(ctx context.Context, user string) bool {
 // deliver sends an answer through the response_url, falling back to
 // chat.postEphemeral when that fails.
 func (b *Bot) deliver(ctx context.Context, j job, m message.Message) bool {
-	ctx, cancel := context.WithTimeout(ctx, b.cfg.CommandTimeout)
+	// A command cut short by shutdown still owes its person an answer
+	// (its change may have landed): a last, short try.
+	timeout := b.cfg.CommandTimeout
+	if ctx.Err() != nil {
+		timeout = lateDeliveryTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	err := errors.New("no response_url")
 	if j.responseURL != "" {
@@ -495,6 +505,6 @@ func (b *Bot) deliver(ctx context.Context, j job, m message.Message) bool {
 		}
 	}
 	b.log.Error("could not deliver an answer", "command", j.req.Command, "user", j.req.UserID,
-		"envelope", j.envelopeID, "err", err, "hint", hintOf(err))
+		"envelope", j.envelopeID, "err", err, "hint", Hint(err))
 	return false
 }

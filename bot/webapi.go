@@ -29,11 +29,31 @@ var hints = map[string]string{
 	"missing_scope":          "reinstall the app from manifest.yml so it has every scope it needs",
 	"not_allowed_token_type": "a token of the wrong kind: SLACK_BOT_TOKEN is xoxb-…, SLACK_APP_TOKEN is xapp-…",
 	"user_not_found":         "the Slack user does not exist in this workspace",
-	"ratelimited":            "Slack is rate-limiting the bot",
 }
 
-// Hint returns how to fix a Slack error, or "".
+// tokenErrors are the errors about a token: which token depends on the call.
+var tokenErrors = map[string]bool{"invalid_auth": true, "not_authed": true, "token_revoked": true, "account_inactive": true}
+
+// HintFor returns how to fix a Slack error from a call made with the
+// token in variable (SLACK_BOT_TOKEN or SLACK_APP_TOKEN), or "".
+func HintFor(err error, variable string) string {
+	if err == nil {
+		return ""
+	}
+	for code := range tokenErrors {
+		if strings.Contains(err.Error(), code) {
+			return variable + " was refused (" + code + "): copy the token again from the app's settings, or reinstall the app"
+		}
+	}
+	return Hint(err)
+}
+
+// Hint returns how to fix a Slack error from a Web API call made with the
+// bot token, or "".
 func Hint(err error) string {
+	if err == nil {
+		return ""
+	}
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) {
 		return hints[se.Err]

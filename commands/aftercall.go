@@ -78,7 +78,9 @@ func (h *Handler) queueStatus(ctx context.Context, subj subject, target presence
 	}
 	h.audit(subj.caller, subj.agentID, cur.Status, target, "queued for after the call")
 	lead := fmt.Sprintf("⏳ Noted: %s when this call ends. I'll send a message when it's done.", statusMark(target))
-	return h.statusAnswer(ctx, subj, *cur, lead)
+	m := h.statusAnswer(ctx, subj, *cur, lead)
+	m.Changed = h.slackUserOf(subj)
+	return m
 }
 
 // cancelQueued drops the agent's pending status.
@@ -95,7 +97,9 @@ func (h *Handler) cancelQueued(ctx context.Context, subj subject) message.Messag
 		return message.Reply("There is no queued status to cancel.")
 	}
 	h.audit(subj.caller, subj.agentID, "", "", "queued status cancelled")
-	return message.Reply("Dropped the queued status. Your status will follow the call as usual.")
+	m := message.Reply("Dropped the queued status. Your status will follow the call as usual.")
+	m.Changed = h.slackUserOf(subj)
+	return m
 }
 
 // Notifier sends direct messages.

@@ -318,7 +318,18 @@ func (h *Handler) changeStatus(ctx context.Context, subj subject, target, expect
 	} else {
 		text = fmt.Sprintf("✅ %s is now %s (was %s).", agentLabel(*cur), statusMark(target), cur.Status.Label())
 	}
-	return h.statusAnswer(ctx, subj, updated, text)
+	m := h.statusAnswer(ctx, subj, updated, text)
+	m.Changed = h.slackUserOf(subj)
+	return m
+}
+
+// slackUserOf is the Slack user who is the subject's agent, if known.
+func (h *Handler) slackUserOf(subj subject) string {
+	if subj.self {
+		return subj.caller
+	}
+	u, _ := h.dir.SlackUserFor(subj.agentID)
+	return u
 }
 
 // statusAnswer is an ephemeral status view led by text.

@@ -26,6 +26,9 @@ type Message struct {
 	// Failed marks an answer that reports a failure of the contact center
 	// or of Slack, for the command's log line and metrics.
 	Failed bool
+	// Changed is the Slack user whose status (or queued status) this
+	// answer changed, so their App Home can be refreshed; "" when none.
+	Changed string
 }
 
 // Kind is the kind of a Block.
