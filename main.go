@@ -128,7 +128,11 @@ func serve(ctx context.Context, stderr io.Writer) int {
 	a, err := app.New(cfg, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "presence-bot:", err)
-		return exitConfig
+		var ce *app.ConfigError
+		if errors.As(err, &ce) {
+			return exitConfig
+		}
+		return exitFailed
 	}
 	if err := a.Run(ctx); err != nil {
 		log.Error("presence-bot stopped on an error", "err", err)

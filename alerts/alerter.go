@@ -80,14 +80,22 @@ type Alerter struct {
 	rules []Rule
 	data  DataRule
 
+	// mu lets one poll run at a time in this process (the scheduler's
+	// lock does so across replicas). It is held across network calls, so
+	// nothing a person waits on takes it.
 	mu sync.Mutex
 	// teamNames remembers team display names seen in earlier polls, for
 	// a team that has nobody available to name it.
 	teamNames map[string]string
-	// last is the state as last committed. While dirty (its save failed)
-	// it is newer than the store's, and is used instead of loading.
-	last  State
-	dirty bool
+
+	// stateMu guards what follows: quick reads and writes, never I/O.
+	stateMu sync.Mutex
+	// last is the state as last committed or loaded. While dirty (its
+	// save failed) it is newer than the store's, and is used instead of
+	// loading; the home board reads it too.
+	last   State
+	dirty  bool
+	loaded bool
 }
 
 // NewAlerter returns an alerter; log may be nil.
@@ -196,7 +204,12 @@ func (a *Alerter) Poll(ctx context.Context, now time.Time) error {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	prev := a.load(ctx)
+	prev, err := a.load(ctx)
+	if err != nil {
+		// Deciding from a state we could not read risks posting again
+		// what another replica posted: skip this tick instead.
+		return err
+	}
 	rd, obsErr := a.observe(ctx)
 	failed := obsErr != nil
 	if failed && ctx.Err() != nil {
@@ -240,39 +253,71 @@ func (a *Alerter) Poll(ctx context.Context, now time.Time) error {
 }
 
 // load returns the state to decide from: the store's, or the last
-// committed one while the store is behind or failing. A corrupt store
-// value is logged and replaced by an empty state: better a repeated alert
-// than none.
-func (a *Alerter) load(ctx context.Context) State {
+// committed one while the store is behind. A corrupt store value is logged
+// and replaced by an empty state: better a repeated alert than none. Any
+// other read failure is an error.
+func (a *Alerter) load(ctx context.Context) (State, error) {
+	a.stateMu.Lock()
 	if a.dirty {
-		return a.last
+		defer a.stateMu.Unlock()
+		return a.last, nil
 	}
+	a.stateMu.Unlock()
 	var st State
 	found, err := a.store.Load(ctx, alertsStateKey, &st)
 	switch {
 	case errors.Is(err, state.ErrCorrupt):
 		a.log.Error("alert state is corrupt; starting from empty state", "err", err)
-		return State{}
+		st = State{}
 	case err != nil:
-		a.log.Error("load alert state; using the last known state", "err", err)
-		return a.last
+		return State{}, fmt.Errorf("load alert state: %w", err)
 	case !found:
-		return State{}
+		st = State{}
 	}
-	return st
+	a.remember(st, false)
+	return st, nil
 }
 
-// commit saves next when it differs from what was loaded.
+// remember records st as the latest known state.
+func (a *Alerter) remember(st State, dirty bool) {
+	a.stateMu.Lock()
+	defer a.stateMu.Unlock()
+	a.last, a.dirty, a.loaded = st, dirty, true
+}
+
+// commit saves next when it differs from what was loaded, keeping any
+// acknowledgement saved meanwhile (on this replica or another): the poll
+// decided from a state read before it.
 func (a *Alerter) commit(ctx context.Context, prev, next State) error {
-	a.last = next
-	if same(prev, next) && !a.dirty {
+	a.stateMu.Lock()
+	dirty := a.dirty
+	a.stateMu.Unlock()
+	if same(prev, next) && !dirty {
+		a.remember(next, false)
 		return nil
 	}
-	if err := a.store.Save(ctx, alertsStateKey, next); err != nil {
-		a.dirty = true
+	var stored State
+	err := a.store.Update(ctx, alertsStateKey, &stored, func(bool) (bool, error) {
+		for key, st := range next.Rules {
+			if was, ok := stored.Rules[key]; ok && was.Acked && !st.Acked && was.FiredAt.Equal(st.FiredAt) {
+				st.Acked, st.AckedBy, st.AckedAt = true, was.AckedBy, was.AckedAt
+				next.Rules[key] = st
+			}
+		}
+		stored = next
+		return true, nil
+	})
+	if err != nil && !errors.Is(err, state.ErrCorrupt) {
+		a.remember(next, true)
 		return fmt.Errorf("save alert state: %w", err)
 	}
-	a.dirty = false
+	if errors.Is(err, state.ErrCorrupt) {
+		if err := a.store.Save(ctx, alertsStateKey, next); err != nil {
+			a.remember(next, true)
+			return fmt.Errorf("save alert state: %w", err)
+		}
+	}
+	a.remember(next, false)
 	return nil
 }
 
@@ -353,28 +398,63 @@ func (a *Alerter) sendData(ctx context.Context, reason Reason, prev DataState, o
 // button, for the caller to put in place of the original (replace_original
 // or chat.update). Acknowledging twice keeps the first acknowledgement.
 func (a *Alerter) Acknowledge(ctx context.Context, key, by string, at time.Time) (message.Message, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	i := slices.IndexFunc(a.rules, func(r Rule) bool { return r.Key == key })
-	prev := a.load(ctx)
-	st, ok := prev.Rules[key]
-	if i < 0 || !ok || st.Phase != PhaseFiring {
+	if i < 0 {
 		return message.Message{}, fmt.Errorf("acknowledge %q: %w", key, ErrNotFiring)
 	}
-	if !st.Acked {
-		st.Acked, st.AckedBy, st.AckedAt = true, by, at
-		next := State{Data: prev.Data, Rules: make(map[string]AlertState, len(prev.Rules))}
-		for k, v := range prev.Rules {
-			next.Rules[k] = v
+	ack := func(st *State) (AlertState, bool, error) {
+		rs, ok := st.Rules[key]
+		if !ok || rs.Phase != PhaseFiring {
+			return AlertState{}, false, fmt.Errorf("acknowledge %q: %w", key, ErrNotFiring)
 		}
-		next.Rules[key] = st
-		if err := a.commit(ctx, prev, next); err != nil {
-			// Kept in memory (dirty) and saved with the next poll.
-			a.log.Error("acknowledgement not saved yet", "alert", key, "err", err)
+		if rs.Acked {
+			return rs, false, nil // the first acknowledgement stands
 		}
+		rs.Acked, rs.AckedBy, rs.AckedAt = true, by, at
+		rules := make(map[string]AlertState, len(st.Rules))
+		for k, v := range st.Rules {
+			rules[k] = v
+		}
+		rules[key] = rs
+		st.Rules = rules
+		return rs, true, nil
+	}
+
+	var rs AlertState
+	a.stateMu.Lock()
+	dirty := a.dirty
+	if dirty {
+		// The store is behind: acknowledge in memory; the next poll saves it.
+		var changed bool
+		var err error
+		rs, changed, err = ack(&a.last)
+		a.stateMu.Unlock()
+		if err != nil {
+			return message.Message{}, err
+		}
+		if changed {
+			a.log.Info("alert acknowledged (saved with the next poll)", "alert", key, "by", by)
+		}
+	} else {
+		a.stateMu.Unlock()
+		// Atomic in the store, so no poll on any replica overwrites it.
+		var stored State
+		var ackErr error
+		err := a.store.Update(ctx, alertsStateKey, &stored, func(bool) (bool, error) {
+			var changed bool
+			rs, changed, ackErr = ack(&stored)
+			return changed && ackErr == nil, nil
+		})
+		if ackErr != nil {
+			return message.Message{}, ackErr
+		}
+		if err != nil {
+			return message.Message{}, fmt.Errorf("acknowledge %q: %w", key, err)
+		}
+		a.remember(stored, false)
 		a.log.Info("alert acknowledged", "alert", key, "by", by)
 	}
-	m := a.alertMessage(a.rules[i], st, st.Posted, !st.LastSent.Equal(st.FiredAt), true, st.LastSent)
+	m := a.alertMessage(a.rules[i], rs, rs.Posted, !rs.LastSent.Equal(rs.FiredAt), true, rs.LastSent)
 	m.ReplaceOriginal = true
 	return m, nil
 }

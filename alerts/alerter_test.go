@@ -579,3 +579,48 @@ func TestAlertsOffWithoutChannel(t *testing.T) {
 		t.Errorf("made %d requests without a channel, want none", n)
 	}
 }
+
+// TestAcknowledgeOnAnotherReplicaSurvivesAPoll: replicas share the store;
+// a poll that decided from a state read before the acknowledgement must
+// not undo it.
+func TestAcknowledgeOnAnotherReplicaSurvivesAPoll(t *testing.T) {
+	f := newFixture(t, floor()...)
+	store := state.NewMemoryStore()
+	polling := f.alerter(t, store, settings())
+	clicked := f.alerter(t, store, settings())
+	f.force(t, presence.Offline, "s1")
+	poll(t, polling, at(0))
+	f.expect(t, "fired", 1, 0)
+
+	if _, err := clicked.Acknowledge(context.Background(), TotalKey, "U123", at(time.Minute)); err != nil {
+		t.Fatalf("Acknowledge on the other replica: %v", err)
+	}
+	// Past the repeat period: acknowledged, so no repeat, and still acked.
+	poll(t, polling, at(31*time.Minute))
+	f.expect(t, "acknowledged elsewhere", 0, 0)
+	var st State
+	if _, err := store.Load(context.Background(), alertsStateKey, &st); err != nil || !st.Rules[TotalKey].Acked {
+		t.Errorf("state after the poll: %+v, %v; want the acknowledgement kept", st.Rules[TotalKey], err)
+	}
+	if lines := clicked.Firing(context.Background()); len(lines) != 1 || !strings.Contains(lines[0], "acknowledged by <@U123>") {
+		t.Errorf("Firing = %q, want one line naming the acknowledgement", lines)
+	}
+}
+
+// unreadableStore fails every read, as a Redis timeout would.
+type unreadableStore struct{ state.Store }
+
+func (unreadableStore) Load(context.Context, string, any) (bool, error) {
+	return false, errors.New("i/o timeout")
+}
+
+func TestUnreadableStateSkipsThePoll(t *testing.T) {
+	f := newFixture(t, floor()...)
+	a := f.alerter(t, unreadableStore{state.NewMemoryStore()}, settings())
+	f.force(t, presence.Offline, "s1")
+	if err := a.Poll(context.Background(), at(0)); err == nil || !strings.Contains(err.Error(), "i/o timeout") {
+		t.Fatalf("Poll = %v, want the read error", err)
+	}
+	// Deciding from nothing could repeat what another replica posted.
+	f.expect(t, "skipped", 0, 0)
+}

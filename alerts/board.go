@@ -8,9 +8,7 @@ import (
 // Firing describes each alert firing now, one mrkdwn line each, for the
 // supervisors' App Home.
 func (a *Alerter) Firing(ctx context.Context) []string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	st := a.load(ctx)
+	st := a.known(ctx)
 	var lines []string
 	for _, r := range a.rules {
 		s, ok := st.Rules[r.Key]
@@ -30,12 +28,26 @@ func (a *Alerter) Firing(ctx context.Context) []string {
 // FiringRules reports, for every rule, whether it fires: the alert state
 // gauge reads it after each poll.
 func (a *Alerter) FiringRules(ctx context.Context) map[string]bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	st := a.load(ctx)
+	st := a.known(ctx)
 	out := make(map[string]bool, len(a.rules))
 	for _, r := range a.rules {
 		out[r.Key] = st.Rules[r.Key].Phase == PhaseFiring
 	}
 	return out
+}
+
+// known is the latest state this alerter knows, read from the store only
+// before the first poll; it never waits for a poll in progress.
+func (a *Alerter) known(ctx context.Context) State {
+	a.stateMu.Lock()
+	st, loaded := a.last, a.loaded
+	a.stateMu.Unlock()
+	if loaded {
+		return st
+	}
+	var fresh State
+	if found, err := a.store.Load(ctx, alertsStateKey, &fresh); err != nil || !found {
+		return State{}
+	}
+	return fresh
 }

@@ -221,6 +221,20 @@ func (f *failingStore) Save(ctx context.Context, key string, v any) error {
 	return f.Store.Save(ctx, key, v)
 }
 
+// Update fails like Save: it is a write.
+func (f *failingStore) Update(ctx context.Context, key string, v any, change func(bool) (bool, error)) error {
+	f.mu.Lock()
+	fail := f.failSave
+	if !fail {
+		f.saves++
+	}
+	f.mu.Unlock()
+	if fail {
+		return errors.New("disk full")
+	}
+	return f.Store.Update(ctx, key, v, change)
+}
+
 func (f *failingStore) setFailSave(fail bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

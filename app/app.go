@@ -269,6 +269,10 @@ func addJobs(cfg *config.Config, sched *alerts.Scheduler, client *presence.Clien
 		}
 		jobs.alerter = alerts.NewAlerter(client, web, store, settings, log)
 		poll := func(ctx context.Context, tick time.Time) error {
+			// A poll never outlives its interval: a stuck one would only
+			// hold up the next.
+			ctx, cancel := context.WithTimeout(ctx, a.Interval)
+			defer cancel()
 			err := jobs.alerter.Poll(ctx, tick)
 			for rule, firing := range jobs.alerter.FiringRules(ctx) {
 				metrics.SetAlert(rule, firing)

@@ -111,7 +111,7 @@ func (h *Handler) floorHome(ctx context.Context) []message.Block {
 	blocks = append(blocks, message.NewDivider())
 	for i, t := range ordered {
 		if i == homeTeams {
-			blocks = append(blocks, message.NewContext(fmt.Sprintf("…and %d more teams: `/presence team <team_id>` shows one.", len(ordered)-homeTeams)))
+			blocks = append(blocks, message.NewContext(fmt.Sprintf("…and %d more teams: `/presence team &lt;team_id&gt;` shows one.", len(ordered)-homeTeams)))
 			break
 		}
 		blocks = append(blocks, message.NewSection(h.teamLine(t)))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/presencebot/presence-bot/presence"
@@ -29,8 +28,6 @@ type Pending struct {
 type PendingQueue struct {
 	store  state.Store
 	expiry time.Duration
-
-	mu sync.Mutex // serialises read-modify-write of the one key
 }
 
 // queueKey is where the queue lives in the store: one small value, since
@@ -45,12 +42,6 @@ func NewPendingQueue(store state.Store, expiry time.Duration) *PendingQueue {
 
 // All returns every pending status by agent.
 func (q *PendingQueue) All(ctx context.Context) (map[string]Pending, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.load(ctx)
-}
-
-func (q *PendingQueue) load(ctx context.Context) (map[string]Pending, error) {
 	all := map[string]Pending{}
 	if _, err := q.store.Load(ctx, queueKey, &all); err != nil && !errors.Is(err, state.ErrCorrupt) {
 		return nil, fmt.Errorf("read the after-call queue: %w", err)
@@ -101,16 +92,24 @@ func (q *PendingQueue) DeleteIf(ctx context.Context, p Pending) error {
 }
 
 func (q *PendingQueue) update(ctx context.Context, change func(map[string]Pending) bool) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	all, err := q.load(ctx)
+	// Atomic in the store, so replicas sharing it lose no wish.
+	all := map[string]Pending{}
+	apply := func(bool) (bool, error) {
+		if all == nil {
+			all = map[string]Pending{}
+		}
+		return change(all), nil
+	}
+	err := q.store.Update(ctx, queueKey, &all, apply)
+	if errors.Is(err, state.ErrCorrupt) {
+		// Unreadable (All already treats it as empty): start it afresh
+		// rather than refuse every wish from now on.
+		if err = q.store.Save(ctx, queueKey, map[string]Pending{}); err == nil {
+			all = map[string]Pending{}
+			err = q.store.Update(ctx, queueKey, &all, apply)
+		}
+	}
 	if err != nil {
-		return err
-	}
-	if !change(all) {
-		return nil
-	}
-	if err := q.store.Save(ctx, queueKey, all); err != nil {
 		return fmt.Errorf("save the after-call queue: %w", err)
 	}
 	return nil

@@ -298,7 +298,8 @@ func (c *Client) do(ctx context.Context, fn func(ctx context.Context) error) err
 	defer cancel()
 	err := fn(cctx)
 	switch {
-	case err == nil || errors.Is(err, redis.Nil):
+	case err == nil || errors.Is(err, redis.Nil) || errors.Is(err, redis.TxFailedErr):
+		// A missing key or a transaction that lost a race is Redis working.
 		c.setUp(nil)
 		return err
 	case ctx.Err() != nil:

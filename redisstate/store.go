@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -89,4 +91,71 @@ func (s *Store) fellBack(err error) {
 	if errors.Is(err, ErrUnavailable) {
 		s.c.fellBack(OpStore)
 	}
+}
+
+// updateTries bounds Update's optimistic retries when other writers keep
+// changing the key; with the jittered pause between tries, dozens of
+// simultaneous writers all get through.
+const updateTries = 100
+
+// Update implements state.Store with WATCH/MULTI: the value is read and
+// rewritten in one transaction that fails, and is tried again, if another
+// client changed the key in between.
+func (s *Store) Update(ctx context.Context, key string, v any, change func(found bool) (bool, error)) error {
+	if key == "" {
+		return fmt.Errorf("update state: %w", state.ErrEmptyKey)
+	}
+	k := s.c.key("state", key)
+	for range updateTries {
+		// Errors of the value or of change are the caller's, not Redis's:
+		// they travel outside do, so they never mark Redis down.
+		var appErr error
+		err := s.c.do(ctx, func(ctx context.Context) error {
+			return s.c.rdb.Watch(ctx, func(tx *redis.Tx) error {
+				state.Reset(v)
+				data, err := tx.Get(ctx, k).Bytes()
+				found := err == nil
+				if err != nil && !errors.Is(err, redis.Nil) {
+					return err
+				}
+				if found {
+					if err := json.Unmarshal(data, v); err != nil {
+						appErr = fmt.Errorf("update state %q: %w: %w", key, state.ErrCorrupt, err)
+						return nil
+					}
+				}
+				save, err := change(found)
+				if err != nil || !save {
+					appErr = err
+					return nil
+				}
+				enc, err := json.Marshal(v)
+				if err != nil {
+					appErr = fmt.Errorf("update state %q: encode: %w", key, err)
+					return nil
+				}
+				_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+					p.Set(ctx, k, enc, 0)
+					return nil
+				})
+				return err
+			}, k)
+		})
+		if errors.Is(err, redis.TxFailedErr) {
+			// Someone else changed it first: read again, after a pause so
+			// the writers do not keep colliding in step.
+			select {
+			case <-time.After(time.Duration(rand.Int64N(int64(2 * time.Millisecond)))):
+			case <-ctx.Done():
+				return fmt.Errorf("update state %q: %w", key, ctx.Err())
+			}
+			continue
+		}
+		if err != nil && !errors.Is(err, redis.Nil) {
+			s.fellBack(err)
+			return fmt.Errorf("update state %q: %w", key, err)
+		}
+		return appErr
+	}
+	return fmt.Errorf("update state %q: the key kept changing under %d tries", key, updateTries)
 }

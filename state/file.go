@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // maxNameLen bounds a key's file name, leaving room under the usual
@@ -21,6 +22,10 @@ const maxNameLen = 200
 // or the new one, never half of either. It is safe for concurrent use
 // within a process; concurrent Saves of one key leave one of the values.
 type FileStore struct {
+	// mu makes Update atomic. A file store serves one process, so a
+	// mutex is enough; replicas share a Redis store instead.
+	mu sync.Mutex
+
 	dir string
 }
 
@@ -174,4 +179,19 @@ func syncDir(dir string) error {
 		return fmt.Errorf("sync directory %s: %w", dir, err)
 	}
 	return nil
+}
+
+// Update implements Store, atomically within this process.
+func (f *FileStore) Update(ctx context.Context, key string, v any, change func(found bool) (bool, error)) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	found, err := f.Load(ctx, key, v)
+	if err != nil {
+		return fmt.Errorf("update: %w", err)
+	}
+	save, err := change(found)
+	if err != nil || !save {
+		return err
+	}
+	return f.Save(ctx, key, v)
 }

@@ -72,3 +72,28 @@ func check(ctx context.Context, key string) error {
 	}
 	return nil
 }
+
+// Update implements Store.
+func (m *MemoryStore) Update(ctx context.Context, key string, v any, change func(found bool) (bool, error)) error {
+	if err := check(ctx, key); err != nil {
+		return fmt.Errorf("update state %q: %w", key, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	data, found := m.values[key]
+	if found {
+		if err := json.Unmarshal(data, v); err != nil {
+			return fmt.Errorf("update state %q: %w: %w", key, ErrCorrupt, err)
+		}
+	}
+	save, err := change(found)
+	if err != nil || !save {
+		return err
+	}
+	data, err = json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("update state %q: encode: %w", key, err)
+	}
+	m.values[key] = data
+	return nil
+}

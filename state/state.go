@@ -9,6 +9,7 @@ package state
 import (
 	"context"
 	"errors"
+	"reflect"
 )
 
 // Store is a small key-value store of JSON values.
@@ -21,6 +22,20 @@ type Store interface {
 	Save(ctx context.Context, key string, v any) error
 	// Delete removes key; removing a missing key is no error.
 	Delete(ctx context.Context, key string) error
+	// Update changes the value under key atomically: it decodes the value
+	// into v (left as the caller zeroed it when missing), calls change,
+	// and saves v when change says so. No other Update of key by any user
+	// of the store (any replica, for a shared store) comes in between; it
+	// may call change more than once, so change must compute from v alone.
+	Update(ctx context.Context, key string, v any, change func(found bool) (save bool, err error)) error
+}
+
+// Reset sets what v points to back to its zero value, for an Update that
+// tries again.
+func Reset(v any) {
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		rv.Elem().SetZero()
+	}
 }
 
 // ErrCorrupt is wrapped by Load when the stored value cannot be decoded,

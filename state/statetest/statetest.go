@@ -40,6 +40,8 @@ func Run(t *testing.T, newStore func(t *testing.T) state.Store) {
 		{"WrongShapeIsCorrupt", testWrongShape},
 		{"CancelledContext", testCancelled},
 		{"Concurrent", testConcurrent},
+		{"Update", testUpdate},
+		{"UpdateIsAtomic", testUpdateAtomic},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -227,5 +229,78 @@ func testConcurrent(t *testing.T, s state.Store) {
 	}
 	if got, found := mustLoad(t, s, "shared"); !found || got.Count != rounds-1 {
 		t.Errorf("after concurrent saves got %+v, %v; want some writer's last value (count %d)", got, found, rounds-1)
+	}
+}
+
+func testUpdate(t *testing.T, s state.Store) {
+	// Missing: change sees found=false and a zero value, and saves.
+	var r record
+	err := s.Update(ctx(t), "u", &r, func(found bool) (bool, error) {
+		if found || r.Count != 0 {
+			t.Errorf("missing key: found=%v count=%d, want false and 0", found, r.Count)
+		}
+		r.Name, r.Count = "first", 1
+		return true, nil
+	})
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	// Present: change sees the saved value.
+	var r2 record
+	if err := s.Update(ctx(t), "u", &r2, func(found bool) (bool, error) {
+		if !found || r2.Name != "first" {
+			t.Errorf("present key: found=%v value=%+v", found, r2)
+		}
+		r2.Count++
+		return true, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// A change that says no, or fails, saves nothing.
+	boom := errors.New("boom")
+	var r3 record
+	if err := s.Update(ctx(t), "u", &r3, func(bool) (bool, error) { r3.Count = 99; return false, nil }); err != nil {
+		t.Fatal(err)
+	}
+	var r4 record
+	if err := s.Update(ctx(t), "u", &r4, func(bool) (bool, error) { r4.Count = 98; return true, boom }); !errors.Is(err, boom) {
+		t.Fatalf("Update = %v, want the change's error", err)
+	}
+	var got record
+	if _, err := s.Load(ctx(t), "u", &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Count != 2 {
+		t.Errorf("count = %d, want 2: declined or failed changes must not be saved", got.Count)
+	}
+}
+
+// testUpdateAtomic: concurrent read-modify-writes lose no update.
+func testUpdateAtomic(t *testing.T, s state.Store) {
+	const n = 40
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Go(func() {
+			var r record
+			errs <- s.Update(ctx(t), "counter", &r, func(bool) (bool, error) {
+				r.Count++
+				return true, nil
+			})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("Update: %v", err)
+		}
+	}
+	var got record
+	if _, err := s.Load(ctx(t), "counter", &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Count != n {
+		t.Errorf("count = %d after %d concurrent increments, want %d", got.Count, n, n)
 	}
 }
