@@ -24,7 +24,7 @@ import (
 const TotalKey = "total"
 
 // AckActionID is the action ID of the Acknowledge button.
-const AckActionID = "alert_ack"
+const AckActionID = message.ActionAckAlert
 
 // alertsStateKey is where the alerter keeps its State in the Store.
 const alertsStateKey = "alerts"

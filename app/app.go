@@ -138,7 +138,7 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (_ *App, err erro
 	ccfg := commands.Config{
 		API:       client,
 		Roster:    roster,
-		Directory: commands.NewDirectory(agents, web, roster, nil),
+		Directory: commands.NewDirectory(mapping(agents), web, roster, nil),
 		OpenToAll: cfg.PresenceOpenToAll,
 		Location:  cfg.Location,
 		Queue:     commands.NewPendingQueue(store, cfg.AfterCall.Expiry),
@@ -178,10 +178,6 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (_ *App, err erro
 	return &App{cfg: cfg, log: log, bot: b, sched: sched, shared: sh, health: health, metrics: metrics, started: make(chan struct{})}, nil
 }
 
-// dedupeTTL is how long an envelope is remembered: Slack redelivers
-// within minutes.
-const dedupeTTL = 10 * time.Minute
-
 // shared is where state lives: files under STATE_DIR for one instance,
 // Redis for replicas.
 type shared struct {
@@ -202,7 +198,7 @@ func openShared(cfg *config.Config, clock clockwork.Clock, health *observe.Healt
 		if err != nil {
 			return shared{}, &ConfigError{Err: fmt.Errorf("STATE_DIR: %w", err)}
 		}
-		return shared{store: store, dedup: bot.NewMemoryDeduper(dedupeTTL, nil)}, nil
+		return shared{store: store, dedup: bot.NewMemoryDeduper(bot.DefaultDedupeTTL, nil)}, nil
 	}
 	rc, err := redisstate.Open(context.Background(), redisstate.Options{
 		URL:     cfg.Redis.URL,
@@ -225,7 +221,7 @@ func openShared(cfg *config.Config, clock clockwork.Clock, health *observe.Healt
 	}
 	return shared{
 		store: rc.Store(),
-		dedup: rc.Deduper(dedupeTTL, bot.NewMemoryDeduper(dedupeTTL, nil)),
+		dedup: rc.Deduper(bot.DefaultDedupeTTL, bot.NewMemoryDeduper(bot.DefaultDedupeTTL, nil)),
 		redis: rc,
 	}, nil
 }
@@ -284,6 +280,15 @@ func addJobs(cfg *config.Config, sched *alerts.Scheduler, client *presence.Clien
 		}
 	}
 	return jobs, nil
+}
+
+// mapping hands the mapping file to commands, keeping "no file" a nil
+// interface rather than a typed nil.
+func mapping(m *agentmap.Map) commands.Mapping {
+	if m == nil {
+		return nil
+	}
+	return m
 }
 
 // countAgents counts a roster per team and status for the agents gauge.

@@ -82,8 +82,10 @@ const (
 	DefaultDrainTimeout = 2500 * time.Millisecond
 	ackTimeout          = time.Second
 	lateDeliveryTimeout = time.Second
-	dedupTTL            = 10 * time.Minute
-	overflowAnswers     = 32
+	// DefaultDedupeTTL is how long an envelope is remembered: Slack
+	// redelivers within minutes.
+	DefaultDedupeTTL = 10 * time.Minute
+	overflowAnswers  = 32
 )
 
 // Bot is a running Slack connection. Build it with New, run it with Run.
@@ -145,7 +147,7 @@ func New(cfg Config) (*Bot, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Dedup == nil {
-		cfg.Dedup = NewMemoryDeduper(dedupTTL, nil)
+		cfg.Dedup = NewMemoryDeduper(DefaultDedupeTTL, nil)
 	}
 	var sockOpts []socketmode.Option
 	if cfg.PingInterval > 0 {

@@ -12,10 +12,10 @@ import (
 
 // Action IDs of the bot's buttons.
 const (
-	ActionSetStatus   = "status_set"    // set a status now
-	ActionQueueStatus = "status_queue"  // set a status when the call ends
-	ActionCancelQueue = "status_cancel" // drop a queued status
-	ActionAckAlert    = "alert_ack"     // acknowledge a firing alert
+	ActionSetStatus   = "status_set"           // set a status now
+	ActionQueueStatus = "status_queue"         // set a status when the call ends
+	ActionCancelQueue = "status_cancel"        // drop a queued status
+	ActionAckAlert    = message.ActionAckAlert // acknowledge a firing alert
 )
 
 // Click is a button press, as plain as a Request.

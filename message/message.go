@@ -60,6 +60,11 @@ type Button struct {
 	Style    Style
 }
 
+// ActionAckAlert is the action ID of an alert's Acknowledge button: the
+// alerts make the button and the commands answer its click, so both name
+// it from here.
+const ActionAckAlert = "alert_ack"
+
 // Style colours a button.
 type Style string
 
