@@ -3,6 +3,7 @@
 //	presence-bot          run the bot (configuration from the environment and .env)
 //	presence-bot demo     try it locally: a console on the built-in simulator
 //	presence-bot check    check the configuration and reach Slack and the contact center
+//	presence-bot bench    measure the whole path against in-process fakes
 package main
 
 import (
@@ -20,6 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/presencebot/presence-bot/app"
+	"github.com/presencebot/presence-bot/bench"
 	"github.com/presencebot/presence-bot/config"
 	"github.com/presencebot/presence-bot/redisstate"
 )
@@ -41,6 +43,7 @@ commands:
   (none)   run the bot; configuration comes from the environment and .env
   demo     a local console on the built-in contact-center simulator (no accounts needed)
   check    validate the configuration and reach Slack and the contact center
+  bench    the whole-path benchmark (5,000 agents); -short for a quick run
   help     this text
 `
 
@@ -59,6 +62,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return demo(ctx, stdin, stdout, stderr)
 	case "check":
 		return check(ctx, stdout, stderr)
+	case "bench":
+		return bench.Main(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

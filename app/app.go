@@ -97,7 +97,7 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (_ *App, err erro
 		AppToken:   cfg.Slack.AppToken,
 		BotToken:   cfg.Slack.BotToken,
 		APIURL:     cfg.Slack.APIURL,
-		HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: metrics.SlackTransport(nil)},
+		HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: metrics.SlackTransport(slackTransport())},
 	})
 	if o.clock == nil {
 		o.clock = clockwork.NewRealClock()
@@ -280,6 +280,15 @@ func addJobs(cfg *config.Config, sched *alerts.Scheduler, client *presence.Clien
 		}
 	}
 	return jobs, nil
+}
+
+// slackTransport keeps enough idle connections to Slack for a burst of
+// answers; the default two per host would open a new TLS connection for
+// nearly every answer.
+func slackTransport() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	return t
 }
 
 // mapping hands the mapping file to commands, keeping "no file" a nil

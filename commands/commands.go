@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"github.com/presencebot/presence-bot/message"
 	"log/slog"
+	"runtime"
 	"strings"
 	"time"
 	"unicode"
@@ -67,6 +68,10 @@ type Handler struct {
 	now       func() time.Time
 	log       *slog.Logger
 	table     []command
+	// rendering admits /presence renders on half the cores at most: a
+	// burst of them waiting on one roster fetch wakes at once, and side
+	// by side they would hold every core while Socket Mode acks wait.
+	rendering chan struct{}
 }
 
 // New returns a Handler.
@@ -81,6 +86,7 @@ func New(cfg Config) *Handler {
 		alerts:    cfg.Alerts,
 		now:       cfg.Now,
 		log:       cfg.Logger,
+		rendering: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
 	}
 	if h.loc == nil {
 		h.loc = time.UTC
