@@ -83,7 +83,9 @@ func (h *Handler) statusButtons(a presence.Agent, queued bool) []message.Button 
 // Click runs a button press through the same checks as the command it
 // stands for. Answers replace the message the button was in; refusals
 // do not, so the buttons stay for their owner.
-func (h *Handler) Click(ctx context.Context, c Click) message.Message {
+func (h *Handler) Click(ctx context.Context, c Click) (m message.Message) {
+	start := time.Now()
+	defer func() { h.logCommand("button:"+c.ActionID, c.UserID, "ok", m, start) }()
 	if c.ActionID == ActionAckAlert {
 		return h.ackAlert(ctx, c)
 	}
@@ -107,7 +109,6 @@ func (h *Handler) Click(ctx context.Context, c Click) message.Message {
 	if refusal != nil {
 		return *refusal
 	}
-	var m message.Message
 	switch c.ActionID {
 	case ActionSetStatus:
 		if target == "" || from == "" {

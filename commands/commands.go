@@ -146,25 +146,33 @@ type command struct {
 // Handle runs one command and always answers; failures become answers
 // that say what went wrong.
 func (h *Handler) Handle(ctx context.Context, req Request) message.Message {
-	cmd, ok := h.lookup(req.Command)
-	if !ok {
-		return message.Reply(fmt.Sprintf("I don't know the command `%s`. I understand `/status` and `/presence`.", message.Escape(req.Command)))
-	}
-	if len(req.Text) > MaxTextLen {
-		return message.Reply(fmt.Sprintf("That command is too long (%s characters; at most %s).\n%s",
-			message.Thousands(len(req.Text)), message.Thousands(MaxTextLen), cmd.shortUsage()))
-	}
 	start := time.Now()
-	m := cmd.run(ctx, req, words(req.Text))
-	outcome := "ok"
+	name, outcome := req.Command, "refused"
+	var m message.Message
+	cmd, ok := h.lookup(req.Command)
+	switch {
+	case !ok:
+		m = message.Reply(fmt.Sprintf("I don't know the command `%s`. I understand `/status` and `/presence`.", message.Escape(req.Command)))
+	case len(req.Text) > MaxTextLen:
+		name = cmd.name
+		m = message.Reply(fmt.Sprintf("That command is too long (%s characters; at most %s).\n%s",
+			message.Thousands(len(req.Text)), message.Thousands(MaxTextLen), cmd.shortUsage()))
+	default:
+		name, outcome = cmd.name, "ok"
+		m = cmd.run(ctx, req, words(req.Text))
+	}
+	h.logCommand(name, req.UserID, outcome, m, start)
+	return m
+}
+
+// logCommand writes the one info line each command gets. The agent is
+// the caller's when already known: no lookup just for the log.
+func (h *Handler) logCommand(name, user, outcome string, m message.Message, start time.Time) {
 	if m.Failed {
 		outcome = "failed"
 	}
-	// One line per command; the agent is the caller's when already known
-	// (no lookup just for the log).
-	h.log.Info("command", "command", cmd.name, "user", req.UserID, "agent", h.dir.knownAgent(req.UserID),
+	h.log.Info("command", "command", message.Truncate(name, 40), "user", user, "agent", h.dir.knownAgent(user),
 		"outcome", outcome, "took_ms", time.Since(start).Milliseconds())
-	return m
 }
 
 // failed is an answer that reports a failure.
