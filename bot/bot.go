@@ -153,6 +153,13 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.PingInterval > 0 {
 		sockOpts = append(sockOpts, socketmode.OptionPingInterval(cfg.PingInterval))
 	}
+	logger := cfg.Logger
+	if d := watchingDialer(func() {
+		logger.Error("slack: Socket Mode was turned off for this app (disconnect reason link_disabled); reconnecting until it is back",
+			"hint", "turn Socket Mode on again in the app's settings at api.slack.com/apps (or recreate the app from manifest.yml)")
+	}); d != nil {
+		sockOpts = append(sockOpts, socketmode.OptionDialer(d))
+	}
 	b := &Bot{
 		cfg:      cfg,
 		socket:   socketmode.New(cfg.Web.api, sockOpts...),

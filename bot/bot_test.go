@@ -279,3 +279,35 @@ func TestSlackErrorsCarryAHint(t *testing.T) {
 		}
 	}
 }
+
+func TestLinkDisabledIsReportedClearly(t *testing.T) {
+	fs := fakeslack.New(fakeslack.Options{})
+	defer fs.Close()
+	logs, _ := run(t, fs, commandsFunc(func(context.Context, commands.Request) message.Message {
+		return message.Reply("ok")
+	}), nil)
+	fs.Disconnect("link_disabled")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := fs.WaitConnectCount(ctx, 2); err != nil {
+		t.Fatalf("no reconnect: %v", err)
+	}
+	for !strings.Contains(logs.String(), "link_disabled") {
+		if ctx.Err() != nil {
+			t.Fatalf("link_disabled not reported:\n%s", logs.String())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), "turn Socket Mode on again") {
+		t.Errorf("the report does not say what to do:\n%s", logs.String())
+	}
+	// A routine refresh is no error.
+	before := strings.Count(logs.String(), "level=ERROR")
+	fs.Disconnect("refresh_requested")
+	if err := fs.WaitConnectCount(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	if after := strings.Count(logs.String(), "level=ERROR"); after != before {
+		t.Errorf("refresh_requested logged %d errors", after-before)
+	}
+}
