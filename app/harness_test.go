@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 	"github.com/presencebot/presence-bot/bot"
 	"github.com/presencebot/presence-bot/config"
 	"github.com/presencebot/presence-bot/internal/fakeslack"
+	"github.com/presencebot/presence-bot/internal/testlog"
 	"github.com/presencebot/presence-bot/presence"
 	"github.com/presencebot/presence-bot/presence/ccmsim"
 )
@@ -45,26 +44,9 @@ type world struct {
 	ccm   string // the simulator's URL
 	slack *fakeslack.Server
 	sim   *ccmsim.Sim
-	logs  *syncBuffer
+	logs  *testlog.Buffer
 	stop  context.CancelFunc
 	done  chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func roster() []presence.Agent {
@@ -123,7 +105,7 @@ func start(t *testing.T, settings ...setting) *world {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, err := app.New(cfg, log, opts...)
 	if err != nil {

@@ -30,6 +30,7 @@ import (
 	"github.com/presencebot/presence-bot/config"
 	"github.com/presencebot/presence-bot/internal/fakeslack"
 	"github.com/presencebot/presence-bot/internal/redistest"
+	"github.com/presencebot/presence-bot/internal/testlog"
 	"github.com/presencebot/presence-bot/presence"
 	"github.com/presencebot/presence-bot/presence/ccmsim"
 	"github.com/presencebot/presence-bot/redisstate"
@@ -325,7 +326,7 @@ func (c *cluster) startInProcess(name string, skew time.Duration) *replica {
 		t.Fatalf("config: %v", err)
 	}
 	clock := clockwork.NewFakeClockAt(c.truth.Add(skew))
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})).With("replica", name)
 	a, err := app.New(cfg, log, replicaOptions(clock)...)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/presencebot/presence-bot/commands"
 	"github.com/presencebot/presence-bot/internal/fakeslack"
+	"github.com/presencebot/presence-bot/internal/testlog"
 	"github.com/presencebot/presence-bot/message"
 )
 
@@ -22,28 +23,11 @@ func (f commandsFunc) Handle(ctx context.Context, req commands.Request) message.
 	return f(ctx, req)
 }
 
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // run starts a bot against a fake Slack and returns a stop function that
 // waits for Run to return.
-func run(t *testing.T, fs *fakeslack.Server, cmds Commands, adjust func(*Config)) (*logBuffer, func()) {
+func run(t *testing.T, fs *fakeslack.Server, cmds Commands, adjust func(*Config)) (*testlog.Buffer, func()) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &testlog.Buffer{}
 	cfg := Config{
 		Web:      NewWebAPI(Slack{AppToken: fakeslack.AppToken, BotToken: fakeslack.BotToken, APIURL: fs.URL()}),
 		Commands: cmds,

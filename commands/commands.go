@@ -7,12 +7,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/presencebot/presence-bot/message"
 	"log/slog"
 	"runtime"
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/presencebot/presence-bot/message"
 
 	"github.com/presencebot/presence-bot/presence"
 )

@@ -1,7 +1,6 @@
 package commands_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/presencebot/presence-bot/agentmap"
 	"github.com/presencebot/presence-bot/commands"
+	"github.com/presencebot/presence-bot/internal/testlog"
 	"github.com/presencebot/presence-bot/message"
 	"github.com/presencebot/presence-bot/presence"
 	"github.com/presencebot/presence-bot/presence/ccmsim"
@@ -107,7 +107,7 @@ type fixture struct {
 	emails *emails
 	roster *presence.Snapshots
 	h      *commands.Handler
-	logs   *syncBuffer
+	logs   *testlog.Buffer
 }
 
 type fixtureOptions struct {
@@ -147,7 +147,7 @@ func newFixture(t testing.TB, o fixtureOptions) *fixture {
 		t.Fatalf("parse mapping: %v", err)
 	}
 	em := &emails{byID: map[string]string{}}
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	h := commands.New(commands.Config{
 		API:       client,
 		Roster:    snaps,
@@ -186,24 +186,6 @@ func (f *fixture) auditLines() []string {
 		}
 	}
 	return out
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger shared by goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // allText is every text of a message, blocks and fields, one per line.

@@ -5,10 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/presencebot/presence-bot/message"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/presencebot/presence-bot/message"
 
 	"github.com/presencebot/presence-bot/presence"
 )

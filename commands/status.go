@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/presencebot/presence-bot/message"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/presencebot/presence-bot/message"
 
 	"github.com/presencebot/presence-bot/presence"
 )
