@@ -78,7 +78,7 @@ func (h *Handler) mayQuery(ctx context.Context, userID string) *message.Message 
 func (h *Handler) withSnapshot(ctx context.Context, render func(*presence.Snapshot, string) message.Message) message.Message {
 	snap, err := h.roster.Get(ctx)
 	if err == nil {
-		return h.rendered(func() message.Message { return render(snap, "") })
+		return h.rendered(ctx, func() message.Message { return render(snap, "") })
 	}
 	h.log.Warn("roster fetch failed", "err", err)
 	last := h.roster.LastKnown()
@@ -87,13 +87,17 @@ func (h *Handler) withSnapshot(ctx context.Context, render func(*presence.Snapsh
 	}
 	note := fmt.Sprintf("⚠️ %s This is the last known data, from %s ago.",
 		troubleWhat(err), message.Duration(last.Age(h.now())))
-	return h.rendered(func() message.Message { return render(last, note) })
+	return h.rendered(ctx, func() message.Message { return render(last, note) })
 }
 
 // rendered runs a render of the whole roster once a rendering slot is
 // free; see Handler.rendering.
-func (h *Handler) rendered(render func() message.Message) message.Message {
-	h.rendering <- struct{}{}
+func (h *Handler) rendered(ctx context.Context, render func() message.Message) message.Message {
+	select {
+	case h.rendering <- struct{}{}:
+	case <-ctx.Done():
+		return failed("⚠️ I'm too busy to draw the floor right now. Try again in a moment.")
+	}
 	defer func() { <-h.rendering }()
 	return render()
 }

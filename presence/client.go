@@ -364,13 +364,16 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 		c.breaker.record(resp.StatusCode() >= 500 || resp.StatusCode() == http.StatusTooManyRequests)
 		return nil, apiErr
 	}
-	c.decoding <- struct{}{}
-	env, err := decodeEnvelope(resp.Body())
-	<-c.decoding
-	c.breaker.record(err != nil)
-	if err != nil {
+	var env *envelope
+	if err := c.decode(ctx, func() (derr error) { env, derr = decodeEnvelope(resp.Body()); return derr }); err != nil {
+		if ctx.Err() != nil {
+			c.breaker.release()
+			return nil, &APIError{Op: op, Kind: ErrUnavailable, Cause: ctx.Err()}
+		}
+		c.breaker.record(true)
 		return nil, &APIError{Op: op, Kind: ErrBadResponse, StatusCode: resp.StatusCode(), Cause: err}
 	}
+	c.breaker.record(false)
 	return env, nil
 }
 
@@ -450,13 +453,26 @@ func (c *Client) List(ctx context.Context, opts ListOptions) (*Page, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.decoding <- struct{}{}
-	page, err := decodePage(env)
-	<-c.decoding
-	if err != nil {
+	var page *Page
+	if err := c.decode(ctx, func() (derr error) { page, derr = decodePage(env); return derr }); err != nil {
+		if ctx.Err() != nil {
+			return nil, &APIError{Op: op, Kind: ErrUnavailable, Cause: ctx.Err()}
+		}
 		return nil, &APIError{Op: op, Kind: ErrBadResponse, Cause: err}
 	}
 	return page, nil
+}
+
+// decode runs f, the client's CPU-heavy work, in one of the decoding
+// slots; a caller whose context ends while waiting for one gives up.
+func (c *Client) decode(ctx context.Context, f func() error) error {
+	select {
+	case c.decoding <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-c.decoding }()
+	return f()
 }
 
 func decodePage(env *envelope) (*Page, error) {
@@ -526,6 +542,11 @@ func (c *Client) ListAll(ctx context.Context, opts ListOptions) (*Roster, error)
 	first, err := c.List(ctx, opts)
 	if err != nil {
 		return nil, err
+	}
+	// Checked before the arithmetic, which a huge total would overflow.
+	if first.Total > maxPages*MaxPageSize {
+		return nil, &APIError{Op: "list presence", Kind: ErrBadResponse,
+			Cause: fmt.Errorf("total of %d agents is more than this bot pages through", first.Total)}
 	}
 	pages := (first.Total + MaxPageSize - 1) / MaxPageSize
 	if pages > maxPages {

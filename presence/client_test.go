@@ -474,13 +474,15 @@ func TestAttemptTimeoutIsRetried(t *testing.T) {
 	}
 }
 
-func TestNegativeTotalIsABadResponse(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, `{"response":{"data":{"agents":[],"summary":{}},"metadata":{"total":-1}}}`)
-	}))
-	defer srv.Close()
-	c := presence.NewClient("AC1", secretToken, presence.WithBaseURL(srv.URL))
-	if _, err := c.ListAll(context.Background(), presence.ListOptions{}); !errors.Is(err, presence.ErrBadResponse) {
-		t.Fatalf("ListAll = %v, want a bad response, never a panic", err)
+func TestImpossibleTotalIsABadResponse(t *testing.T) {
+	for _, total := range []string{"-1", "9223372036854775807", "200001"} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, `{"response":{"data":{"agents":[],"summary":{}},"metadata":{"total":%s}}}`, total)
+		}))
+		c := presence.NewClient("AC1", secretToken, presence.WithBaseURL(srv.URL))
+		if _, err := c.ListAll(context.Background(), presence.ListOptions{}); !errors.Is(err, presence.ErrBadResponse) {
+			t.Errorf("total %s: ListAll = %v, want a bad response, never a panic or a short roster", total, err)
+		}
+		srv.Close()
 	}
 }
