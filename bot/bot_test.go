@@ -295,3 +295,22 @@ func TestLinkDisabledIsReportedClearly(t *testing.T) {
 		t.Errorf("refresh_requested logged %d errors", after-before)
 	}
 }
+
+func TestIsLinkDisabled(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{`{"type":"disconnect","reason":"link_disabled","debug_info":{}}`, true}, // Slack's message
+		{`{"type":"disconnect","reason" : "link_disabled"}`, true},             // spaced JSON
+		{`{"type":"disconnect","reason":"refresh_requested"}`, false},          // a routine refresh
+		{`{"payload":{"text":"link_disabled"}}`, false},                        // a user typed the word
+		{`{"payload":{"text":"\"reason\":\"link_disabled\""}}`, false},         // or tried to forge the field
+		{`{"text":"link_disabled","reason":"link_disabled"}`, true},            // the field after a decoy
+	}
+	for _, tt := range tests {
+		if got := isLinkDisabled([]byte(tt.in)); got != tt.want {
+			t.Errorf("isLinkDisabled(%s) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}

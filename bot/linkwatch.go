@@ -18,8 +18,27 @@ import (
 // means Socket Mode was turned off in the app's settings, and no amount of
 // reconnecting fixes that. The watcher reads the connection's bytes as they
 // arrive (Slack's frames are unmasked JSON, uncompressed) and reports that
-// reason when it passes.
+// reason when it passes. It looks for the reason field, not the word: a
+// user who types "link_disabled" sends it as a text field, and quotes in
+// user text arrive escaped, so no user can forge the field.
 var linkDisabled = []byte(`"link_disabled"`)
+
+// isLinkDisabled reports whether p holds "reason":"link_disabled" (JSON
+// may put spaces around the colon).
+func isLinkDisabled(p []byte) bool {
+	for {
+		i := bytes.Index(p, linkDisabled)
+		if i < 0 {
+			return false
+		}
+		before := bytes.TrimRight(p[:i], " \t")
+		if bytes.HasSuffix(before, []byte(":")) &&
+			bytes.HasSuffix(bytes.TrimRight(before[:len(before)-1], " \t"), []byte(`"reason"`)) {
+			return true
+		}
+		p = p[i+len(linkDisabled):]
+	}
+}
 
 // watchedConn reports link_disabled once per connection.
 type watchedConn struct {
@@ -30,7 +49,7 @@ type watchedConn struct {
 
 func (c *watchedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	if n > 0 && bytes.Contains(p[:n], linkDisabled) {
+	if n > 0 && isLinkDisabled(p[:n]) {
 		c.once.Do(c.disabled)
 	}
 	return n, err
@@ -43,12 +62,17 @@ const (
 )
 
 // watchingDialer returns a websocket dialer whose connections report
-// link_disabled, or nil to keep slack-go's dialer: behind a proxy, whose
-// tunnelling the custom TLS dial would bypass, the reason goes unread.
+// link_disabled, or nil to keep slack-go's dialer whenever a proxy is
+// configured: the custom TLS dial would bypass its tunnel, so there the
+// reason goes unread rather than the connection being put at risk.
 func watchingDialer(disabled func()) *websocket.Dialer {
-	probe := &http.Request{URL: &url.URL{Scheme: "https", Host: "wss-primary.slack.com"}}
-	if p, err := http.ProxyFromEnvironment(probe); p != nil || err != nil {
-		return nil
+	// Asked for a host no NO_PROXY lists, net/http says whether any
+	// proxy is configured at all.
+	for _, scheme := range []string{"https", "http"} {
+		probe := &http.Request{URL: &url.URL{Scheme: scheme, Host: "presence-bot.invalid"}}
+		if p, err := http.ProxyFromEnvironment(probe); p != nil || err != nil {
+			return nil
+		}
 	}
 	nd := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 	watch := func(c net.Conn) net.Conn { return &watchedConn{Conn: c, disabled: disabled} }
