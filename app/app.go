@@ -339,8 +339,12 @@ func (a *App) HTTPAddr(ctx context.Context) string {
 	return a.httpAddr
 }
 
-// shutdownTimeout bounds the health server's shutdown.
-const shutdownTimeout = time.Second
+// Shutdown budgets after the bot's own drain (at most 3 s), so the whole
+// stops within 5 s.
+const (
+	shutdownTimeout     = time.Second            // the scheduled jobs
+	httpShutdownTimeout = 500 * time.Millisecond // the health server
+)
 
 // Run serves until ctx is done, then shuts down in order: stop taking
 // Slack work, drain the commands in flight, stop the scheduled jobs, stop
@@ -360,7 +364,7 @@ func (a *App) Run(ctx context.Context) error {
 		a.mu.Unlock()
 		a.log.Info("health and metrics listening", "addr", addr.String())
 		defer func() {
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), httpShutdownTimeout)
 			defer cancel()
 			if err := srv.Shutdown(ctx); err != nil {
 				a.log.Warn("health server shutdown", "err", err)

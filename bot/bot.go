@@ -79,9 +79,13 @@ const (
 	DefaultCommandTimeout = 7 * time.Second
 	// DefaultDrainTimeout, with the last answers' delivery and the jobs'
 	// stop, keeps shutdown within 5 s.
-	DefaultDrainTimeout = 2500 * time.Millisecond
+	DefaultDrainTimeout = 2 * time.Second
 	ackTimeout          = time.Second
-	lateDeliveryTimeout = time.Second
+	// lateDeliveryTimeout is the last try at an answer once the drain
+	// timeout has passed; abandonAfter, how long shutdown then waits for
+	// work that ignores its cancelled context.
+	lateDeliveryTimeout = 750 * time.Millisecond
+	abandonAfter        = 250 * time.Millisecond
 	// DefaultDedupeTTL is how long an envelope is remembered: Slack
 	// redelivers within minutes.
 	DefaultDedupeTTL = 10 * time.Minute
@@ -101,6 +105,9 @@ type Bot struct {
 	jobs      chan job
 	overflow  chan struct{}
 	refusing  sync.WaitGroup // answers to commands the queue had no room for
+
+	// deliveries bounds every answer's delivery; Run ends it at shutdown.
+	deliveries context.Context
 
 	// homes are the users who opened the App Home, whose view is
 	// refreshed after they change a status through the bot.
@@ -190,8 +197,12 @@ func (b *Bot) Run(ctx context.Context) error {
 	b.log.Info("slack authenticated", "team", auth.Team, "team_id", auth.TeamID, "bot_user", auth.UserID)
 
 	// Work outlives the socket by the drain timeout, so commands already
-	// acknowledged still get their answer during shutdown.
-	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	// acknowledged still get their answer during shutdown; deliveries get
+	// a last short try after that, and nothing outlives the budget.
+	deliveries, endDeliveries := context.WithCancel(context.WithoutCancel(ctx))
+	defer endDeliveries()
+	b.deliveries = deliveries
+	workCtx, stopWork := context.WithCancel(deliveries)
 	defer stopWork()
 	var workers sync.WaitGroup
 	for range b.cfg.Workers {
@@ -209,21 +220,36 @@ func (b *Bot) Run(ctx context.Context) error {
 
 	runErr := b.loop(ctx, sockDone)
 
-	// Shutdown in order: stop taking Slack work, drain, then return.
+	// Shutdown in order: stop taking Slack work, drain, then return, all
+	// within DrainTimeout + lateDeliveryTimeout + abandonAfter.
 	stopSocket()
 	b.setConnected(false)
 	close(b.jobs)
-	drained := make(chan struct{})
-	go func() { workers.Wait(); close(drained) }()
-	select {
-	case <-drained:
-	case <-time.After(b.cfg.DrainTimeout):
+	done := make(chan struct{})
+	go func() { workers.Wait(); b.refusing.Wait(); close(done) }()
+	if !waitFor(done, b.cfg.DrainTimeout) {
 		b.log.Warn("shutdown: commands still running after the drain timeout; cancelling them")
 		stopWork()
-		<-drained
+		if !waitFor(done, lateDeliveryTimeout) {
+			endDeliveries()
+			if !waitFor(done, abandonAfter) {
+				b.log.Error("shutdown: some commands did not stop; leaving them")
+			}
+		}
 	}
-	b.refusing.Wait()
 	return runErr
+}
+
+// waitFor reports whether done closed within d.
+func waitFor(done <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 // loop reads Socket Mode events until ctx ends or the connection fails for
@@ -418,6 +444,12 @@ func (b *Bot) refuseOverload(ctx context.Context, j job) {
 // runJob runs one command and answers it. A panic is the bot's bug, not
 // the user's: it is logged with its stack and the user told.
 func (b *Bot) runJob(ctx context.Context, j job) {
+	if ctx.Err() != nil {
+		// Taken from the queue after shutdown cut the drain short: say so
+		// rather than start what cannot finish.
+		b.deliver(ctx, j, message.Reply("⚠️ I'm restarting and did not run that. Please try again in a moment."))
+		return
+	}
 	if !b.dedup.FirstDelivery(ctx, "envelope:"+j.envelopeID) {
 		b.log.Info("slack: redelivered envelope ignored", "envelope", j.envelopeID)
 		return
@@ -493,12 +525,17 @@ func (b *Bot) publishHome(ctx context.Context, user string) bool {
 // chat.postEphemeral when that fails.
 func (b *Bot) deliver(ctx context.Context, j job, m message.Message) bool {
 	// A command cut short by shutdown still owes its person an answer
-	// (its change may have landed): a last, short try.
+	// (its change may have landed): a last, short try, within the
+	// shutdown's budget.
 	timeout := b.cfg.CommandTimeout
 	if ctx.Err() != nil {
 		timeout = lateDeliveryTimeout
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	base := b.deliveries
+	if base == nil {
+		base = context.WithoutCancel(ctx)
+	}
+	ctx, cancel := context.WithTimeout(base, timeout)
 	defer cancel()
 	err := errors.New("no response_url")
 	if j.responseURL != "" {

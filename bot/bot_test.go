@@ -302,15 +302,42 @@ func TestIsLinkDisabled(t *testing.T) {
 		want bool
 	}{
 		{`{"type":"disconnect","reason":"link_disabled","debug_info":{}}`, true}, // Slack's message
-		{`{"type":"disconnect","reason" : "link_disabled"}`, true},             // spaced JSON
-		{`{"type":"disconnect","reason":"refresh_requested"}`, false},          // a routine refresh
-		{`{"payload":{"text":"link_disabled"}}`, false},                        // a user typed the word
-		{`{"payload":{"text":"\"reason\":\"link_disabled\""}}`, false},         // or tried to forge the field
-		{`{"text":"link_disabled","reason":"link_disabled"}`, true},            // the field after a decoy
+		{`{"type":"disconnect","reason" : "link_disabled"}`, true},               // spaced JSON
+		{`{"type":"disconnect","reason":"refresh_requested"}`, false},            // a routine refresh
+		{`{"payload":{"text":"link_disabled"}}`, false},                          // a user typed the word
+		{`{"payload":{"text":"\"reason\":\"link_disabled\""}}`, false},           // or tried to forge the field
+		{`{"text":"link_disabled","reason":"link_disabled"}`, true},              // the field after a decoy
 	}
 	for _, tt := range tests {
 		if got := isLinkDisabled([]byte(tt.in)); got != tt.want {
 			t.Errorf("isLinkDisabled(%s) = %v, want %v", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestShutdownKeepsItsBudget: a command stuck on a slow contact center and
+// an answer stuck on a slow Slack still let Run return within 5 s, and the
+// stuck command's person gets the last try at an answer.
+func TestShutdownKeepsItsBudget(t *testing.T) {
+	fs := fakeslack.New(fakeslack.Options{})
+	defer fs.Close()
+	started := make(chan struct{}, 4)
+	_, stop := run(t, fs, commandsFunc(func(ctx context.Context, req commands.Request) message.Message {
+		started <- struct{}{}
+		<-ctx.Done() // the contact center never answers
+		return message.Reply("⚠️ not answering")
+	}), func(c *Config) { c.Workers = 2; c.CommandTimeout = time.Minute })
+	for range 3 { // two run, one waits in the queue
+		if _, err := fs.SendSlashCommand(fakeslack.SlashCommand{Command: "/status", UserID: "U1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-started
+	<-started
+	fs.SetLatency("response_url", 30*time.Second) // and Slack is slow to take answers
+	began := time.Now()
+	stop()
+	if took := time.Since(began); took > 5*time.Second {
+		t.Errorf("shutdown took %v, want under 5s", took)
 	}
 }
