@@ -289,8 +289,11 @@ func (a *Alerter) remember(st State, dirty bool) {
 // acknowledgement saved meanwhile (on this replica or another): the poll
 // decided from a state read before it.
 func (a *Alerter) commit(ctx context.Context, prev, next State) error {
+	// An acknowledgement made during this poll, kept in memory while the
+	// store was behind, must survive it too.
 	a.stateMu.Lock()
 	dirty := a.dirty
+	mergeAcks(&next, a.last)
 	a.stateMu.Unlock()
 	if same(prev, next) && !dirty {
 		a.remember(next, false)
@@ -298,12 +301,7 @@ func (a *Alerter) commit(ctx context.Context, prev, next State) error {
 	}
 	var stored State
 	err := a.store.Update(ctx, alertsStateKey, &stored, func(bool) (bool, error) {
-		for key, st := range next.Rules {
-			if was, ok := stored.Rules[key]; ok && was.Acked && !st.Acked && was.FiredAt.Equal(st.FiredAt) {
-				st.Acked, st.AckedBy, st.AckedAt = true, was.AckedBy, was.AckedAt
-				next.Rules[key] = st
-			}
-		}
+		mergeAcks(&next, stored)
 		stored = next
 		return true, nil
 	})
@@ -319,6 +317,20 @@ func (a *Alerter) commit(ctx context.Context, prev, next State) error {
 	}
 	a.remember(next, false)
 	return nil
+}
+
+// mergeAcks copies into next the acknowledgements from that it lacks, for
+// the same firing (same FiredAt): a poll decides from a state read before
+// a supervisor's click, and must not undo it.
+func mergeAcks(next *State, from State) {
+	for key, st := range next.Rules {
+		was, ok := from.Rules[key]
+		if !ok || !was.Acked || st.Acked || !was.FiredAt.Equal(st.FiredAt) {
+			continue
+		}
+		st.Acked, st.AckedBy, st.AckedAt = true, was.AckedBy, was.AckedAt
+		next.Rules[key] = st
+	}
 }
 
 func same(x, y State) bool {
@@ -451,7 +463,19 @@ func (a *Alerter) Acknowledge(ctx context.Context, key, by string, at time.Time)
 		if err != nil {
 			return message.Message{}, fmt.Errorf("acknowledge %q: %w", key, err)
 		}
-		a.remember(stored, false)
+		// Patch the one rule in what this replica knows; a poll's unsaved
+		// state (dirty) stays as it is.
+		a.stateMu.Lock()
+		if r, ok := a.last.Rules[key]; ok && r.FiredAt.Equal(rs.FiredAt) && !r.Acked {
+			rules := make(map[string]AlertState, len(a.last.Rules))
+			for k, v := range a.last.Rules {
+				rules[k] = v
+			}
+			r.Acked, r.AckedBy, r.AckedAt = rs.Acked, rs.AckedBy, rs.AckedAt
+			rules[key] = r
+			a.last.Rules = rules
+		}
+		a.stateMu.Unlock()
 		a.log.Info("alert acknowledged", "alert", key, "by", by)
 	}
 	m := a.alertMessage(a.rules[i], rs, rs.Posted, !rs.LastSent.Equal(rs.FiredAt), true, rs.LastSent)
