@@ -446,7 +446,7 @@ func TestAuthHeaderIsBearer(t *testing.T) {
 }
 
 func TestAttemptTimeoutIsRetried(t *testing.T) {
-	sim, c := setup(t, presence.WithAttemptTimeout(100*time.Millisecond))
+	sim, _ := setup(t)
 	sim.Add(agent("agent_001", "John Agent", presence.Available, "sales"))
 	// The first attempt hangs past its own timeout; the retry answers.
 	var calls atomic.Int32
@@ -461,7 +461,7 @@ func TestAttemptTimeoutIsRetried(t *testing.T) {
 		sim.ServeHTTP(w, r)
 	}))
 	defer slow.Close()
-	c = presence.NewClient(sim.AccountSID(), secretToken, presence.WithBaseURL(slow.URL),
+	c := presence.NewClient(sim.AccountSID(), secretToken, presence.WithBaseURL(slow.URL),
 		presence.WithAttemptTimeout(100*time.Millisecond), presence.WithRetry(3, time.Millisecond, time.Millisecond),
 		presence.WithBreaker(0, 0, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
