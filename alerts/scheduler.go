@@ -141,40 +141,120 @@ func (s *Scheduler) Add(name string, sched Schedule, fn JobFunc) error {
 
 // AddEvery adds a job that runs every d on ticks aligned to the wall clock
 // in the scheduler's location: a 2s job at :00, :02, …, a 30m job at :00
-// and :30, a 1h job on the hour, a 24h job at midnight. In general the
-// ticks are the instants whose local wall-clock time since 1970-01-01 is a
-// multiple of d, using the zone's offset when the job is added; so every
-// replica computes the same ticks.
+// and :30, a 1h job on the hour, a 24h job at midnight, before and after
+// a daylight-saving change alike. The ticks are a function of d, the zone
+// and nothing else (see alignedTicks), so every replica computes the same
+// ones whenever it started. d is at least a second.
 func (s *Scheduler) AddEvery(name string, d time.Duration, fn JobFunc) error {
-	if d <= 0 {
-		return fmt.Errorf("add job %q: interval must be positive, got %s", name, d)
+	if d < time.Second {
+		return fmt.Errorf("add job %q: interval must be at least 1s, got %s", name, d)
 	}
-	// gocron starts from the aligned instant at or before now and steps d
-	// at a time to the first one not in the past: aligned ticks from then
-	// on, whenever the scheduler is started.
-	anchor := alignDown(s.clock.Now().In(s.loc), d)
+	ticks := alignedTicks{every: d, loc: s.loc}
 	tickOf := func(now time.Time) (time.Time, time.Duration) {
-		n := now.Sub(anchor)
-		steps := (n + d/2) / d // rounded to the nearest tick
-		if n < 0 {
-			steps = (n - d/2) / d
+		prev := ticks.atOrBefore(now)
+		next := ticks.after(prev)
+		tick := prev
+		if now.Sub(prev) >= next.Sub(now) { // rounded to the nearest tick
+			tick = next
 		}
-		return anchor.Add(steps * d), d
+		// The period is the gap to the tick after, so a lock on this tick
+		// lasts until the next one even on a 23- or 25-hour day.
+		return tick.In(s.loc), ticks.after(tick).Sub(tick)
 	}
-	return s.add(name, gocron.DurationJob(d), tickOf, fn,
-		gocron.WithStartAt(gocron.WithStartDateTimePast(anchor)))
+	// gocron has no custom schedule but a custom cron: its CronJob asks
+	// ticks for each next run. It starts from the tick at or before now, so
+	// a job added on a tick runs for that tick.
+	return s.add(name, gocron.CronJob(ticks.String(), false), tickOf, fn,
+		gocron.WithCronImplementation(ticks),
+		gocron.WithStartAt(gocron.WithStartDateTimePast(ticks.atOrBefore(s.clock.Now()).UTC())))
 }
 
-// alignDown returns the latest instant at or before t whose wall-clock
-// time in t's zone is a multiple of d since the Unix epoch.
-func alignDown(t time.Time, d time.Duration) time.Time {
-	_, offset := t.Zone()
-	wall := t.UnixNano() + int64(offset)*int64(time.Second)
-	r := wall % int64(d)
-	if r < 0 {
-		r += int64(d)
+// alignedTicks are the ticks of a duration schedule: the instants whose
+// wall-clock time in loc, read in the offset in force at that instant, is
+// a whole multiple of every since 1970-01-01 00:00. Between offset changes
+// they are every apart; at a change the next one is on the new offset's
+// boundaries, so midnight stays midnight and the hour stays the hour.
+//
+// Around a daylight-saving change: a boundary whose wall time the clock
+// skips has no tick (a 1h job in Europe/London has no 01:00 on the spring
+// night, and a 24h job in a zone that skips midnight, America/Santiago,
+// has no tick that day); a wall time the clock repeats ticks at each of
+// its distinct instants, once (a 1h job in London runs at 01:00 BST and
+// again an hour later at 01:00 GMT). Ticks are distinct UTC instants, so
+// neither the tick a job is handed nor a distributed lock's key is ever
+// the same for two runs.
+//
+// It is also the gocron.Cron behind every duration job. Times go to gocron
+// in UTC, the job's start time included: gocron drops a next run whose
+// wall-clock date and time, each read in its own zone, equal the previous
+// run's, as the two 01:00s of an autumn night in London do, but two
+// distinct instants at least a second apart never do in UTC.
+type alignedTicks struct {
+	every time.Duration
+	loc   *time.Location
+}
+
+var _ gocron.Cron = alignedTicks{}
+
+// String names the schedule in gocron's job definition.
+func (a alignedTicks) String() string {
+	return "@every " + a.every.String() + " aligned in " + a.loc.String()
+}
+
+// IsValid implements gocron.Cron: the schedule was checked when built.
+func (alignedTicks) IsValid(string, *time.Location, time.Time) error { return nil }
+
+// Next implements gocron.Cron: the first tick after lastRun, in UTC.
+func (a alignedTicks) Next(lastRun time.Time) time.Time { return a.after(lastRun).UTC() }
+
+// after returns the first tick strictly after t.
+func (a alignedTicks) after(t time.Time) time.Time { return a.atOrAfter(t.Add(1)) }
+
+// atOrAfter returns the first tick at or after t. It looks for a boundary
+// in the offset in force at t; one that falls past the end of that offset
+// is not a tick, and the search goes on from the change in the next
+// offset. Each round moves to the next change, so it ends within a few
+// rounds (offsets change about twice a year).
+func (a alignedTicks) atOrAfter(t time.Time) time.Time {
+	for {
+		local := t.In(a.loc)
+		_, offset := local.Zone()
+		_, end := local.ZoneBounds()
+		c := t.Add(-a.sinceBoundary(t, offset))
+		if c.Before(t) {
+			c = c.Add(a.every)
+		}
+		if end.IsZero() || c.Before(end) {
+			return c.In(a.loc)
+		}
+		t = end
 	}
-	return t.Add(-time.Duration(r))
+}
+
+// atOrBefore returns the last tick at or before t, looking back the same
+// way.
+func (a alignedTicks) atOrBefore(t time.Time) time.Time {
+	for {
+		local := t.In(a.loc)
+		_, offset := local.Zone()
+		start, _ := local.ZoneBounds()
+		c := t.Add(-a.sinceBoundary(t, offset))
+		if start.IsZero() || !c.Before(start) {
+			return c.In(a.loc)
+		}
+		t = start.Add(-1)
+	}
+}
+
+// sinceBoundary returns how far t's wall-clock time, read at offset
+// (seconds east of UTC), is past a multiple of every.
+func (a alignedTicks) sinceBoundary(t time.Time, offset int) time.Duration {
+	wall := t.UnixNano() + int64(offset)*int64(time.Second)
+	r := wall % int64(a.every)
+	if r < 0 {
+		r += int64(a.every)
+	}
+	return time.Duration(r)
 }
 
 // AddCron adds a job on a cron expression of 5 fields, or 6 with leading

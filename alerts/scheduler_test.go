@@ -356,6 +356,9 @@ func TestSchedulerRefusesBadJobs(t *testing.T) {
 		{"zero interval", func() error { return s.AddEvery("x", 0, noop) }},
 		// Four fields are not cron.
 		{"bad cron", func() error { return s.AddCron("y", "* * * *", false, noop) }},
+		// Ticks are named to the second (gocron tells runs apart by their
+		// wall-clock second), and the contract's smallest interval is 1s.
+		{"sub-second interval", func() error { return s.AddEvery("v", 500*time.Millisecond, noop) }},
 		// Six fields need WithSeconds.
 		{"six fields without seconds", func() error { return s.AddCron("z", "0 0 9 * * *", false, noop) }},
 		// An empty Schedule is neither.
@@ -450,11 +453,254 @@ func TestScheduledAlertsAndSummary(t *testing.T) {
 	f.expect(t, "inside the repeat period", 0, 0)
 
 	h.tick(at(10, 5), "alerts")
-	posts, _ = f.expect(t, "10:05", 1, 0)
+	posts, _ = f.expect(t, "10:05", 1, 1) // the repeat takes the button off the 10:00 copy
 	mustContain(t, "repeat", posts[0].text(), "Still low availability", "Below since 10:00 (5m)")
 
 	f.force(t, presence.Available, "s1")
 	h.tick(at(10, 6), "alerts")
 	posts, _ = f.expect(t, "10:06", 1, 1)
 	mustContain(t, "recovery", posts[0].text(), "Availability recovered", "after 6m below")
+}
+
+// wallAligned reports whether t's wall-clock time in its own zone, at that
+// instant's offset, is a whole multiple of d since 1970-01-01.
+func wallAligned(t time.Time, d time.Duration) bool {
+	_, off := t.Zone()
+	return (t.UnixNano()+int64(off)*int64(time.Second))%int64(d) == 0
+}
+
+// nextRun waits until gocron has scheduled the job for later than after,
+// and returns when: right after a run gocron may still list that run.
+func (h *harness) nextRun(name string, after time.Time) time.Time {
+	h.t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		next, err := h.sched.NextRun(name)
+		if err == nil && next.After(after) {
+			return next
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("next run of %s: got %s, %v; want one after %s", name, next, err, after)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// dstLayout shows a tick in its zone, abbreviation included, so that the
+// two 01:00s of an autumn night in London read 01:00 BST and 01:00 GMT.
+const dstLayout = "2006-01-02 15:04:05 MST"
+
+// TestDurationTicksAcrossDaylightSaving runs duration schedules through
+// real DST changes on gocron's fake clock. Each tick is scheduled by gocron
+// (NextRun) for the local wall-clock boundary in the offset in force at
+// that instant, and the job is handed that tick: no drift after the
+// change, no duplicate, and no skipped tick except a boundary whose wall
+// time the clock itself skips.
+func TestDurationTicksAcrossDaylightSaving(t *testing.T) {
+	london := mustLoad(t, "Europe/London")      // 2026-03-29 01:00Z GMT→BST, 2026-10-25 01:00Z BST→GMT
+	newYork := mustLoad(t, "America/New_York")  // 2026-03-08 07:00Z EST→EDT, 2026-11-01 06:00Z EDT→EST
+	santiago := mustLoad(t, "America/Santiago") // 2026-09-06 04:00Z -04→-03: local midnight is skipped
+	utc := func(s string) time.Time {
+		t.Helper()
+		tm, err := time.Parse("2006-01-02 15:04:05.999", s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
+	tests := []struct {
+		name  string
+		every time.Duration
+		loc   *time.Location
+		start time.Time
+		want  []string // ticks in dstLayout, in order, with nothing between
+	}{
+		// A day is 23 hours long at the spring change: midnight stays midnight.
+		{"24h London spring", 24 * time.Hour, london, utc("2026-03-27 15:00:00"),
+			[]string{"2026-03-28 00:00:00 GMT", "2026-03-29 00:00:00 GMT", "2026-03-30 00:00:00 BST", "2026-03-31 00:00:00 BST"}},
+		// And 25 hours long in autumn.
+		{"24h London autumn", 24 * time.Hour, london, utc("2026-10-23 15:00:00"),
+			[]string{"2026-10-24 00:00:00 BST", "2026-10-25 00:00:00 BST", "2026-10-26 00:00:00 GMT", "2026-10-27 00:00:00 GMT"}},
+		// 01:00 local never happens on the spring night: no tick for it.
+		{"1h London spring", time.Hour, london, utc("2026-03-28 23:10:00"),
+			[]string{"2026-03-29 00:00:00 GMT", "2026-03-29 02:00:00 BST", "2026-03-29 03:00:00 BST"}},
+		// 01:00 local happens twice on the autumn night, an hour apart: each
+		// of the two instants is a tick, once.
+		{"1h London autumn", time.Hour, london, utc("2026-10-24 23:10:00"),
+			[]string{"2026-10-25 01:00:00 BST", "2026-10-25 01:00:00 GMT", "2026-10-25 02:00:00 GMT"}},
+		{"30m New York spring", 30 * time.Minute, newYork, utc("2026-03-08 06:10:00"),
+			[]string{"2026-03-08 01:30:00 EST", "2026-03-08 03:00:00 EDT", "2026-03-08 03:30:00 EDT"}},
+		{"30m New York autumn", 30 * time.Minute, newYork, utc("2026-11-01 04:40:00"),
+			[]string{"2026-11-01 01:00:00 EDT", "2026-11-01 01:30:00 EDT", "2026-11-01 01:00:00 EST", "2026-11-01 01:30:00 EST", "2026-11-01 02:00:00 EST"}},
+		{"2s London spring", 2 * time.Second, london, utc("2026-03-29 00:59:57"),
+			[]string{"2026-03-29 00:59:58 GMT", "2026-03-29 02:00:00 BST", "2026-03-29 02:00:02 BST"}},
+		{"2s London autumn", 2 * time.Second, london, utc("2026-10-25 00:59:57"),
+			[]string{"2026-10-25 01:59:58 BST", "2026-10-25 01:00:00 GMT", "2026-10-25 01:00:02 GMT"}},
+		// Where the clock jumps over midnight there is no midnight that day,
+		// so no 24h tick (a cron schedule is the way to name another time).
+		{"24h Santiago skipped midnight", 24 * time.Hour, santiago, utc("2026-09-04 16:00:00"),
+			[]string{"2026-09-05 00:00:00 -04", "2026-09-07 00:00:00 -03", "2026-09-08 00:00:00 -03"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, tc.start, tc.loc)
+			ticks := make(chan time.Time, 10)
+			h.add("job", Schedule{Every: tc.every}, func(_ context.Context, tick time.Time) error { ticks <- tick; return nil })
+			h.sched.Start()
+			h.advance(tc.start)
+			last := tc.start
+			for i, want := range tc.want {
+				next := h.nextRun("job", last)
+				if got := next.In(tc.loc).Format(dstLayout); got != want {
+					t.Fatalf("run %d: gocron scheduled it for %s (%s), want %s", i+1, got, next.UTC().Format(time.RFC3339), want)
+				}
+				h.tick(next.Add(300*time.Millisecond), "job")
+				got := recv(t, ticks, "a tick")
+				if got.Format(dstLayout) != want || !got.Equal(next) || got.Location() != tc.loc {
+					t.Errorf("run %d: the job got tick %s, want %s", i+1, got.Format(dstLayout), want)
+				}
+				last = next
+			}
+		})
+	}
+}
+
+// TestReplicasAgreeOnTicksAcrossDaylightSaving starts two replicas on
+// either side of London's spring change. Each names every tick the same
+// (the tick, its period, and so the distributed lock's key) and gocron
+// schedules the same next run on both.
+func TestReplicasAgreeOnTicksAcrossDaylightSaving(t *testing.T) {
+	london := mustLoad(t, "Europe/London")
+	earlyStart := time.Date(2026, 3, 27, 10, 0, 0, 700e6, time.UTC) // GMT
+	lateStart := time.Date(2026, 3, 30, 15, 20, 0, 300e6, time.UTC) // BST
+	// The instants the replicas are asked about: either side of ticks
+	// around both of 2026's changes, as a late or early timer would fire.
+	at := func(s string) time.Time {
+		t.Helper()
+		tm, err := time.Parse("2006-01-02 15:04:05.999", s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
+	// The tick and period expected at some of those instants.
+	type named struct {
+		tick   string
+		period time.Duration
+	}
+	tests := []struct {
+		every time.Duration
+		want  map[string]named // by instant (UTC)
+	}{
+		{2 * time.Second, map[string]named{
+			"2026-03-29 00:59:59.6": {"2026-03-29 02:00:00 BST", 2 * time.Second},
+		}},
+		{30 * time.Minute, map[string]named{
+			"2026-03-29 00:59:59.6": {"2026-03-29 02:00:00 BST", 30 * time.Minute},
+		}},
+		{time.Hour, map[string]named{
+			"2026-03-29 00:59:59.6": {"2026-03-29 02:00:00 BST", time.Hour},
+			"2026-10-25 00:00:00.3": {"2026-10-25 01:00:00 BST", time.Hour},
+			"2026-10-25 01:00:00.3": {"2026-10-25 01:00:00 GMT", time.Hour},
+		}},
+		{24 * time.Hour, map[string]named{
+			// The day of the spring change is 23 hours long: the lock on its
+			// tick is held until the next one.
+			"2026-03-28 23:59:59.6": {"2026-03-29 00:00:00 GMT", 23 * time.Hour},
+			"2026-03-29 00:00:00.4": {"2026-03-29 00:00:00 GMT", 23 * time.Hour},
+			"2026-03-29 22:59:59.6": {"2026-03-30 00:00:00 BST", 24 * time.Hour},
+			"2026-03-30 23:00:00.3": {"2026-03-31 00:00:00 BST", 24 * time.Hour},
+			"2026-10-24 23:00:00.3": {"2026-10-25 00:00:00 BST", 25 * time.Hour},
+			"2026-10-26 00:00:00.3": {"2026-10-26 00:00:00 GMT", 24 * time.Hour},
+		}},
+	}
+	instants := []string{
+		"2026-03-28 23:59:59.6", "2026-03-29 00:00:00.4", "2026-03-29 00:59:59.6", "2026-03-29 01:00:00.4",
+		"2026-03-29 22:59:59.6", "2026-03-29 23:00:00.4", "2026-03-30 23:00:00.3",
+		"2026-10-24 23:00:00.3", "2026-10-25 00:00:00.3", "2026-10-25 00:59:59.7", "2026-10-25 01:00:00.3",
+		"2026-10-26 00:00:00.3",
+	}
+	for _, tc := range tests {
+		t.Run(tc.every.String(), func(t *testing.T) {
+			early := newHarness(t, earlyStart, london)
+			late := newHarness(t, lateStart, london)
+			noop := func(context.Context, time.Time) error { return nil }
+			for _, h := range []*harness{early, late} {
+				h.add("job", Schedule{Every: tc.every}, noop)
+				h.sched.Start()
+			}
+			for _, s := range instants {
+				now := at(s)
+				e, ep, ok1 := early.sched.TickOf("job", now)
+				l, lp, ok2 := late.sched.TickOf("job", now)
+				if !ok1 || !ok2 {
+					t.Fatalf("at %s: TickOf found no job", s)
+				}
+				// redisstate.Locker keys the lock by the tick in UTC.
+				if ek, lk := e.UTC().Format(time.RFC3339Nano), l.UTC().Format(time.RFC3339Nano); ek != lk || ep != lp {
+					t.Errorf("at %s: the early replica names tick %s (period %s), the late one %s (period %s)", s, ek, ep, lk, lp)
+				}
+				if !wallAligned(e, tc.every) || e.Location() != london {
+					t.Errorf("at %s: tick %s is not on a local %s boundary", s, e.Format(dstLayout), tc.every)
+				}
+				if d := now.Sub(e); d < -ep/2 || d > ep/2 {
+					t.Errorf("at %s: tick %s is not the nearest one (period %s)", s, e.Format(dstLayout), ep)
+				}
+				if w, ok := tc.want[s]; ok && (e.Format(dstLayout) != w.tick || ep != w.period) {
+					t.Errorf("at %s: tick %s, period %s; want %s, period %s", s, e.Format(dstLayout), ep, w.tick, w.period)
+				}
+			}
+			// Once the early replica's clock reaches the late one's start,
+			// gocron schedules the same next run on both.
+			early.advance(lateStart)
+			en, ln := early.nextRun("job", lateStart), late.nextRun("job", lateStart)
+			if !en.Equal(ln) {
+				t.Errorf("next run: the early replica %s, the late one %s", en.Format(dstLayout), ln.Format(dstLayout))
+			}
+		})
+	}
+}
+
+// TestDurationTicksOverAYear walks every tick of 2026 in zones with and
+// without daylight saving (Lord Howe's moves by half an hour): each is on a
+// local wall-clock boundary, consecutive ticks are the period apart unless
+// the offset changed between them (then by no more than the change), and a
+// 24h schedule ticks once on each of the year's 365 local midnights.
+func TestDurationTicksOverAYear(t *testing.T) {
+	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	to := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, zone := range []string{"Europe/London", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"} {
+		loc := mustLoad(t, zone)
+		for _, every := range []time.Duration{30 * time.Minute, time.Hour, 24 * time.Hour} {
+			t.Run(zone+"/"+every.String(), func(t *testing.T) {
+				h := newHarness(t, from.Add(-24*time.Hour), loc)
+				h.add("job", Schedule{Every: every}, func(context.Context, time.Time) error { return nil })
+				tick, period, _ := h.sched.TickOf("job", from)
+				if tick.Before(from) {
+					tick, _, _ = h.sched.TickOf("job", tick.Add(period))
+				}
+				n := 0
+				for ; tick.Before(to); n++ {
+					if !wallAligned(tick, every) {
+						t.Fatalf("tick %s is not on a local %s boundary", tick.Format(dstLayout), every)
+					}
+					next, p, _ := h.sched.TickOf("job", tick)
+					if !next.Equal(tick) {
+						t.Fatalf("TickOf(%s) named %s", tick.Format(dstLayout), next.Format(dstLayout))
+					}
+					next, _, _ = h.sched.TickOf("job", tick.Add(p))
+					_, off1 := tick.Zone()
+					_, off2 := next.Zone()
+					shift := time.Duration(off2-off1) * time.Second
+					if gap := next.Sub(tick); gap <= 0 || (shift == 0 && gap != every) || gap-every > shift.Abs() || every-gap > shift.Abs() {
+						t.Fatalf("from %s to %s: %s apart, want %s (offset change %s)", tick.Format(dstLayout), next.Format(dstLayout), gap, every, shift)
+					}
+					tick = next
+				}
+				if every == 24*time.Hour && n != 365 {
+					t.Errorf("got %d daily ticks in 2026, want 365", n)
+				}
+			})
+		}
+	}
 }
