@@ -20,7 +20,7 @@ import (
 )
 
 // TotalKey is the key of the rule on the total count. A rule's key names
-// its state and is the value of its alerts' Acknowledge button.
+// its state and, with the episode, is in its alerts' Acknowledge button.
 const TotalKey = "total"
 
 // AckActionID is the action ID of the Acknowledge button.
@@ -34,6 +34,36 @@ func TeamKey(teamID string) string { return "team:" + teamID }
 
 // ErrNotFiring is returned when acknowledging an alert that is not firing.
 var ErrNotFiring = errors.New("alert is not firing")
+
+// ErrStateUnavailable is wrapped by Acknowledge when the alert state could
+// not be read or written: nothing was acknowledged, and trying again may
+// work. It is not ErrNotFiring: the alert may well be firing.
+var ErrStateUnavailable = errors.New("alert state unavailable")
+
+// EpisodeOverError is returned by Acknowledge for a button whose episode
+// is not the one firing now (or that names no episode, like the buttons
+// posted before episodes were carried): what it was posted for is over.
+// It wraps ErrNotFiring.
+type EpisodeOverError struct {
+	// Key is the rule the button named; "" when it named none.
+	Key string
+	// FiredAt is when the button's episode fired; zero when the button
+	// does not say.
+	FiredAt time.Time
+	// Current is when the rule's current episode fired; zero when the
+	// rule is not firing.
+	Current time.Time
+}
+
+func (e *EpisodeOverError) Error() string {
+	episode := "none named"
+	if !e.FiredAt.IsZero() {
+		episode = "fired " + e.FiredAt.UTC().Format(time.RFC3339Nano)
+	}
+	return fmt.Sprintf("acknowledge %q (episode %s): %v", message.Truncate(e.Key, 80), episode, ErrNotFiring)
+}
+
+func (e *EpisodeOverError) Unwrap() error { return ErrNotFiring }
 
 // Lister is the API call the alerter makes.
 type Lister interface {
@@ -354,6 +384,13 @@ func (a *Alerter) send(ctx context.Context, r Rule, reason Reason, before, after
 		p.TS = ts
 		after.Posted = p
 		log.Info("low availability alert posted", "count", tr.count, "threshold", r.Threshold)
+		if reason == Repeat {
+			// Only the newest copy keeps Acknowledge, so people click the
+			// one that says how things are now. Best effort: a copy left
+			// with its button still acknowledges this same episode.
+			a.updateOriginal(ctx, log, r, before, fmt.Sprintf("Posted again at %s: the newest copy below has the Acknowledge button.",
+				a.clock(now, now)))
+		}
 	case Resolve:
 		if _, err := a.post.Post(ctx, a.set.Channel, a.recoveryMessage(r, before, tr, now)); err != nil {
 			return AlertState{}, fmt.Errorf("post recovery %s: %w", r.Key, err)
@@ -406,18 +443,39 @@ func (a *Alerter) sendData(ctx context.Context, reason Reason, prev DataState, o
 
 // Acknowledge marks a firing alert as acknowledged by a Slack user at a
 // time: it is not repeated until it resolves (the recovery is still
-// posted). It returns the alert message as it now reads, without its
+// posted). value is the clicked button's value, which names the rule and
+// its episode. It returns the alert message as it now reads, without its
 // button, for the caller to put in place of the original (replace_original
 // or chat.update). Acknowledging twice keeps the first acknowledgement.
-func (a *Alerter) Acknowledge(ctx context.Context, key, by string, at time.Time) (message.Message, error) {
-	i := slices.IndexFunc(a.rules, func(r Rule) bool { return r.Key == key })
+//
+// A button from another episode (an earlier one, one that resolved, or a
+// button without an episode) changes nothing and returns an
+// *EpisodeOverError, which wraps ErrNotFiring. A store that cannot be read
+// or written returns an error wrapping ErrStateUnavailable: nothing was
+// acknowledged, and the alert may well be firing.
+func (a *Alerter) Acknowledge(ctx context.Context, value, by string, at time.Time) (message.Message, error) {
+	key, episode, ok := parseAckValue(value)
+	if !ok && a.ruleIndex(value) >= 0 {
+		// A button from before episodes were carried: the rule key alone.
+		// Read on, to say whether a newer episode fires.
+		key = value
+	}
+	i := a.ruleIndex(key)
 	if i < 0 {
-		return message.Message{}, fmt.Errorf("acknowledge %q: %w", key, ErrNotFiring)
+		over := &EpisodeOverError{Key: key, FiredAt: episode}
+		a.log.Info("alert acknowledgement refused: the button is from another episode or no alert",
+			"value", message.Truncate(value, 120), "by", by)
+		return message.Message{}, over
 	}
 	ack := func(st *State) (AlertState, bool, error) {
 		rs, ok := st.Rules[key]
-		if !ok || rs.Phase != PhaseFiring {
-			return AlertState{}, false, fmt.Errorf("acknowledge %q: %w", key, ErrNotFiring)
+		firing := ok && rs.Phase == PhaseFiring
+		if !firing || episode.IsZero() || !rs.FiredAt.Equal(episode) {
+			over := &EpisodeOverError{Key: key, FiredAt: episode}
+			if firing {
+				over.Current = rs.FiredAt
+			}
+			return AlertState{}, false, over
 		}
 		if rs.Acked {
 			return rs, false, nil // the first acknowledgement stands
@@ -433,18 +491,14 @@ func (a *Alerter) Acknowledge(ctx context.Context, key, by string, at time.Time)
 	}
 
 	var rs AlertState
+	var err error
 	a.stateMu.Lock()
-	dirty := a.dirty
-	if dirty {
+	if a.dirty {
 		// The store is behind: acknowledge in memory; the next poll saves it.
 		var changed bool
-		var err error
 		rs, changed, err = ack(&a.last)
 		a.stateMu.Unlock()
-		if err != nil {
-			return message.Message{}, err
-		}
-		if changed {
+		if err == nil && changed {
 			a.log.Info("alert acknowledged (saved with the next poll)", "alert", key, "by", by)
 		}
 	} else {
@@ -452,33 +506,56 @@ func (a *Alerter) Acknowledge(ctx context.Context, key, by string, at time.Time)
 		// Atomic in the store, so no poll on any replica overwrites it.
 		var stored State
 		var ackErr error
-		err := a.store.Update(ctx, alertsStateKey, &stored, func(bool) (bool, error) {
+		storeErr := a.store.Update(ctx, alertsStateKey, &stored, func(bool) (bool, error) {
 			var changed bool
 			rs, changed, ackErr = ack(&stored)
 			return changed && ackErr == nil, nil
 		})
-		if ackErr != nil {
-			return message.Message{}, ackErr
+		switch {
+		case ackErr != nil:
+			err = ackErr
+		case storeErr != nil && episode.IsZero():
+			// A button without an episode is over whatever the store says.
+			err = &EpisodeOverError{Key: key}
+		case storeErr != nil:
+			a.log.Warn("alert acknowledgement failed: alert state unavailable", "alert", key, "by", by, "err", storeErr)
+			return message.Message{}, fmt.Errorf("acknowledge %q: %w: %w", key, ErrStateUnavailable, storeErr)
+		default:
+			a.patchAck(key, rs)
+			a.log.Info("alert acknowledged", "alert", key, "by", by)
 		}
-		if err != nil {
-			return message.Message{}, fmt.Errorf("acknowledge %q: %w", key, err)
-		}
-		// Patch the one rule in what this replica knows; a poll's unsaved
-		// state (dirty) stays as it is.
-		a.stateMu.Lock()
-		if r, ok := a.last.Rules[key]; ok && r.FiredAt.Equal(rs.FiredAt) && !r.Acked {
-			rules := make(map[string]AlertState, len(a.last.Rules))
-			for k, v := range a.last.Rules {
-				rules[k] = v
-			}
-			r.Acked, r.AckedBy, r.AckedAt = rs.Acked, rs.AckedBy, rs.AckedAt
-			rules[key] = r
-			a.last.Rules = rules
-		}
-		a.stateMu.Unlock()
-		a.log.Info("alert acknowledged", "alert", key, "by", by)
+	}
+	if over, ok := errors.AsType[*EpisodeOverError](err); ok {
+		a.log.Info("alert acknowledgement refused: the button is from another episode",
+			"alert", key, "episode", over.FiredAt, "current", over.Current, "by", by)
+	}
+	if err != nil {
+		return message.Message{}, err
 	}
 	m := a.alertMessage(a.rules[i], rs, rs.Posted, !rs.LastSent.Equal(rs.FiredAt), true, rs.LastSent)
 	m.ReplaceOriginal = true
 	return m, nil
+}
+
+// ruleIndex is the index of the rule with key in a.rules, or -1.
+func (a *Alerter) ruleIndex(key string) int {
+	return slices.IndexFunc(a.rules, func(r Rule) bool { return r.Key == key })
+}
+
+// patchAck copies a saved acknowledgement into what this replica knows;
+// a poll's unsaved state (dirty) stays as it is.
+func (a *Alerter) patchAck(key string, rs AlertState) {
+	a.stateMu.Lock()
+	defer a.stateMu.Unlock()
+	r, ok := a.last.Rules[key]
+	if !ok || !r.FiredAt.Equal(rs.FiredAt) || r.Acked {
+		return
+	}
+	rules := make(map[string]AlertState, len(a.last.Rules))
+	for k, v := range a.last.Rules {
+		rules[k] = v
+	}
+	r.Acked, r.AckedBy, r.AckedAt = rs.Acked, rs.AckedBy, rs.AckedAt
+	rules[key] = r
+	a.last.Rules = rules
 }

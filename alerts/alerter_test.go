@@ -70,8 +70,8 @@ func TestAlertFiresOnceRepeatsResolvesAndFiresAgain(t *testing.T) {
 	}
 	mustContain(t, "alert", fired.text(), "Low availability: all teams", "*4 agents* available across all teams",
 		"threshold of *5*", "Available: Bilal Khan, Chen Wei, Eva Silva, Farid Nair.", "Below since 10:01")
-	if btn, ok := fired.button(); !ok || btn.ActionID != AckActionID || btn.Value != TotalKey || btn.Label != "Acknowledge" {
-		t.Errorf("button: got %+v, %v; want Acknowledge %s=%s", btn, ok, AckActionID, TotalKey)
+	if btn, ok := fired.button(); !ok || btn.ActionID != AckActionID || btn.Value != ackValue(TotalKey, at(time.Minute)) || btn.Label != "Acknowledge" {
+		t.Errorf("button: got %+v, %v; want Acknowledge %s for %s's episode", btn, ok, AckActionID, TotalKey)
 	}
 
 	for _, d := range []time.Duration{2 * time.Minute, 15 * time.Minute, 30*time.Minute + 59*time.Second} {
@@ -80,7 +80,8 @@ func TestAlertFiresOnceRepeatsResolvesAndFiresAgain(t *testing.T) {
 	f.expect(t, "inside the repeat period", 0, 0)
 
 	poll(t, a, at(31*time.Minute))
-	posts, _ = f.expect(t, "after the repeat period", 1, 0)
+	// The repeat takes the button off the copy it supersedes.
+	posts, _ = f.expect(t, "after the repeat period", 1, 1)
 	repeat := posts[0]
 	mustContain(t, "repeat", repeat.text(), "Still low availability: all teams", "*4 agents* available", "Below since 10:01 (30m)")
 
@@ -126,7 +127,7 @@ func TestTeamThresholds(t *testing.T) {
 		t.Errorf("notification text: got %q, want %q", got, want)
 	}
 	mustContain(t, "sales alert", posts[0].text(), "Low availability: Sales", "*2 agents* available in *Sales*",
-		"threshold of *3*", "Available: Asha Rao, Chen Wei.", "alert `team:sales_team`", "alert_ack=team:sales_team")
+		"threshold of *3*", "Available: Asha Rao, Chen Wei.", "alert `team:sales_team`", "alert_ack="+ackValue(TeamKey("sales_team"), at(time.Minute)))
 	mustNotContain(t, "sales alert", posts[0].text(), "Eva Silva", "Support")
 
 	f.force(t, presence.Offline, "p1", "p2")
@@ -242,7 +243,7 @@ func TestFiringAlertThroughAnOutage(t *testing.T) {
 
 	f.sim.ClearFaults()
 	poll(t, a, at(46*time.Minute))
-	posts, _ = f.expect(t, "back, still below", 2, 0)
+	posts, _ = f.expect(t, "back, still below", 2, 1) // the repeat supersedes the first copy
 	mustContain(t, "back", posts[0].text(), "Presence data is back")
 	mustContain(t, "repeat", posts[1].text(), "Still low availability", "Below since 10:00 (46m)")
 }
@@ -268,12 +269,15 @@ func TestRestartWhileFiringDoesNotRepost(t *testing.T) {
 	f.expect(t, "after the restart", 0, 0)
 
 	poll(t, restarted, at(30*time.Minute))
-	f.expect(t, "the repeat period counts from before the restart", 1, 0)
+	_, updates := f.expect(t, "the repeat period counts from before the restart", 1, 1)
+	if updates[0].ts != posts[0].ts {
+		t.Errorf("the repeat updated %s, want the copy posted before the restart %s", updates[0].ts, posts[0].ts)
+	}
 
 	f.force(t, presence.Available, "s1")
 	again := f.alerter(t, newStore(), settings())
 	poll(t, again, at(31*time.Minute))
-	_, updates := f.expect(t, "recovery after another restart", 1, 1)
+	_, updates = f.expect(t, "recovery after another restart", 1, 1)
 	if updates[0].ts == posts[0].ts {
 		t.Errorf("updated the first alert %s, want the repeat posted after the restart", updates[0].ts)
 	}
@@ -376,7 +380,7 @@ func TestActiveHours(t *testing.T) {
 	posts, _ := f.expect(t, "opening", 1, 0)
 	mustContain(t, "alert", posts[0].text(), "*0 agents* available", "Below since 08:00")
 	poll(t, a, day(3, 8, 30))
-	posts, _ = f.expect(t, "repeat inside hours", 1, 0)
+	posts, _ = f.expect(t, "repeat inside hours", 1, 1)
 
 	poll(t, a, day(3, 20, 0))
 	_, updates := f.expect(t, "closing", 0, 1)
@@ -404,14 +408,15 @@ func TestAcknowledge(t *testing.T) {
 	a := f.alerter(t, nil, settings())
 	ctx := context.Background()
 
-	if _, err := a.Acknowledge(ctx, TotalKey, "U1", at(0)); !errors.Is(err, ErrNotFiring) {
+	if _, err := a.Acknowledge(ctx, ackValue(TotalKey, at(0)), "U1", at(0)); !errors.Is(err, ErrNotFiring) {
 		t.Errorf("acknowledge before firing: got %v, want ErrNotFiring", err)
 	}
 	f.force(t, presence.Offline, "s1")
 	poll(t, a, at(0))
-	f.expect(t, "fired", 1, 0)
+	posts, _ := f.expect(t, "fired", 1, 0)
+	value := ackButton(t, posts[0])
 
-	m, err := a.Acknowledge(ctx, TotalKey, "U123", at(2*time.Minute))
+	m, err := a.Acknowledge(ctx, value, "U123", at(2*time.Minute))
 	if err != nil {
 		t.Fatalf("Acknowledge: %v", err)
 	}
@@ -424,7 +429,7 @@ func TestAcknowledge(t *testing.T) {
 	}
 	mustContain(t, "acknowledged", acked.text(), "Low availability: all teams", "Acknowledged by <@U123> at 10:02", "no repeats until it recovers")
 
-	m, err = a.Acknowledge(ctx, TotalKey, "U999", at(3*time.Minute))
+	m, err = a.Acknowledge(ctx, value, "U999", at(3*time.Minute))
 	if err != nil {
 		t.Fatalf("second Acknowledge: %v", err)
 	}
@@ -438,17 +443,17 @@ func TestAcknowledge(t *testing.T) {
 	poll(t, a, at(2*time.Hour+time.Minute))
 	f.expect(t, "recovered after acknowledgement", 1, 1)
 
-	if _, err := a.Acknowledge(ctx, TotalKey, "U1", at(3*time.Hour)); !errors.Is(err, ErrNotFiring) {
+	if _, err := a.Acknowledge(ctx, value, "U1", at(3*time.Hour)); !errors.Is(err, ErrNotFiring) {
 		t.Errorf("acknowledge after recovery: got %v, want ErrNotFiring", err)
 	}
-	if _, err := a.Acknowledge(ctx, "team:nope", "U1", at(3*time.Hour)); !errors.Is(err, ErrNotFiring) {
+	if _, err := a.Acknowledge(ctx, ackValue("team:nope", at(0)), "U1", at(3*time.Hour)); !errors.Is(err, ErrNotFiring) {
 		t.Errorf("acknowledge of an unknown key: got %v, want ErrNotFiring", err)
 	}
 
 	// A new episode is not acknowledged.
 	f.force(t, presence.Offline, "s1")
 	poll(t, a, at(4*time.Hour))
-	posts, _ := f.expect(t, "new episode", 1, 0)
+	posts, _ = f.expect(t, "new episode", 1, 0)
 	if _, ok := posts[0].button(); !ok {
 		t.Errorf("a new alert after an acknowledged one has no button")
 	}
@@ -489,7 +494,7 @@ func TestAlertEscapesAPIText(t *testing.T) {
 	text := posts[0].text()
 	mustContain(t, "alert", text, "Bob &lt;@U999&gt; &amp; Co", "R&amp;D &lt;!channel&gt;", "team:t&lt;1&gt;")
 	mustNotContain(t, "alert", text, "<@U999>", "<!channel>")
-	if btn, _ := posts[0].button(); btn.Value != "team:t<1>" {
+	if btn, _ := posts[0].button(); btn.Value != ackValue("team:t<1>", at(0)) {
 		t.Errorf("button value %q, want the raw key team:t<1> (a value is not shown)", btn.Value)
 	}
 }
@@ -590,9 +595,9 @@ func TestAcknowledgeOnAnotherReplicaSurvivesAPoll(t *testing.T) {
 	clicked := f.alerter(t, store, settings())
 	f.force(t, presence.Offline, "s1")
 	poll(t, polling, at(0))
-	f.expect(t, "fired", 1, 0)
+	posts, _ := f.expect(t, "fired", 1, 0)
 
-	if _, err := clicked.Acknowledge(context.Background(), TotalKey, "U123", at(time.Minute)); err != nil {
+	if _, err := clicked.Acknowledge(context.Background(), ackButton(t, posts[0]), "U123", at(time.Minute)); err != nil {
 		t.Fatalf("Acknowledge on the other replica: %v", err)
 	}
 	// Past the repeat period: acknowledged, so no repeat, and still acked.

@@ -3,6 +3,8 @@ package alerts
 import (
 	"errors"
 	"fmt"
+	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/presencebot/presence-bot/message"
@@ -85,9 +87,11 @@ func (a *Alerter) alertMessage(r Rule, st AlertState, p Posted, repeat, withButt
 	if st.Acked {
 		blocks = append(blocks, message.NewContext(fmt.Sprintf("Acknowledged by <@%s> at %s: no repeats until it recovers.",
 			message.Escape(st.AckedBy), a.clock(st.AckedAt, now))))
-	} else if withButton {
+	} else if v := ackValue(r.Key, st.FiredAt); withButton && len(v) <= message.MaxButtonValue {
+		// A key too long for a button (only from an absurd team ID) loses
+		// the button rather than have Slack refuse the whole alert.
 		blocks = append(blocks, message.NewActions(message.Button{
-			Label: "Acknowledge", ActionID: AckActionID, Value: r.Key, Style: message.StylePrimary,
+			Label: "Acknowledge", ActionID: AckActionID, Value: v, Style: message.StylePrimary,
 		}))
 	}
 	lead := "Low availability "
@@ -100,6 +104,38 @@ func (a *Alerter) alertMessage(r Rule, st AlertState, p Posted, repeat, withButt
 			message.Plural(p.Count, "agent"), message.Thousands(r.Threshold)),
 		Blocks: blocks,
 	}
+}
+
+// ackValue is what an Acknowledge button carries: the rule and its
+// episode, named by when it fired (Unix nanoseconds, exact through the
+// stored JSON), so a button from an earlier episode acknowledges nothing.
+func ackValue(key string, firedAt time.Time) string {
+	v := url.Values{}
+	v.Set("alert", key)
+	v.Set("fired", strconv.FormatInt(firedAt.UnixNano(), 10))
+	return v.Encode()
+}
+
+// parseAckValue reads ackValue's format strictly: only what ackValue
+// writes is accepted, so anything else (such as the rule key alone, which
+// buttons carried before episodes) is ok=false, never a guess.
+func parseAckValue(v string) (key string, firedAt time.Time, ok bool) {
+	if len(v) > message.MaxButtonValue {
+		return "", time.Time{}, false
+	}
+	q, err := url.ParseQuery(v)
+	if err != nil || len(q) != 2 || len(q["alert"]) != 1 || len(q["fired"]) != 1 || q.Get("alert") == "" {
+		return "", time.Time{}, false
+	}
+	n, err := strconv.ParseInt(q.Get("fired"), 10, 64)
+	if err != nil || n <= 0 {
+		return "", time.Time{}, false
+	}
+	key, firedAt = q.Get("alert"), time.Unix(0, n).UTC()
+	if ackValue(key, firedAt) != v {
+		return "", time.Time{}, false // not canonical: "+1", "01", reordered…
+	}
+	return key, firedAt, true
 }
 
 // recoveryMessage announces that a firing alert resolved.

@@ -3,9 +3,12 @@ package commands
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
+	"github.com/presencebot/presence-bot/alerts"
 	"github.com/presencebot/presence-bot/message"
 	"github.com/presencebot/presence-bot/presence"
 )
@@ -29,8 +32,12 @@ type Click struct {
 // Alerts is what buttons and the home view need of the alerter.
 type Alerts interface {
 	// Acknowledge marks a firing alert as seen by a supervisor and returns
-	// the alert message as it now reads.
-	Acknowledge(ctx context.Context, key, by string, at time.Time) (message.Message, error)
+	// the alert message as it now reads. value is the clicked button's
+	// value, as it came: it names the alert and its episode. A button from
+	// another episode changes nothing and returns an
+	// *alerts.EpisodeOverError; store trouble returns an error wrapping
+	// alerts.ErrStateUnavailable (nothing acknowledged).
+	Acknowledge(ctx context.Context, value, by string, at time.Time) (message.Message, error)
 	// Firing describes the alerts firing now, one mrkdwn line each.
 	Firing(ctx context.Context) []string
 }
@@ -147,7 +154,9 @@ func (h *Handler) clickSubject(ctx context.Context, clicker, agentID string, tar
 	return subject{}, &r
 }
 
-// ackAlert acknowledges a firing alert for a supervisor.
+// ackAlert acknowledges a firing alert for a supervisor. Only a done
+// acknowledgement replaces the alert; every other answer is for the
+// clicker alone and leaves the message as it is.
 func (h *Handler) ackAlert(ctx context.Context, c Click) message.Message {
 	if !h.dir.IsSupervisor(c.UserID) {
 		return message.Reply("Only supervisors can acknowledge alerts.")
@@ -156,11 +165,53 @@ func (h *Handler) ackAlert(ctx context.Context, c Click) message.Message {
 		return message.Reply("Alerts are not switched on for this bot.")
 	}
 	m, err := h.alerts.Acknowledge(ctx, c.Value, c.UserID, h.now())
-	if err != nil {
-		h.log.Info("alert acknowledgement refused", "alert", c.Value, "by", c.UserID, "err", err)
-		return message.Reply("That alert is not firing any more, so there is nothing to acknowledge.")
+	var over *alerts.EpisodeOverError
+	// result details the click's outcome (the contract's ok, refused or
+	// error, logged by Click) for whoever reads why nothing changed.
+	result := "acknowledged"
+	switch {
+	case err == nil:
+		m.ReplaceOriginal = true
+		m.Visibility = message.InChannel
+	case errors.As(err, &over):
+		result = "over"
+		m = message.Reply(h.alertOver(over))
+	case errors.Is(err, alerts.ErrNotFiring):
+		result = "over"
+		m = message.Reply("That alert is over; nothing to acknowledge.")
+	case errors.Is(err, alerts.ErrStateUnavailable):
+		result = "state_unavailable"
+		m = failed("⚠️ I couldn't reach the bot's shared state just now; nothing was acknowledged. Try again in a moment.")
+	default:
+		result = "error"
+		m = failed("⚠️ Something went wrong; nothing was acknowledged. Try again in a moment.")
 	}
-	m.ReplaceOriginal = true
-	m.Visibility = message.InChannel
+	h.log.Info("alert acknowledgement", "result", result, "by", c.UserID,
+		"value", message.Truncate(c.Value, 120), "err", err)
 	return m
+}
+
+// alertOver says which alert a stale button was for, and points to a
+// newer episode when one fires.
+func (h *Handler) alertOver(over *alerts.EpisodeOverError) string {
+	name := ""
+	if over.Key != "" {
+		// A backtick would end the code span early.
+		name = "`" + message.Escape(strings.ReplaceAll(message.Truncate(over.Key, 60), "`", "'")) + "`"
+	}
+	var s string
+	switch {
+	case !over.FiredAt.IsZero() && name != "":
+		s = fmt.Sprintf("That alert (%s, episode from %s) is over; nothing to acknowledge.", name, h.clock(over.FiredAt))
+	case !over.FiredAt.IsZero():
+		s = fmt.Sprintf("That alert (episode from %s) is over; nothing to acknowledge.", h.clock(over.FiredAt))
+	case name != "":
+		s = fmt.Sprintf("That button is from an earlier alert (%s), which is over; nothing to acknowledge.", name)
+	default:
+		s = "That button is from an alert that is over; nothing to acknowledge."
+	}
+	if !over.Current.IsZero() {
+		s += fmt.Sprintf(" A newer one (from %s) is firing: acknowledge it on its latest message.", h.clock(over.Current))
+	}
+	return s
 }
