@@ -20,6 +20,7 @@ import (
 	"github.com/presencebot/presence-bot/bot"
 	"github.com/presencebot/presence-bot/commands"
 	"github.com/presencebot/presence-bot/config"
+	"github.com/presencebot/presence-bot/internal/redact"
 	"github.com/presencebot/presence-bot/observe"
 	"github.com/presencebot/presence-bot/presence"
 	"github.com/presencebot/presence-bot/redisstate"
@@ -351,7 +352,7 @@ const (
 // the health server last so probes see the whole shutdown.
 func (a *App) Run(ctx context.Context) error {
 	start := time.Now()
-	a.log.Info("presence-bot starting", "contact_center", a.cfg.Exotel.BaseURL, "slack_api", a.cfg.Slack.APIURL)
+	a.log.Info("presence-bot starting", "contact_center", redact.URL(a.cfg.Exotel.BaseURL), "slack_api", redact.URL(a.cfg.Slack.APIURL))
 	if a.cfg.HTTPAddr != "" {
 		srv := observe.NewServer(a.cfg.HTTPAddr, a.health, a.metrics, a.log.With("component", "http"))
 		addr, err := srv.Start()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/presencebot/presence-bot/bot"
 	"github.com/presencebot/presence-bot/config"
+	"github.com/presencebot/presence-bot/internal/redact"
 	"github.com/presencebot/presence-bot/presence"
 )
 
@@ -67,9 +68,15 @@ func Check(ctx context.Context, cfg *config.Config, out io.Writer, opts ...Optio
 	cancel()
 	detail := ""
 	if err == nil {
-		detail = fmt.Sprintf("%s: %d agents, %d available", cfg.Exotel.BaseURL, page.Summary.Total, page.Summary.Available)
+		detail = fmt.Sprintf("%s: %d agents, %d available", redact.URL(cfg.Exotel.BaseURL), page.Summary.Total, page.Summary.Available)
 	}
 	report("contact center", err, detail, contactCenterHint(err))
+	if cfg.Exotel.Insecure() {
+		// Allowed by EXOTEL_ALLOW_INSECURE (config refuses it otherwise),
+		// but an operator should see it every time.
+		fmt.Fprintf(out, "WARNING %-16s %s is plain http:// to another machine: EXOTEL_ACCESS_TOKEN travels in clear (EXOTEL_ALLOW_INSECURE=true)\n",
+			"contact center", redact.URL(cfg.Exotel.BaseURL))
+	}
 
 	if ok {
 		fmt.Fprintln(out, "\nEverything answers. Start the bot with: presence-bot")

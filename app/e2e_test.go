@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/presencebot/presence-bot/app"
+	"github.com/presencebot/presence-bot/internal/fakeslack"
 	"github.com/presencebot/presence-bot/presence"
 	"github.com/presencebot/presence-bot/presence/ccmsim"
 )
@@ -208,7 +210,7 @@ func TestStuckAPIStillAcksInTime(t *testing.T) {
 	}
 	// The answer follows within the command timeout and says nothing changed.
 	got := blockText(t, w.answer(id).Blocks)
-	mustContain(t, got, "not answering", "Nothing was changed")
+	mustContain(t, got, "could not reach", "Nothing was changed")
 	w.sim.SetLatency(0) // let shutdown finish promptly
 }
 
@@ -234,5 +236,50 @@ func TestGracefulShutdownFinishesCommandsInFlight(t *testing.T) {
 	}
 	if a, _ := w.sim.Agent("agent_001"); a.Status != presence.Busy {
 		t.Errorf("agent_001 is %s, want busy", a.Status)
+	}
+}
+
+// Slack retries an event under a new envelope_id with the same event_id:
+// the retry is acknowledged and not run again.
+func TestEventRetryUnderANewEnvelopeRunsOnce(t *testing.T) {
+	w := start(t)
+	event := map[string]any{
+		"token": "fake-verification-token", "team_id": fakeslack.TeamID, "api_app_id": fakeslack.AppID,
+		"type": "event_callback", "event_id": "Ev0HOMEOPEN1", "event_time": 1700000000,
+		"event": map[string]any{"type": "app_home_opened", "user": userAlice, "channel": "D0X", "tab": "home",
+			"event_ts": "1700000000.000100"},
+	}
+	first, err := w.slack.SendEvent(event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.waitFor("the home", func(m fakeslack.Message) bool { return m.Method == "views.publish" && m.User == userAlice })
+	retry, err := w.slack.SendEvent(event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if retry == first {
+		t.Fatal("the fake reused the envelope id")
+	}
+	w.waitLog("event:Ev0HOMEOPEN1")
+	if n := w.slack.Calls("views.publish"); n != 1 {
+		t.Errorf("views.publish calls = %d, want 1", n)
+	}
+}
+
+// Userinfo in the configured URLs is a credential: the logs never show it,
+// not even the start-up line that names both URLs.
+func TestLogsNeverShowUserinfoInURLs(t *testing.T) {
+	w := start(t, func(env map[string]string, _ *[]app.Option) {
+		env["EXOTEL_BASE_URL"] = strings.Replace(env["EXOTEL_BASE_URL"], "http://", "http://ccmuser:ccm-pa55@", 1)
+		env["SLACK_API_URL"] = strings.Replace(env["SLACK_API_URL"], "http://", "http://slackuser:slack-pa55@", 1)
+	})
+	w.ask(userAlice, "/status", "")
+	w.waitLog("presence-bot starting")
+	logs := w.logs.String()
+	for _, s := range []string{"ccmuser", "ccm-pa55", "slackuser", "slack-pa55"} {
+		if strings.Contains(logs, s) {
+			t.Errorf("the logs show %q:\n%s", s, logs)
+		}
 	}
 }

@@ -229,3 +229,15 @@ func mustContain(t *testing.T, got string, wants ...string) {
 }
 
 func (w *world) ccmURL() string { return w.ccm }
+
+// waitLog waits, in steps of a few milliseconds, for the logs to hold s.
+func (w *world) waitLog(s string) {
+	w.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(w.logs.String(), s) {
+		if time.Now().After(deadline) {
+			w.t.Fatalf("the logs never said %q:\n%s", s, w.logs.String())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}

@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -260,35 +261,118 @@ func TestQueuedStatusSurvivesARestart(t *testing.T) {
 
 func TestAppHome(t *testing.T) {
 	w := start(t)
-	open := func(user string) fakeslack.Message {
-		if _, err := w.slack.SendEvent(map[string]any{"type": "app_home_opened", "user": user, "tab": "home", "channel": "D0X"}); err != nil {
-			t.Fatal(err)
-		}
-		return w.waitFor("views.publish for "+user, func(m fakeslack.Message) bool {
-			return m.Method == "views.publish" && m.User == user
-		})
-	}
-	agent := open(userAlice)
-	mustContain(t, string(agent.Blocks), "Your status", "available")
-	var view struct {
-		Blocks json.RawMessage `json:"blocks"`
-	}
-	if err := json.Unmarshal(agent.Blocks, &view); err != nil {
-		t.Fatal(err)
-	}
-	busy := findButton(t, buttons(t, view.Blocks), "Busy")
+	agent := blockText(t, w.homeView(userAlice))
+	mustContain(t, agent, "Your status", "available")
+	findButton(t, buttons(t, w.homeView(userAlice)), "Busy")
+	mustContain(t, blockText(t, w.homeView(userSuper)), "The floor", "Sales", "Support", "Available: Alice Agent")
 
-	super := open(userSuper)
-	mustContain(t, string(super.Blocks), "The floor", "Sales", "Support", "Available: Alice Agent")
-
-	// A change through the bot refreshes the opened home.
+	// A change through the bot (here a slash command) refreshes the
+	// opened home.
 	before := w.slack.Calls("views.publish")
-	w.answer(w.click(userAlice, busy))
+	w.answer(w.send(userAlice, "/status", "busy"))
 	w.waitFor("the home refreshed", func(m fakeslack.Message) bool {
 		return m.Method == "views.publish" && m.User == userAlice && strings.Contains(string(m.Blocks), "*busy* since")
 	})
 	if w.slack.Calls("views.publish") <= before {
 		t.Error("home not republished after the change")
+	}
+}
+
+// homeView opens user's App Home and returns its blocks.
+func (w *world) homeView(user string) json.RawMessage {
+	w.t.Helper()
+	isHome := func(m fakeslack.Message) bool { return m.Method == "views.publish" && m.User == user }
+	skip := w.count(isHome) // WaitMessage also sees earlier messages
+	if _, err := w.slack.SendEvent(map[string]any{"type": "app_home_opened", "user": user, "tab": "home", "channel": "D0X"}); err != nil {
+		w.t.Fatal(err)
+	}
+	seen := 0
+	m := w.waitFor("views.publish for "+user, func(m fakeslack.Message) bool {
+		if !isHome(m) {
+			return false
+		}
+		seen++
+		return seen > skip
+	})
+	var view struct {
+		Blocks json.RawMessage `json:"blocks"`
+	}
+	if err := json.Unmarshal(m.Blocks, &view); err != nil {
+		w.t.Fatal(err)
+	}
+	return view.Blocks
+}
+
+// A click in the App Home arrives as Slack sends it (container "view", no
+// response_url, no channel): its answer is the Home itself, published
+// again with what happened at the top.
+func TestHomeClickAnswersInTheHome(t *testing.T) {
+	w := start(t)
+	busy := findButton(t, buttons(t, w.homeView(userAlice)), "Busy")
+	published := w.slack.Calls("views.publish")
+	if _, err := w.slack.SendHomeClick(userAlice, busy.ActionID, busy.Value); err != nil {
+		t.Fatal(err)
+	}
+	m := w.waitFor("the home with the result", func(m fakeslack.Message) bool {
+		return m.Method == "views.publish" && m.User == userAlice && strings.Contains(string(m.Blocks), "now")
+	})
+	mustContain(t, blockText(t, m.Blocks), "You're now", "busy", "Your status")
+	if a, _ := w.sim.Agent("agent_001"); a.Status != presence.Busy {
+		t.Errorf("agent_001 is %s, want busy", a.Status)
+	}
+	// One publish answers the click: no refresh overwrites the notice.
+	if n := w.slack.Calls("views.publish") - published; n != 1 {
+		t.Errorf("views.publish calls after the click = %d, want 1", n)
+	}
+	for _, m := range w.slack.Messages() {
+		if m.Method == "response_url" || m.Method == "chat.postEphemeral" {
+			t.Errorf("a Home click was answered through %s", m.Method)
+		}
+	}
+	if strings.Contains(w.logs.String(), "could not deliver") {
+		t.Errorf("an answer was lost:\n%s", w.logs.String())
+	}
+}
+
+// A refused Home click is never silent: the refusal leads the Home.
+func TestHomeClickRefusalShowsInTheHome(t *testing.T) {
+	w := start(t)
+	busy := findButton(t, buttons(t, w.homeView(userAlice)), "Busy")
+	// The status moves behind the Home's back: its Busy button is stale.
+	if err := w.sim.Force("agent_001", presence.Offline); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.slack.SendHomeClick(userAlice, busy.ActionID, busy.Value); err != nil {
+		t.Fatal(err)
+	}
+	m := w.waitFor("the home with the refusal", func(m fakeslack.Message) bool {
+		return m.Method == "views.publish" && m.User == userAlice && strings.Contains(string(m.Blocks), "That button was for")
+	})
+	mustContain(t, blockText(t, m.Blocks), "I changed nothing", "offline", "Your status")
+	if a, _ := w.sim.Agent("agent_001"); a.Status != presence.Offline {
+		t.Errorf("agent_001 is %s, want offline (nothing written)", a.Status)
+	}
+	if n := w.sim.Stats().Puts; n != 0 {
+		t.Errorf("PUTs = %d, want 0", n)
+	}
+}
+
+// The fake refuses Home clicks in shapes Slack never sends, and buttons
+// that are not in the published Home.
+func TestFakeHomeClicksAreStrict(t *testing.T) {
+	w := start(t)
+	w.homeView(userAlice)
+	if _, err := w.slack.SendHomeClick(userAlice, "status_set", "agent=agent_001&from=available&to=nowhere"); !errors.Is(err, fakeslack.ErrNoSuchButton) {
+		t.Errorf("click on a button not in the view: err = %v, want ErrNoSuchButton", err)
+	}
+	_, err := w.slack.SendInteractive(map[string]any{
+		"user":    map[string]string{"id": userAlice},
+		"channel": map[string]string{"id": "C0FLOOR"},
+		"view":    map[string]string{"id": "V1", "type": "home"},
+		"actions": []map[string]string{{"type": "button", "action_id": "status_set", "value": "x"}},
+	})
+	if err == nil {
+		t.Error("a view click with a channel was sent")
 	}
 }
 

@@ -117,12 +117,18 @@ type Bot struct {
 // job is one accepted envelope waiting for a worker: a slash command, a
 // button press or an App Home to publish.
 type job struct {
-	kind        jobKind
-	req         commands.Request
-	click       commands.Click
+	kind  jobKind
+	req   commands.Request
+	click commands.Click
+	// inHome marks a click in the App Home tab: Slack sends those with no
+	// response_url and no channel, so the answer goes into the Home view.
+	inHome      bool
 	responseURL string
 	envelopeID  string
-	received    time.Time
+	// dedupeKey names the delivery: the envelope for commands and clicks,
+	// the event_id for events, which Slack retries under new envelopes.
+	dedupeKey string
+	received  time.Time
 }
 
 type jobKind int
@@ -300,7 +306,7 @@ func (b *Bot) handleEvent(ctx context.Context, evt socketmode.Event) {
 		b.setConnected(false)
 		b.log.Error("slack: SLACK_APP_TOKEN refused", "hint", "copy the app-level token (xapp-…) with connections:write again")
 	case socketmode.EventTypeErrorBadMessage, socketmode.EventTypeIncomingError, socketmode.EventTypeErrorWriteFailed:
-		b.log.Warn("slack: socket trouble", "event", evt.Type, "data", fmt.Sprintf("%v", evt.Data))
+		b.log.Warn("slack: socket trouble", "event", evt.Type, "err", socketTrouble(evt.Data))
 	case socketmode.EventTypeSlashCommand:
 		b.onSlashCommand(ctx, evt)
 	case socketmode.EventTypeInteractive:
@@ -370,6 +376,7 @@ func (b *Bot) onSlashCommand(ctx context.Context, evt socketmode.Event) {
 		},
 		responseURL: cmd.ResponseURL,
 		envelopeID:  evt.Request.EnvelopeID,
+		dedupeKey:   "envelope:" + evt.Request.EnvelopeID,
 		received:    time.Now(),
 	})
 }
@@ -389,6 +396,10 @@ func (b *Bot) onInteractive(ctx context.Context, evt socketmode.Event) {
 	}
 	// A block_actions payload carries the one button pressed.
 	action := cb.ActionCallback.BlockActions[0]
+	// Clicks in the App Home come with container.type "view" and a view
+	// of type "home", and without response_url or channel (Slack's
+	// block_actions reference, "container" and "response_url").
+	inHome := cb.Container.Type == "view" && cb.View.Type == slack.VTHomeTab
 	b.enqueue(ctx, job{
 		kind: clickJob,
 		req:  commands.Request{UserID: cb.User.ID, ChannelID: cb.Channel.ID, Command: "button:" + action.ActionID},
@@ -398,8 +409,10 @@ func (b *Bot) onInteractive(ctx context.Context, evt socketmode.Event) {
 			ActionID:  action.ActionID,
 			Value:     action.Value,
 		},
+		inHome:      inHome,
 		responseURL: cb.ResponseURL,
 		envelopeID:  evt.Request.EnvelopeID,
+		dedupeKey:   "envelope:" + evt.Request.EnvelopeID,
 		received:    time.Now(),
 	})
 }
@@ -422,8 +435,34 @@ func (b *Bot) onEvent(ctx context.Context, evt socketmode.Event) {
 		kind:       homeJob,
 		req:        commands.Request{UserID: opened.User, Command: "app_home_opened"},
 		envelopeID: evt.Request.EnvelopeID,
+		dedupeKey:  eventKey(ev, evt.Request.EnvelopeID),
 		received:   time.Now(),
 	})
+}
+
+// eventKey names an Events API delivery by its event_id: Slack retries an
+// event under a new envelope_id with the same event_id (Events API docs,
+// "Retries"), so the envelope alone would run it twice.
+func eventKey(ev slackevents.EventsAPIEvent, envelopeID string) string {
+	if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok && cb.EventID != "" {
+		return "event:" + cb.EventID
+	}
+	return "envelope:" + envelopeID
+}
+
+// socketTrouble describes a socket error without its payload: slack-go
+// hands back the raw frame with a bad message, and a raw frame holds
+// response_url and the verification token.
+func socketTrouble(data any) string {
+	switch d := data.(type) {
+	case *socketmode.ErrorBadMessage:
+		return fmt.Sprintf("could not read a frame: %v", d.Cause)
+	case error:
+		return d.Error()
+	case nil:
+		return ""
+	}
+	return fmt.Sprintf("%T", data)
 }
 
 // refuseOverload answers a command the queue has no room for, so it is
@@ -450,8 +489,8 @@ func (b *Bot) runJob(ctx context.Context, j job) {
 		b.deliver(ctx, j, message.Reply("⚠️ I'm restarting and did not run that. Please try again in a moment."))
 		return
 	}
-	if !b.dedup.FirstDelivery(ctx, "envelope:"+j.envelopeID) {
-		b.log.Info("slack: redelivered envelope ignored", "envelope", j.envelopeID)
+	if !b.dedup.FirstDelivery(ctx, j.dedupeKey) {
+		b.log.Info("slack: redelivered envelope ignored", "envelope", j.envelopeID, "key", j.dedupeKey)
 		return
 	}
 	start := time.Now()
@@ -474,10 +513,16 @@ func (b *Bot) runJob(ctx context.Context, j job) {
 	if !ok {
 		answer = message.Reply("⚠️ Something went wrong on my side and the command did not finish. It has been logged; please try again.")
 	}
-	if j.kind != homeJob {
+	switch {
+	case j.inHome:
+		// The Home view is the only place to answer a click in it.
+		b.homes.Store(j.req.UserID, true)
+		delivered = b.answerInHome(ctx, j, answer)
+	case j.kind != homeJob:
 		delivered = b.deliver(ctx, j, answer)
 	}
-	if _, opened := b.homes.Load(answer.Changed); opened && answer.Changed != "" {
+	refreshed := j.inHome && answer.Changed == j.req.UserID
+	if _, opened := b.homes.Load(answer.Changed); opened && answer.Changed != "" && !refreshed {
 		// Keep the Home tab of the person whose status changed true.
 		b.safely(j, func() {
 			cctx, cancel := context.WithTimeout(ctx, b.cfg.CommandTimeout)
@@ -510,23 +555,67 @@ func (b *Bot) safely(j job, f func()) (ok bool) {
 
 // publishHome renders and publishes a user's App Home.
 func (b *Bot) publishHome(ctx context.Context, user string) bool {
+	return b.publishHomeWith(ctx, user, nil) == nil
+}
+
+// publishHomeWith publishes a user's App Home led by notice blocks (the
+// answer to a click in it), keeping within the view's block limit.
+func (b *Bot) publishHomeWith(ctx context.Context, user string, notice []message.Block) error {
 	homes, ok := b.cfg.Commands.(Homes)
 	if !ok {
-		return false
+		return errors.New("the bot has no App Home")
 	}
-	if err := b.web.PublishHome(ctx, user, homes.Home(ctx, user)); err != nil {
+	blocks := homes.Home(ctx, user)
+	if len(notice) > 0 {
+		blocks = append(append(notice, message.NewDivider()), blocks...)
+		if len(blocks) > message.MaxViewBlocks {
+			blocks = append(blocks[:message.MaxViewBlocks-1], message.NewContext("…more in `/presence`."))
+		}
+	}
+	if err := b.web.PublishHome(ctx, user, blocks); err != nil {
 		b.log.Error("could not publish the home tab", "user", user, "err", err, "hint", Hint(err))
+		return err
+	}
+	return nil
+}
+
+// answerInHome answers a click in the App Home: the Home is published
+// again, led by what the click did or why it was refused. Should that
+// fail, the answer goes to the person as a DM: never silent.
+func (b *Bot) answerInHome(ctx context.Context, j job, m message.Message) bool {
+	ctx, cancel := b.deliveryContext(ctx)
+	defer cancel()
+	err := b.publishHomeWith(ctx, j.req.UserID, homeNotice(m))
+	if err == nil {
+		return true
+	}
+	if derr := b.web.DirectMessage(ctx, j.req.UserID, m); derr != nil {
+		b.log.Error("could not deliver an answer", "command", j.req.Command, "user", j.req.UserID,
+			"envelope", j.envelopeID, "err", errors.Join(err, derr), "hint", Hint(derr))
 		return false
 	}
 	return true
 }
 
-// deliver sends an answer through the response_url, falling back to
-// chat.postEphemeral when that fails.
-func (b *Bot) deliver(ctx context.Context, j job, m message.Message) bool {
-	// A command cut short by shutdown still owes its person an answer
-	// (its change may have landed): a last, short try, within the
-	// shutdown's budget.
+// homeNotice is the lead of an answer, to stand at the top of the Home:
+// the rest of the answer (the status and its buttons) is what the Home
+// shows anyway.
+func homeNotice(m message.Message) []message.Block {
+	for _, bl := range m.Blocks {
+		if bl.Kind == message.Section && bl.Text != "" {
+			return []message.Block{bl}
+		}
+	}
+	if m.Text != "" {
+		return []message.Block{message.NewSection(m.Text)}
+	}
+	return nil
+}
+
+// deliveryContext bounds one answer's delivery. A command cut short by
+// shutdown still owes its person an answer (its change may have landed):
+// a last, short try, within the shutdown's budget.
+func (b *Bot) deliveryContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	timeout := b.cfg.CommandTimeout
 	if ctx.Err() != nil {
 		timeout = lateDeliveryTimeout
@@ -535,7 +624,13 @@ func (b *Bot) deliver(ctx context.Context, j job, m message.Message) bool {
 	if base == nil {
 		base = context.WithoutCancel(ctx)
 	}
-	ctx, cancel := context.WithTimeout(base, timeout)
+	return context.WithTimeout(base, timeout)
+}
+
+// deliver sends an answer through the response_url, falling back to
+// chat.postEphemeral when that fails.
+func (b *Bot) deliver(ctx context.Context, j job, m message.Message) bool {
+	ctx, cancel := b.deliveryContext(ctx)
 	defer cancel()
 	err := errors.New("no response_url")
 	if j.responseURL != "" {

@@ -1,6 +1,8 @@
 package bot
 
 import (
+	"unicode/utf8"
+
 	"github.com/slack-go/slack"
 
 	"github.com/presencebot/presence-bot/message"
@@ -58,12 +60,21 @@ func renderBlock(b message.Block) slack.Block {
 		}
 		elems := make([]slack.BlockElement, 0, len(b.Buttons))
 		for _, btn := range b.Buttons {
+			if utf8.RuneCountInString(btn.Value) > message.MaxButtonValue {
+				// Slack refuses the whole message for one such button, and
+				// a cut value would act on the wrong thing: the button is
+				// left out, the text beside it still says what to type.
+				continue
+			}
 			e := slack.NewButtonBlockElement(btn.ActionID, btn.Value,
 				slack.NewTextBlockObject(slack.PlainTextType, message.Truncate(nonEmpty(btn.Label), message.MaxButtonText), true, false))
 			if btn.Style != message.StyleDefault {
 				e.Style = slack.Style(btn.Style)
 			}
 			elems = append(elems, e)
+		}
+		if len(elems) == 0 {
+			return nil
 		}
 		return slack.NewActionBlock("", elems...)
 	}

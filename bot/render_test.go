@@ -17,6 +17,7 @@ import (
 
 	"github.com/presencebot/presence-bot/agentmap"
 	"github.com/presencebot/presence-bot/commands"
+	"github.com/presencebot/presence-bot/internal/fakeslack"
 	"github.com/presencebot/presence-bot/message"
 	"github.com/presencebot/presence-bot/presence"
 	"github.com/presencebot/presence-bot/presence/ccmsim"
@@ -277,5 +278,35 @@ func TestRenderNeverEmptyText(t *testing.T) {
 	// header, section, context, two fields, one button label
 	if texts != 6 {
 		t.Errorf("found %d text objects, want 6", texts)
+	}
+}
+
+// Slack refuses a whole message for one button value over 2,000
+// characters (runes, not bytes): such a button is left out, its siblings
+// stay, and an actions block left empty is dropped.
+func TestRenderLeavesOutButtonsWhoseValueSlackRefuses(t *testing.T) {
+	long := strings.Repeat("अ", message.MaxButtonValue+1) // 2,001 runes, 6,003 bytes
+	atLimit := strings.Repeat("अ", message.MaxButtonValue)
+	m := message.Message{Text: "t", Blocks: []message.Block{
+		message.NewSection("Pick one"),
+		message.NewActions(
+			message.Button{Label: "Too long", ActionID: "a", Value: long},
+			message.Button{Label: "At the limit", ActionID: "b", Value: atLimit},
+		),
+		message.NewActions(message.Button{Label: "Alone and too long", ActionID: "c", Value: long}),
+	}}
+	blocks := Render(m)
+	raw, err := json.Marshal(blocks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(blocks) != 2 {
+		t.Fatalf("got %d blocks, want 2 (the empty actions block left out): %s", len(blocks), raw)
+	}
+	if strings.Contains(string(raw), "Too long") || !strings.Contains(string(raw), "At the limit") {
+		t.Errorf("wrong buttons kept: %s", raw)
+	}
+	if err := fakeslack.ValidateMessage("t", raw); err != nil {
+		t.Errorf("Slack would refuse it: %v", err)
 	}
 }

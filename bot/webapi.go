@@ -14,6 +14,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/presencebot/presence-bot/internal/redact"
 	"github.com/presencebot/presence-bot/message"
 )
 
@@ -208,14 +209,16 @@ func (w *WebAPI) Respond(ctx context.Context, responseURL string, m message.Mess
 // respondOnce posts once. It returns how long to wait before trying again
 // (0: the default backoff, negative: do not try again).
 func (w *WebAPI) respondOnce(ctx context.Context, responseURL string, body []byte) (time.Duration, error) {
+	// A response_url is a credential (anyone holding it can post as the
+	// app), so no error from here repeats it.
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, responseURL, bytes.NewReader(body))
 	if err != nil {
-		return -1, fmt.Errorf("build the request: %w", err)
+		return -1, fmt.Errorf("build the request: %w", redact.ResponseURLError(err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := w.http.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, redact.ResponseURLError(err)
 	}
 	defer resp.Body.Close()
 	text, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))

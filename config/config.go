@@ -96,6 +96,25 @@ type Exotel struct {
 	// BaseURL is EXOTEL_BASE_URL when set, else the region's URL; it never
 	// ends in "/" because the client appends "/v2/accounts/…".
 	BaseURL string
+	// AllowInsecure is EXOTEL_ALLOW_INSECURE: plain http:// to a host
+	// other than loopback, which sends the access token in clear.
+	AllowInsecure bool
+}
+
+// Insecure reports whether requests go out in clear text to another
+// machine: allowed only with EXOTEL_ALLOW_INSECURE, and said by check.
+func (e Exotel) Insecure() bool {
+	u, err := url.Parse(e.BaseURL)
+	return err == nil && u.Scheme == "http" && !loopback(u.Hostname())
+}
+
+// loopback reports whether host never leaves this machine.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Summary configures the scheduled presence summary.
@@ -196,11 +215,12 @@ func maskUserinfo(u *url.URL) string {
 	return masked.String()
 }
 
-// showURL is a non-secret URL as problems show it: with any password
-// masked, just in case.
+// showURL is a URL as problems show it: without any userinfo, whose user
+// name is as private as its password.
 func showURL(raw string) string {
 	if u, err := url.Parse(raw); err == nil {
-		return maskUserinfo(u)
+		u.User = nil
+		return u.String()
 	}
 	return raw
 }
@@ -272,6 +292,11 @@ func Load(lookup func(string) (string, bool), opts ...Option) (*Config, error) {
 	c.Exotel.AccountSID = l.required("EXOTEL_ACCOUNT_SID", o.requireCredentials)
 	c.Exotel.AccessToken = l.required("EXOTEL_ACCESS_TOKEN", o.requireCredentials)
 	c.Exotel.Region, c.Exotel.BaseURL = l.exotelEndpoint()
+	c.Exotel.AllowInsecure = l.boolean("EXOTEL_ALLOW_INSECURE", false)
+	if c.Exotel.Insecure() && !c.Exotel.AllowInsecure {
+		l.addf("EXOTEL_BASE_URL", "%q: plain http:// to another machine would send EXOTEL_ACCESS_TOKEN in clear; "+
+			"use https://, or set EXOTEL_ALLOW_INSECURE=true if the network path is trusted", showURL(c.Exotel.BaseURL))
+	}
 
 	c.AgentMapFile = l.agentMapFile(o.stat)
 	c.PresenceOpenToAll = l.boolean("PRESENCE_OPEN_TO_ALL", false)

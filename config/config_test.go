@@ -394,6 +394,13 @@ func TestExotelEndpoint(t *testing.T) {
 		{"no host", "", "https:///v2", "", "", []string{"EXOTEL_BASE_URL"}},
 		// A query string would break the paths the client appends.
 		{"query", "", "https://ccm.example.com/?x=1", "", "", []string{"EXOTEL_BASE_URL"}},
+		// Plain http to another machine sends the Bearer token in clear.
+		{"insecure host", "", "http://ccm.example.com", "", "", []string{"EXOTEL_BASE_URL"}},
+		{"insecure private address", "", "http://10.0.0.7:8080", "", "", []string{"EXOTEL_BASE_URL"}},
+		// Loopback never leaves the machine (a local proxy or the simulator).
+		{"loopback v4", "", "http://127.0.0.2:4010", "singapore", "http://127.0.0.2:4010", nil},
+		{"loopback v6", "", "http://[::1]:4010", "singapore", "http://[::1]:4010", nil},
+		{"localhost", "", "http://LocalHost:4010", "singapore", "http://LocalHost:4010", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -409,6 +416,35 @@ func TestExotelEndpoint(t *testing.T) {
 				t.Errorf("got region %q, URL %q, want %q, %q", c.Exotel.Region, c.Exotel.BaseURL, tt.wantRegion, tt.wantURL)
 			}
 		})
+	}
+}
+
+// EXOTEL_ALLOW_INSECURE lets plain http reach another machine; the
+// refusal without it names both variables and never the userinfo.
+func TestExotelAllowInsecure(t *testing.T) {
+	vars := withCredentials(map[string]string{"EXOTEL_BASE_URL": "http://ops:pa55word@ccm.example.com:8080"})
+	problems := problemsOf(t, vars)
+	if got := problemVars(problems); !reflect.DeepEqual(got, []string{"EXOTEL_BASE_URL"}) {
+		t.Fatalf("got problems for %v, want EXOTEL_BASE_URL", got)
+	}
+	text := fmt.Sprint(problems)
+	for _, want := range []string{"EXOTEL_ALLOW_INSECURE=true", "https://", "in clear"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the problem does not say %q: %s", want, text)
+		}
+	}
+	if strings.Contains(text, "pa55word") || strings.Contains(text, "ops") {
+		t.Errorf("the problem shows the userinfo: %s", text)
+	}
+
+	vars["EXOTEL_ALLOW_INSECURE"] = "true"
+	c := mustLoad(t, vars)
+	if !c.Exotel.AllowInsecure || !c.Exotel.Insecure() {
+		t.Errorf("AllowInsecure %v, Insecure %v: want both true", c.Exotel.AllowInsecure, c.Exotel.Insecure())
+	}
+	vars["EXOTEL_ALLOW_INSECURE"] = "maybe"
+	if got := problemVars(problemsOf(t, vars)); !slices.Contains(got, "EXOTEL_ALLOW_INSECURE") {
+		t.Errorf("a bad EXOTEL_ALLOW_INSECURE is not reported: %v", got)
 	}
 }
 
@@ -775,7 +811,7 @@ func TestEnvExampleDocumentsEveryVariable(t *testing.T) {
 		"ALERT_CHANNEL", "ALERT_THRESHOLD", "ALERT_TEAM_THRESHOLDS", "ALERT_INTERVAL", "ALERT_FOR",
 		"ALERT_REPEAT", "ALERT_UNAVAILABLE_AFTER", "ALERT_ACTIVE_HOURS",
 		"AFTER_CALL_POLL", "AFTER_CALL_EXPIRY", "TIMEZONE", "HTTP_ADDR", "STATE_DIR",
-		"REDIS_URL", "REDIS_TIMEOUT", "LOG_LEVEL", "LOG_FORMAT",
+		"REDIS_URL", "REDIS_TIMEOUT", "LOG_LEVEL", "LOG_FORMAT", "EXOTEL_ALLOW_INSECURE",
 	}
 	slices.Sort(read)
 	read = slices.Compact(read)

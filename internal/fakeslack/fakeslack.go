@@ -14,6 +14,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -112,6 +113,7 @@ type Server struct {
 	failures     map[string][]failure
 	latency      map[string]time.Duration
 	users        map[string]User
+	homes        map[string]json.RawMessage // user → the Home view as published, with id and hash
 	connSig      signal
 	ackSig       signal
 	msgSig       signal
@@ -139,6 +141,7 @@ func New(opts Options) *Server {
 		failures:     make(map[string][]failure),
 		latency:      make(map[string]time.Duration),
 		users:        make(map[string]User),
+		homes:        make(map[string]json.RawMessage),
 	}
 	if s.now == nil {
 		s.now = time.Now

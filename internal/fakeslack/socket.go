@@ -52,7 +52,10 @@ type envelope struct {
 	id, typ         string
 	payload         json.RawMessage
 	acceptsResponse bool
-	deliveries      []*delivery
+	// frame holds the top-level fields of a frame sent by SendFrame, written
+	// as they are rather than as a wireEnvelope; nil for the fake's own.
+	frame      map[string]json.RawMessage
+	deliveries []*delivery
 }
 
 type delivery struct {
@@ -315,14 +318,20 @@ func (s *Server) DropConnections() {
 // (a connection's serial number; 0 for none) when there is one. A connection
 // that fails the write is closed and the next one tried.
 func (s *Server) send(env *envelope, attempt int, reason string, avoid int) error {
-	b, err := json.Marshal(wireEnvelope{
-		EnvelopeID:             env.id,
-		Type:                   env.typ,
-		Payload:                env.payload,
-		AcceptsResponsePayload: env.acceptsResponse,
-		RetryAttempt:           attempt,
-		RetryReason:            reason,
-	})
+	var b []byte
+	var err error
+	if env.frame != nil {
+		b, err = env.encodeFrame(attempt, reason)
+	} else {
+		b, err = json.Marshal(wireEnvelope{
+			EnvelopeID:             env.id,
+			Type:                   env.typ,
+			Payload:                env.payload,
+			AcceptsResponsePayload: env.acceptsResponse,
+			RetryAttempt:           attempt,
+			RetryReason:            reason,
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("encode envelope %s: %w", env.id, err)
 	}

@@ -375,8 +375,42 @@ func (s *Server) publishView(p params, _ time.Time) (map[string]any, *Message, *
 	if apiErr := validateBlocks(v["blocks"], maxViewBlocks, "/view/blocks"); apiErr != nil {
 		return nil, nil, apiErr
 	}
+	// The view object as Slack returns it and later sends back in
+	// block_actions (views.publish reference, "Response"): the fields we
+	// set, plus the ones Slack adds.
 	v["id"] = mustJSON(s.nextID("V"))
 	v["team_id"] = mustJSON(TeamID)
+	v["app_id"] = mustJSON(AppID)
+	v["app_installed_team_id"] = mustJSON(TeamID)
+	v["bot_id"] = mustJSON(BotID)
+	v["hash"] = mustJSON(s.nextID("hash."))
+	v["state"] = mustJSON(map[string]any{"values": map[string]any{}})
+	for _, k := range []string{"private_metadata", "callback_id", "external_id"} {
+		setDefault(v, k, "")
+	}
+	// A Home view comes back with a title and the modal fields, null or
+	// false, as in the corpus's block_actions_home.json.
+	if _, ok := v["title"]; !ok {
+		v["title"] = mustJSON(map[string]any{"type": "plain_text", "text": "View Title", "emoji": true})
+	}
+	for _, k := range []string{"close", "submit"} {
+		if _, ok := v[k]; !ok {
+			v[k] = json.RawMessage("null")
+		}
+	}
+	for _, k := range []string{"clear_on_close", "notify_on_close"} {
+		if _, ok := v[k]; !ok {
+			v[k] = json.RawMessage("false")
+		}
+	}
+	v["previous_view_id"], v["root_view_id"] = json.RawMessage("null"), v["id"]
+	stored, err := json.Marshal(v)
+	if err != nil {
+		return nil, nil, errCode("internal_error")
+	}
+	s.mu.Lock()
+	s.homes[user] = stored
+	s.mu.Unlock()
 	return map[string]any{"view": v}, &Message{User: user, Blocks: view}, nil
 }
 
