@@ -72,8 +72,11 @@ type wireEnvelope struct {
 	Type                   string          `json:"type"`
 	Payload                json.RawMessage `json:"payload"`
 	AcceptsResponsePayload bool            `json:"accepts_response_payload"`
-	RetryAttempt           int             `json:"retry_attempt"`
-	RetryReason            string          `json:"retry_reason"`
+	// Slack sends the retry fields with events_api envelopes (0 and "" on
+	// a first delivery) and with redeliveries; slash_commands and
+	// interactive frames have neither (the corpus's SOURCES.md).
+	RetryAttempt *int    `json:"retry_attempt,omitempty"`
+	RetryReason  *string `json:"retry_reason,omitempty"`
 }
 
 type debugInfo struct {
@@ -323,14 +326,16 @@ func (s *Server) send(env *envelope, attempt int, reason string, avoid int) erro
 	if env.frame != nil {
 		b, err = env.encodeFrame(attempt, reason)
 	} else {
-		b, err = json.Marshal(wireEnvelope{
+		w := wireEnvelope{
 			EnvelopeID:             env.id,
 			Type:                   env.typ,
 			Payload:                env.payload,
 			AcceptsResponsePayload: env.acceptsResponse,
-			RetryAttempt:           attempt,
-			RetryReason:            reason,
-		})
+		}
+		if env.typ == "events_api" || attempt > 0 {
+			w.RetryAttempt, w.RetryReason = &attempt, &reason
+		}
+		b, err = json.Marshal(w)
 	}
 	if err != nil {
 		return fmt.Errorf("encode envelope %s: %w", env.id, err)
