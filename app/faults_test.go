@@ -15,11 +15,11 @@ func TestContactCenterFaultsGetClearAnswersThenRecover(t *testing.T) {
 		fault ccmsim.Fault
 		want  string
 	}{
-		{"server error", ccmsim.Fault{Code: 500}, "not answering"},
-		{"unavailable", ccmsim.Fault{Code: 503}, "not answering"},
+		{"server error", ccmsim.Fault{Code: 500}, "server error"},
+		{"unavailable", ccmsim.Fault{Code: 503}, "server error"},
 		{"rate limited", ccmsim.Fault{Code: 429, RetryAfter: time.Minute}, "rate-limiting"},
 		{"malformed body", ccmsim.Fault{Code: 200, Body: `{"response": {"data": {"user_id": `}, "could not read"},
-		{"timeout", ccmsim.Fault{}, "not answering"}, // latency below, no fault
+		{"timeout", ccmsim.Fault{}, "could not reach"}, // latency below, no fault
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,7 +49,7 @@ func TestContactCenterFaultsGetClearAnswersThenRecover(t *testing.T) {
 			deadline := time.Now().Add(8 * time.Second)
 			for {
 				got = w.ask(userAlice, "/status", "busy")
-				if !containsAny(got, "not answering", "rate-limiting", "could not read") || time.Now().After(deadline) {
+				if !containsAny(got, "server error", "could not reach", "rate-limiting", "could not read") || time.Now().After(deadline) {
 					break
 				}
 				time.Sleep(5 * time.Millisecond) // failing fast for a moment after the outage
@@ -66,11 +66,11 @@ func TestSustainedOutageFailsFastThenProbes(t *testing.T) {
 	})
 	w.sim.Inject(ccmsim.Fault{Code: 503})
 	for range 3 {
-		mustContain(t, w.ask(userAlice, "/status", ""), "not answering")
+		mustContain(t, w.ask(userAlice, "/status", ""), "server error")
 	}
 	before := w.sim.Stats().Total
 	for range 5 {
-		mustContain(t, w.ask(userAlice, "/status", ""), "not answering")
+		mustContain(t, w.ask(userAlice, "/status", ""), "could not reach")
 	}
 	if sent := w.sim.Stats().Total - before; sent != 0 {
 		t.Errorf("%d requests during the outage after 3 failures, want 0 (failing fast)", sent)

@@ -109,7 +109,7 @@ func TestMetricsMoveWithCommands(t *testing.T) {
 		{"presence_bot_ack_latency_seconds", map[string]string{"kind": "slash_commands"}, 2},
 		{"presence_bot_command_duration_seconds", map[string]string{"command": "/status"}, 1},
 		{"presence_bot_contact_center_requests_total", map[string]string{"endpoint": "get", "code": "200"}, 1},
-		{"presence_bot_contact_center_requests_total", map[string]string{"endpoint": "update", "code": "200"}, 1},
+		{"presence_bot_contact_center_requests_total", map[string]string{"endpoint": "update", "code": "204"}, 1},
 		{"presence_bot_contact_center_requests_total", map[string]string{"endpoint": "list", "code": "200"}, 1},
 		{"presence_bot_slack_api_calls_total", map[string]string{"method": "auth.test"}, 1},
 		{"presence_bot_socket_up", nil, 1},

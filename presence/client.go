@@ -6,14 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/go-resty/resty/v2"
 )
@@ -272,9 +275,11 @@ type envelope struct {
 		Error    json.RawMessage `json:"error"`
 		Data     json.RawMessage `json:"data"`
 		Metadata *struct {
-			Total  *int `json:"total"`
-			Limit  int  `json:"limit"`
-			Offset int  `json:"offset"`
+			Total *int `json:"total"`
+			Limit int  `json:"limit"`
+			// Offset is a pointer so a missing one can stand for the
+			// offset asked for, while a different one is caught.
+			Offset *int `json:"offset"`
 		} `json:"metadata"`
 	} `json:"response"`
 }
@@ -347,6 +352,12 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 			return nil, &APIError{Op: op, Kind: ErrUnavailable, Cause: ctx.Err()}
 		}
 		if errors.Is(err, resty.ErrResponseBodyTooLarge) {
+			if method != http.MethodGet && resp != nil && resp.StatusCode()/100 == 2 {
+				// A change's body is never read as data (see below).
+				obs.Code = resp.StatusCode()
+				c.breaker.record(false)
+				return nil, nil
+			}
 			c.breaker.record(true)
 			return nil, &APIError{Op: op, Kind: ErrBadResponse, StatusCode: resp.StatusCode(),
 				Cause: fmt.Errorf("answer larger than %d bytes", c.rc.ResponseBodyLimit)}
@@ -363,6 +374,15 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 		apiErr := c.statusError(op, method, resp)
 		c.breaker.record(resp.StatusCode() >= 500 || resp.StatusCode() == http.StatusTooManyRequests)
 		return nil, apiErr
+	}
+	if method != http.MethodGet {
+		// The spec documents no PUT answer body, and services send none,
+		// {}, {"status":"ok"}, a 204 or the envelope: the 2xx is the
+		// answer. Decoding it would turn every change into a failure,
+		// then a confirming GET, and a burst of them would open the
+		// breaker.
+		c.breaker.record(false)
+		return nil, nil
 	}
 	var env *envelope
 	if err := c.decode(ctx, func() (derr error) { env, derr = decodeEnvelope(resp.Body()); return derr }); err != nil {
@@ -460,6 +480,9 @@ func (c *Client) List(ctx context.Context, opts ListOptions) (*Page, error) {
 		}
 		return nil, &APIError{Op: op, Kind: ErrBadResponse, Cause: err}
 	}
+	if env.Response.Metadata.Offset == nil {
+		page.Offset = opts.Offset // not stated: take it as served where asked
+	}
 	return page, nil
 }
 
@@ -504,19 +527,37 @@ func decodePage(env *envelope) (*Page, error) {
 			return nil, fmt.Errorf("agent %d: %w", i, err)
 		}
 	}
-	return &Page{
+	page := &Page{
 		Agents:  *data.Agents,
 		Summary: *data.Summary,
 		Total:   *meta.Total,
 		Limit:   meta.Limit,
-		Offset:  meta.Offset,
-	}, nil
+	}
+	if meta.Offset != nil {
+		page.Offset = *meta.Offset
+	}
+	return page, nil
 }
+
+// maxAgentID bounds an agent ID from the API. IDs go into URL paths,
+// button values (2,000 characters for all of one), log lines and answers;
+// the spec's are like "agent_001", so anything longer than this is an
+// answer gone wrong, not an agent.
+const maxAgentID = 128
 
 // checkAgent refuses an agent the rest of the bot could not trust.
 func checkAgent(a *Agent) error {
 	if a.ID == "" {
 		return errors.New(`missing "user_id"`)
+	}
+	if len(a.ID) > maxAgentID {
+		return fmt.Errorf(`"user_id" of %d bytes, more than %d`, len(a.ID), maxAgentID)
+	}
+	// Control characters would break log lines and Slack text; invisible
+	// format characters (right-to-left overrides, zero-width joiners)
+	// would make one ID look like another in answers.
+	if i := strings.IndexFunc(a.ID, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }); i >= 0 {
+		return fmt.Errorf(`"user_id" %q holds a control character`, a.ID)
 	}
 	if !a.Status.Valid() {
 		return fmt.Errorf("agent %q has unknown status %q", a.ID, a.Status)
@@ -530,74 +571,193 @@ type Roster struct {
 	Summary Summary
 }
 
-// maxPages stops paging a total that keeps growing, rather than loop.
+// maxPages bounds the requests of one roster fetch, so an API that
+// serves tiny pages or never settles cannot keep it paging.
 const maxPages = 2000
 
+// maxGrowthRounds bounds how often a roster fetch follows a total that
+// grew while it paged: agents joining meanwhile are normal, a total that
+// grows with every page is an API that never settles.
+const maxGrowthRounds = 3
+
 // ListAll pages through every agent matching opts (Limit and Offset are
-// ignored). The first page tells the total; the rest are fetched
-// concurrently, bounded by the page workers. Agents are de-duplicated by
-// ID, since the roster can shift between pages.
+// ignored). It pages by what the API says it served, never by the size it
+// asked for: the first page's agents (or metadata.limit, if smaller) set
+// the step, and the rest are fetched concurrently, bounded by the page
+// workers. A page that serves fewer than its step is followed up at the
+// next offset; a total that grows is followed a few rounds. Agents are
+// de-duplicated by ID, since the roster can shift between pages.
+//
+// An answer that cannot be paged consistently is ErrBadResponse rather
+// than a silently short roster: an empty page below the total, an offset
+// other than the one asked for, a later page that repeats the first, a
+// total that keeps growing, or more requests than maxPages.
 func (c *Client) ListAll(ctx context.Context, opts ListOptions) (*Roster, error) {
 	opts.Limit, opts.Offset = MaxPageSize, 0
 	first, err := c.List(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	// Checked before the arithmetic, which a huge total would overflow.
+	// Checked before any arithmetic, which a huge total would overflow.
 	if first.Total > maxPages*MaxPageSize {
-		return nil, &APIError{Op: "list presence", Kind: ErrBadResponse,
-			Cause: fmt.Errorf("total of %d agents is more than this bot pages through", first.Total)}
+		return nil, badPaging("total of %d agents is more than this bot pages through", first.Total)
 	}
-	pages := (first.Total + MaxPageSize - 1) / MaxPageSize
-	if pages > maxPages {
-		return nil, &APIError{Op: "list presence", Kind: ErrBadResponse,
-			Cause: fmt.Errorf("total of %d agents is more than this bot pages through", first.Total)}
+	if first.Offset != 0 {
+		return nil, badPaging("asked for offset 0, the API served offset %d", first.Offset)
 	}
-	results := make([][]Agent, max(pages, 1))
-	results[0] = first.Agents
-	if pages > 1 {
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		var (
-			wg       sync.WaitGroup
-			mu       sync.Mutex
-			firstErr error
-			sem      = make(chan struct{}, c.pageWorkers)
-		)
-		for p := 1; p < pages; p++ {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func(p int) {
-				defer wg.Done()
-				defer func() { <-sem }()
-				o := opts
-				o.Offset = p * MaxPageSize
-				page, err := c.List(ctx, o)
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil {
-					if firstErr == nil {
-						firstErr = err
-						cancel()
-					}
-					return
-				}
-				results[p] = page.Agents
-			}(p)
+	served := len(first.Agents)
+	if served >= first.Total {
+		return &Roster{Agents: dedupe([][]Agent{first.Agents}), Summary: first.Summary}, nil
+	}
+	if served == 0 {
+		return nil, badPaging("the first page is empty, yet the total is %d", first.Total)
+	}
+	step := served
+	if first.Limit > 0 && first.Limit < step {
+		step = first.Limit // a smaller stated page size only costs duplicates
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	p := &pager{c: c, ctx: ctx, cancel: cancel, opts: opts, first: first.Agents,
+		sem: make(chan struct{}, c.pageWorkers), requests: 1, maxTotal: first.Total,
+		pages: map[int][]Agent{0: first.Agents}}
+	p.mu.Lock()
+	for planned, round := served, 0; p.err == nil && planned < p.maxTotal; round++ {
+		target := p.maxTotal
+		switch {
+		case round > maxGrowthRounds:
+			p.fail(badPaging("the total kept growing while paging: %d, then %d", first.Total, target))
+		case target > maxPages*MaxPageSize:
+			p.fail(badPaging("total of %d agents is more than this bot pages through", target))
+		case p.requests+(target-planned+step-1)/step > maxPages:
+			p.fail(badPaging("%d agents at %d a page take more than %d requests", target, step, maxPages))
 		}
-		wg.Wait()
-		if firstErr != nil {
-			return nil, firstErr
+		for s := planned; p.err == nil && s < target; s += step {
+			p.fetch(s, min(s+step, target))
 		}
+		planned = target
+		p.mu.Unlock()
+		p.wg.Wait()
+		p.mu.Lock()
 	}
+	err = p.err
+	p.mu.Unlock()
+	p.wg.Wait() // a failed round may have left fetches to wind down
+	if err != nil {
+		return nil, err
+	}
+	offsets := slices.Sorted(maps.Keys(p.pages))
+	pages := make([][]Agent, len(offsets))
+	for i, off := range offsets {
+		pages[i] = p.pages[off]
+	}
+	return &Roster{Agents: dedupe(pages), Summary: first.Summary}, nil
+}
+
+func badPaging(format string, args ...any) error {
+	return &APIError{Op: "list presence", Kind: ErrBadResponse, Cause: fmt.Errorf(format, args...)}
+}
+
+// pager is one ListAll's fetches after the first page.
+type pager struct {
+	c      *Client
+	ctx    context.Context
+	cancel context.CancelFunc
+	opts   ListOptions
+	first  []Agent
+	sem    chan struct{} // the page workers
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	err      error // the first failure; nothing starts after it
+	requests int   // made or started, the first page included
+	maxTotal int
+	pages    map[int][]Agent // by the offset they were served from
+}
+
+// fail records the first failure and stops the fetches in flight. p.mu
+// is held.
+func (p *pager) fail(err error) {
+	if p.err == nil {
+		p.err = err
+		p.cancel()
+	}
+}
+
+// fetch starts fetching the page at offset start, which should cover the
+// agents up to end. p.mu is held.
+func (p *pager) fetch(start, end int) {
+	if p.err != nil {
+		return
+	}
+	if p.requests >= maxPages {
+		p.fail(badPaging("the roster takes more than %d requests", maxPages))
+		return
+	}
+	p.requests++
+	p.wg.Add(1)
+	go p.run(start, end)
+}
+
+func (p *pager) run(start, end int) {
+	defer p.wg.Done()
+	select {
+	case p.sem <- struct{}{}:
+		defer func() { <-p.sem }()
+	case <-p.ctx.Done():
+	}
+	p.mu.Lock()
+	if err := p.ctx.Err(); err != nil {
+		// Either a page failed (p.err is set) or the caller gave up: a
+		// skipped page must not pass for a short roster.
+		p.fail(&APIError{Op: "list presence", Kind: ErrUnavailable, Cause: err})
+	}
+	stopped := p.err != nil
+	p.mu.Unlock()
+	if stopped {
+		return
+	}
+	o := p.opts
+	o.Offset = start
+	page, err := p.c.List(p.ctx, o)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case err != nil:
+		p.fail(err)
+		return
+	case page.Offset != start:
+		p.fail(badPaging("asked for offset %d, the API served offset %d", start, page.Offset))
+		return
+	case len(page.Agents) == 0:
+		// Past the end is fine (the roster shrank); below it, the API
+		// contradicts itself and paging on would never end.
+		if start < page.Total {
+			p.fail(badPaging("the page at offset %d is empty, yet the total is %d", start, page.Total))
+		}
+		return
+	case slices.EqualFunc(page.Agents, p.first, func(a, b Agent) bool { return a.ID == b.ID }):
+		p.fail(badPaging("the page at offset %d repeats the first page: the API ignores offset", start))
+		return
+	}
+	p.maxTotal = max(p.maxTotal, page.Total)
+	p.pages[start] = page.Agents
+	if next := start + len(page.Agents); next < min(end, page.Total) {
+		p.fetch(next, end) // served fewer than the step: fetch the rest
+	}
+}
+
+// dedupe joins pages in order, keeping each agent ID's first appearance.
+func dedupe(pages [][]Agent) []Agent {
 	// Sized by what arrived, not by what the API claimed.
 	n := 0
-	for _, page := range results {
+	for _, page := range pages {
 		n += len(page)
 	}
 	seen := make(map[string]struct{}, n)
 	agents := make([]Agent, 0, n)
-	for _, page := range results {
+	for _, page := range pages {
 		for _, a := range page {
 			if _, dup := seen[a.ID]; dup {
 				continue
@@ -606,7 +766,7 @@ func (c *Client) ListAll(ctx context.Context, opts ListOptions) (*Roster, error)
 			agents = append(agents, a)
 		}
 	}
-	return &Roster{Agents: agents, Summary: first.Summary}, nil
+	return agents
 }
 
 // Get fetches one agent, with the current call while on one.

@@ -12,10 +12,15 @@ var (
 	// ErrInvalidTransition is the API's 400: the move is not in the table,
 	// often because the agent's status changed in the meantime.
 	ErrInvalidTransition = errors.New("invalid status transition")
-	ErrUnauthorized      = errors.New("unauthorized")
-	ErrNotFound          = errors.New("agent not found")
-	ErrRateLimited       = errors.New("rate limited")
-	ErrServer            = errors.New("contact-center server error")
+	// ErrUnauthorized is a 401 only: the token itself was refused.
+	ErrUnauthorized = errors.New("unauthorized")
+	// ErrForbidden is a 403: the token is good, but may not do this (this
+	// account, or this agent). Kept apart from ErrUnauthorized so the
+	// answer, the check and readiness can name the real cause.
+	ErrForbidden   = errors.New("forbidden")
+	ErrNotFound    = errors.New("agent not found")
+	ErrRateLimited = errors.New("rate limited")
+	ErrServer      = errors.New("contact-center server error")
 	// ErrBadResponse is an answer that cannot be trusted as data:
 	// malformed JSON, missing fields, unknown statuses, oversized bodies.
 	ErrBadResponse = errors.New("bad response from the contact center")
@@ -25,6 +30,13 @@ var (
 	// ErrBadRequest is any other 4xx.
 	ErrBadRequest = errors.New("request refused by the contact center")
 )
+
+// Kinds returns every error class above, for tables that must cover them
+// all (a test checks the list against this file).
+func Kinds() []error {
+	return []error{ErrInvalidTransition, ErrUnauthorized, ErrForbidden, ErrNotFound, ErrRateLimited,
+		ErrServer, ErrBadResponse, ErrUnavailable, ErrBadRequest}
+}
 
 // APIError describes one failed API call. Its text never holds the access
 // token: requests carry it only in a header, which no error repeats.
@@ -66,8 +78,10 @@ func kindForStatus(code int, update bool) error {
 	switch {
 	case code == 400 && update:
 		return ErrInvalidTransition
-	case code == 401 || code == 403:
+	case code == 401:
 		return ErrUnauthorized
+	case code == 403:
+		return ErrForbidden
 	case code == 404:
 		return ErrNotFound
 	case code == 429:

@@ -60,6 +60,9 @@ func TestConcurrentRequests(t *testing.T) {
 				}
 				raw, err := io.ReadAll(resp.Body)
 				resp.Body.Close()
+				if err == nil && req.Method == http.MethodPut && resp.StatusCode == http.StatusNoContent && len(raw) == 0 {
+					continue // a change made: the default PUT answer has no body
+				}
 				var env testEnvelope
 				if err == nil {
 					err = json.Unmarshal(raw, &env)

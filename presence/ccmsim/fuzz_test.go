@@ -11,7 +11,8 @@ import (
 )
 
 // FuzzServeHTTP feeds the handler garbage: it must never panic and must
-// always answer with an envelope whose code is one the API uses.
+// always answer with an envelope whose code is one the API uses, or, for a
+// change made, the default PUT answer: 204 with no body.
 func FuzzServeHTTP(f *testing.F) {
 	f.Add("GET", "/v2/accounts/ACsim/agents/presence", "limit=5&status=busy", "", true)
 	f.Add("PUT", "/v2/accounts/ACsim/agents/agent_001/presence", "", `{"status":"busy"}`, true)
@@ -39,6 +40,9 @@ func FuzzServeHTTP(f *testing.F) {
 		rec := httptest.NewRecorder()
 		s.ServeHTTP(rec, req)
 
+		if method == http.MethodPut && rec.Code == http.StatusNoContent && rec.Body.Len() == 0 {
+			return
+		}
 		var env testEnvelope
 		if err := json.Unmarshal(rec.Body.Bytes(), &env); err != nil {
 			t.Fatalf("got body %q, want an envelope: %v", rec.Body, err)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/presencebot/presence-bot/presence"
 )
@@ -31,12 +32,23 @@ func (s *Sim) list(r *http.Request) reply {
 		}
 	}
 	team := q.Get("team_id")
-	limit, err := intParam(q, "limit", defaultLimit)
-	if err != nil {
-		return failure(http.StatusBadRequest, err.Error())
+	limit := defaultLimit
+	if !s.ignoreLimit {
+		limit, err = intParam(q, "limit", defaultLimit)
+		if err != nil {
+			return failure(http.StatusBadRequest, err.Error())
+		}
+		if limit < 1 || limit > presence.MaxPageSize {
+			return failuref(http.StatusBadRequest, "limit must be between 1 and %d, got %d", presence.MaxPageSize, limit)
+		}
 	}
-	if limit < 1 || limit > presence.MaxPageSize {
-		return failuref(http.StatusBadRequest, "limit must be between 1 and %d, got %d", presence.MaxPageSize, limit)
+	asked := limit
+	if s.pageCap > 0 {
+		limit = min(limit, s.pageCap)
+	}
+	reported := limit // a real API reports the size it used
+	if s.reportAskedLimit {
+		reported = asked
 	}
 	offset, err := intParam(q, "offset", 0)
 	if err != nil {
@@ -67,7 +79,7 @@ func (s *Sim) list(r *http.Request) reply {
 	}
 	return success(
 		wireList{Agents: page, Summary: toWireSummary(sum)},
-		&wireMetadata{Total: total, Limit: limit, Offset: offset},
+		&wireMetadata{Total: total, Limit: reported, Offset: offset},
 	)
 }
 
@@ -134,5 +146,20 @@ func (s *Sim) put(id string, body []byte, bodyErr error) reply {
 	}
 	a.Status = to
 	a.StatusSince = now
-	return success(toWire(a, now, true), nil)
+	return s.putSuccess(a, now)
+}
+
+// putSuccess answers a change that was made, in the configured shape.
+func (s *Sim) putSuccess(a *presence.Agent, now time.Time) reply {
+	switch s.putAnswer {
+	case PutEnvelope:
+		return success(toWire(a, now, true), nil)
+	case PutEmpty:
+		return bare(http.StatusOK, "")
+	case PutEmptyObject:
+		return bare(http.StatusOK, "{}")
+	case PutStatusOK:
+		return bare(http.StatusOK, `{"status":"ok"}`)
+	}
+	return bare(http.StatusNoContent, "")
 }

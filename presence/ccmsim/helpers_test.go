@@ -32,8 +32,16 @@ type fixture struct {
 
 func newFixture(t *testing.T, agents ...presence.Agent) *fixture {
 	t.Helper()
+	return newFixtureWith(t, Options{}, agents...)
+}
+
+// newFixtureWith is newFixture with options; the clock and seed are the
+// fixture's own.
+func newFixtureWith(t *testing.T, opts Options, agents ...presence.Agent) *fixture {
+	t.Helper()
 	clk := clockwork.NewFakeClockAt(t0)
-	sim := New(Options{Now: clk.Now, Seed: 1})
+	opts.Now, opts.Seed = clk.Now, 1
+	sim := New(opts)
 	sim.Add(agents...)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)

@@ -20,7 +20,9 @@ func TestPutTransitions(t *testing.T) {
 		presence.Busy:          {presence.Available, presence.Offline}, // busy → available, offline
 		// on-call has no row: the system manages moves into and out of it.
 	}
-	f := newFixture(t, agent("agent_001", "", presence.Offline))
+	// The enveloped answer, so the test can check the agent it carries;
+	// TestPutAnswerShapes covers the others.
+	f := newFixtureWith(t, Options{PutAnswer: PutEnvelope}, agent("agent_001", "", presence.Offline))
 	for _, from := range presence.Statuses {
 		for _, to := range presence.Statuses {
 			t.Run(string(from)+"→"+string(to), func(t *testing.T) {
@@ -110,7 +112,7 @@ func TestPutRejectsBadBodies(t *testing.T) {
 
 	// Just under the limit, with a field the simulator does not know, is fine.
 	a := f.do(t, http.MethodPut, f.path("/agents/agent_001/presence"), pad(1<<20-100))
-	if a.code != http.StatusOK {
-		t.Errorf("got %d for a body under 1 MiB, want 200", a.code)
+	if a.code != http.StatusNoContent {
+		t.Errorf("got %d for a body under 1 MiB, want 204", a.code)
 	}
 }

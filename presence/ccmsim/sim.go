@@ -39,7 +39,36 @@ type Options struct {
 	Token      string           // default DefaultToken
 	Now        func() time.Time // default time.Now; tests inject a fake clock
 	Seed       int64            // seeds alive mode and generated call SIDs
+
+	// PutAnswer is the shape of a successful status change's answer. The
+	// zero value, PutNoContent, is deliberately not the kindest: the spec
+	// documents no PUT answer body, so a client must not count on one.
+	PutAnswer PutAnswer
+	// PageCap, when > 0, serves at most this many agents per page whatever
+	// limit asks, and reports the size it used in metadata.limit, as real
+	// APIs that cap below the asked size do.
+	PageCap int
+	// IgnoreLimit serves the default page of 20 (or PageCap, if smaller)
+	// whatever limit says, without checking it, as an API that does not
+	// know the parameter would.
+	IgnoreLimit bool
+	// ReportAskedLimit echoes the asked limit in metadata.limit even when
+	// fewer were served: then only the agents in the page tell the truth.
+	ReportAskedLimit bool
 }
+
+// PutAnswer is how the simulator answers a status change that succeeded.
+type PutAnswer int
+
+// The PUT answer shapes seen from real services. Failures always carry the
+// error envelope.
+const (
+	PutNoContent   PutAnswer = iota // 204 No Content: the default
+	PutEmpty                        // 200 with an empty body
+	PutEmptyObject                  // 200 with {}
+	PutStatusOK                     // 200 with {"status":"ok"}
+	PutEnvelope                     // 200 with the spec's envelope around the updated agent
+)
 
 // Sim is the simulated contact center. It is an http.Handler and safe for
 // concurrent use.
@@ -62,6 +91,13 @@ type Sim struct {
 	ctl     sync.Mutex
 	faults  []*Fault
 	latency time.Duration
+
+	// How the list and status-change endpoints bend the spec, as a real
+	// service may; see Options.
+	putAnswer        PutAnswer
+	pageCap          int
+	ignoreLimit      bool
+	reportAskedLimit bool
 
 	requests atomic.Uint64 // numbers request IDs
 	stats    counters
@@ -87,6 +123,11 @@ func New(opts Options) *Sim {
 		now:  func() time.Time { return wireTime(now()) },
 		byID: make(map[string]*presence.Agent),
 		rng:  newRand(opts.Seed),
+
+		putAnswer:        opts.PutAnswer,
+		pageCap:          opts.PageCap,
+		ignoreLimit:      opts.IgnoreLimit,
+		reportAskedLimit: opts.ReportAskedLimit,
 	}
 }
 

@@ -15,7 +15,9 @@ import (
 )
 
 func TestEnvelope(t *testing.T) {
-	f := newFixture(t, agent("agent_001", "sales_team", presence.Available))
+	// PUTs answer in the envelope only when asked to (the default is a bare
+	// 204; see TestPutAnswerShapes).
+	f := newFixtureWith(t, Options{PutAnswer: PutEnvelope}, agent("agent_001", "sales_team", presence.Available))
 	tests := []struct {
 		name     string
 		method   string

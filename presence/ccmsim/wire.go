@@ -157,10 +157,18 @@ type reply struct {
 	meta   *wireMetadata
 	msg    string // failure message; set when code >= 400
 	header http.Header
+	// bare answers body as it is, outside the envelope: a PUT's success
+	// in the shapes real services send.
+	bare bool
+	body string
 }
 
 func success(data any, meta *wireMetadata) reply {
 	return reply{code: http.StatusOK, data: data, meta: meta}
+}
+
+func bare(code int, body string) reply {
+	return reply{code: code, bare: true, body: body}
 }
 
 func failure(code int, msg string) reply {
@@ -171,8 +179,19 @@ func failuref(code int, format string, args ...any) reply {
 	return failure(code, fmt.Sprintf(format, args...))
 }
 
-// write sends rep in the spec's envelope.
+// write sends rep in the spec's envelope, or bare.
 func (s *Sim) write(w http.ResponseWriter, r *http.Request, rep reply) {
+	if rep.bare {
+		if rep.body == "" {
+			if rep.code != http.StatusNoContent {
+				w.Header().Set("Content-Length", "0")
+			}
+			w.WriteHeader(rep.code)
+			return
+		}
+		writeBody(w, rep.code, []byte(rep.body))
+		return
+	}
 	env := envelope{
 		RequestID: fmt.Sprintf("req_sim_%06d", s.requests.Add(1)),
 		Method:    r.Method,
