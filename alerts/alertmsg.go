@@ -188,6 +188,10 @@ func describe(err error) string {
 		return "no answer"
 	case errors.Is(err, presence.ErrUnauthorized):
 		return "the contact center refused the credentials"
+	case errors.Is(err, presence.ErrForbidden):
+		return "the contact center does not allow the bot to read presence"
+	case errors.Is(err, presence.ErrNotFound):
+		return "the contact center does not know the account"
 	case errors.Is(err, presence.ErrRateLimited):
 		return "the contact center is rate-limiting the bot"
 	case errors.Is(err, presence.ErrServer):
