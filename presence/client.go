@@ -620,7 +620,7 @@ func (c *Client) ListAll(ctx context.Context, opts ListOptions) (*Roster, error)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p := &pager{c: c, ctx: ctx, cancel: cancel, opts: opts, first: first.Agents,
-		sem: make(chan struct{}, c.pageWorkers), requests: 1, maxTotal: first.Total,
+		workers: c.pageWorkers, requests: 1, maxTotal: first.Total,
 		pages: map[int][]Agent{0: first.Agents}}
 	p.mu.Lock()
 	for planned, round := served, 0; p.err == nil && planned < p.maxTotal; round++ {
@@ -659,22 +659,30 @@ func badPaging(format string, args ...any) error {
 	return &APIError{Op: "list presence", Kind: ErrBadResponse, Cause: fmt.Errorf(format, args...)}
 }
 
-// pager is one ListAll's fetches after the first page.
+// pager is one ListAll's fetches after the first page. Pages are fetched
+// in the order they were planned by at most workers goroutines, so the
+// first pages go first and a failure stops what has not started yet.
 type pager struct {
-	c      *Client
-	ctx    context.Context
-	cancel context.CancelFunc
-	opts   ListOptions
-	first  []Agent
-	sem    chan struct{} // the page workers
-	wg     sync.WaitGroup
+	c       *Client
+	ctx     context.Context
+	cancel  context.CancelFunc
+	opts    ListOptions
+	first   []Agent
+	workers int
+	wg      sync.WaitGroup
 
 	mu       sync.Mutex
 	err      error // the first failure; nothing starts after it
 	requests int   // made or started, the first page included
 	maxTotal int
 	pages    map[int][]Agent // by the offset they were served from
+	queue    []pageSpan      // planned, not started, in order
+	running  int             // workers
 }
+
+// pageSpan is a page to fetch from start, which should cover the agents
+// up to end.
+type pageSpan struct{ start, end int }
 
 // fail records the first failure and stops the fetches in flight. p.mu
 // is held.
@@ -685,8 +693,9 @@ func (p *pager) fail(err error) {
 	}
 }
 
-// fetch starts fetching the page at offset start, which should cover the
-// agents up to end. p.mu is held.
+// fetch plans the page at offset start, which should cover the agents up
+// to end, and starts a worker when fewer than allowed are running. p.mu is
+// held.
 func (p *pager) fetch(start, end int) {
 	if p.err != nil {
 		return
@@ -696,33 +705,42 @@ func (p *pager) fetch(start, end int) {
 		return
 	}
 	p.requests++
-	p.wg.Add(1)
-	go p.run(start, end)
+	p.queue = append(p.queue, pageSpan{start, end})
+	if p.running < p.workers {
+		p.running++
+		p.wg.Add(1)
+		go p.work()
+	}
 }
 
-func (p *pager) run(start, end int) {
+// work fetches planned pages, first planned first, until none is left or
+// one failed.
+func (p *pager) work() {
 	defer p.wg.Done()
-	select {
-	case p.sem <- struct{}{}:
-		defer func() { <-p.sem }()
-	case <-p.ctx.Done():
-	}
-	p.mu.Lock()
-	if err := p.ctx.Err(); err != nil {
-		// Either a page failed (p.err is set) or the caller gave up: a
-		// skipped page must not pass for a short roster.
-		p.fail(&APIError{Op: "list presence", Kind: ErrUnavailable, Cause: err})
-	}
-	stopped := p.err != nil
-	p.mu.Unlock()
-	if stopped {
-		return
-	}
-	o := p.opts
-	o.Offset = start
-	page, err := p.c.List(p.ctx, o)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	defer func() { p.running-- }()
+	for len(p.queue) > 0 && p.err == nil {
+		if err := p.ctx.Err(); err != nil {
+			// The caller gave up: a skipped page must not pass for a
+			// short roster.
+			p.fail(&APIError{Op: "list presence", Kind: ErrUnavailable, Cause: err})
+			return
+		}
+		span := p.queue[0]
+		p.queue = p.queue[1:]
+		o := p.opts
+		o.Offset = span.start
+		p.mu.Unlock()
+		page, err := p.c.List(p.ctx, o)
+		p.mu.Lock()
+		p.take(span, page, err)
+	}
+}
+
+// take records one page's answer. p.mu is held.
+func (p *pager) take(span pageSpan, page *Page, err error) {
+	start, end := span.start, span.end
 	switch {
 	case err != nil:
 		p.fail(err)
