@@ -150,7 +150,7 @@ func (a *Alerter) recoveryMessage(r Rule, prev AlertState, tr teamReading, now t
 		Visibility: message.InChannel,
 		Text:       "Availability recovered: " + message.Summary(line),
 		Blocks: []message.Block{
-			message.NewSection(":white_check_mark: *Availability recovered*\n" + line),
+			message.NewSection("✅ *Availability recovered*\n" + line),
 			message.NewContext(fmt.Sprintf("Alert `%s` resolved at %s.", message.Escape(r.Key), a.clock(now, now))),
 		},
 	}
@@ -159,7 +159,7 @@ func (a *Alerter) recoveryMessage(r Rule, prev AlertState, tr teamReading, now t
 // unavailableMessage is the one notice that presence data is missing. It
 // reports no count: none is known.
 func (a *Alerter) unavailableMessage(failures int, since time.Time, err error, now time.Time) message.Message {
-	line := fmt.Sprintf(":warning: *Presence data unavailable*: the last %s failed (since %s; %s). "+
+	line := fmt.Sprintf("⚠️ *Presence data unavailable*: the last %s failed (since %s; %s). "+
 		"Availability alerts are paused until data returns.",
 		message.Plural(failures, "poll"), a.clock(since, now), describe(err))
 	return message.Message{
@@ -171,7 +171,7 @@ func (a *Alerter) unavailableMessage(failures int, since time.Time, err error, n
 
 // backMessage is the one notice that presence data returned.
 func (a *Alerter) backMessage(since time.Time, now time.Time) message.Message {
-	line := fmt.Sprintf(":white_check_mark: *Presence data is back* after %s without it. Availability alerts resume.",
+	line := fmt.Sprintf("✅ *Presence data is back* after %s without it. Availability alerts resume.",
 		message.Duration(now.Sub(since)))
 	return message.Message{
 		Visibility: message.InChannel,

@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -18,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -773,37 +771,6 @@ func (p *childReplica) reply(t *testing.T) string {
 		t.Fatalf("%s: no answer within %s\n%s", p.name, waitLimit, p.diagnostics())
 		return ""
 	}
-}
-
-// hang stops the process (SIGSTOP) and waits until the kernel has
-// stopped every thread: kill returns before they all are, and a thread
-// still running could acknowledge an envelope sent meanwhile. It needs
-// Linux's /proc to tell.
-func (p *childReplica) hang() {
-	p.t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		p.t.Fatalf("%s: SIGSTOP: %v", p.name, err)
-	}
-	tasks := fmt.Sprintf("/proc/%d/task", p.cmd.Process.Pid)
-	eventually(p.t, p.name+" stopped", func() bool {
-		entries, err := os.ReadDir(tasks)
-		if err != nil {
-			p.t.Fatalf("%s: cannot tell whether it stopped: %v", p.name, err)
-		}
-		for _, e := range entries {
-			stat, err := os.ReadFile(filepath.Join(tasks, e.Name(), "stat"))
-			if err != nil {
-				return false // a thread that just ended: look again
-			}
-			// "pid (comm) S …": the state follows the command name,
-			// which may hold spaces and parentheses.
-			i := bytes.LastIndexByte(stat, ')')
-			if i < 0 || i+2 >= len(stat) || (stat[i+2] != 'T' && stat[i+2] != 't') {
-				return false
-			}
-		}
-		return true
-	})
 }
 
 // kill sends SIGKILL, once, and waits until the process is gone.

@@ -1,5 +1,5 @@
-// Package bench is presence-bot's end-to-end performance benchmark (issue
-// 8). The fake Slack and the contact-center simulator run in this process;
+// Package bench is presence-bot's end-to-end performance benchmark. The
+// fake Slack and the contact-center simulator run in this process;
 // the bot runs as a child process from a built binary, so the memory it
 // reports (/proc/<pid>/status VmHWM) is the bot's alone. Every command
 // goes the whole way: a Socket Mode envelope, the bot's ack, the contact
@@ -7,7 +7,7 @@
 //
 // Run prints acknowledgement and answer latencies, contact-center requests,
 // allocations and CPU per command and the bot's peak RSS, as medians of
-// several runs, and says for each of the issue's targets whether it is met.
+// several runs, and says for each performance target whether it is met.
 // Targets are reported, never asserted: timings belong to the machine.
 package bench
 
@@ -24,7 +24,7 @@ import (
 	"time"
 )
 
-// The workload of issue 8.
+// The workload the targets are set for: a shift start on a large floor.
 const (
 	rosterSize    = 5000 // agents in the contact center
 	mappedAgents  = 500  // agents mapped to Slack users, each sending one /status in the burst
@@ -34,7 +34,7 @@ const (
 	steadyRate    = 50 // commands per second
 	steadyFull    = 30 * time.Second
 	steadyShort   = 5 * time.Second
-	seed          = 8 // the issue's number: rosters and orders are the same every run
+	seed          = 8 // fixed: rosters and orders are the same every run
 )
 
 // apiLatencies are the simulator's answer delays: instant, and a realistic

@@ -20,7 +20,7 @@ func planWorld() *world {
 	return w
 }
 
-// TestBurstPlan: the burst is the issue's: 200 /presence from the 20
+// TestBurstPlan: the burst is the targets' shift start: 200 /presence from the 20
 // supervisors and a /status from each of 500 distinct agents, all within
 // one second, in order.
 func TestBurstPlan(t *testing.T) {

@@ -55,7 +55,7 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: presence-bot bench [flags]\n\n"+
 			"Runs the bot as a child process against an in-process fake Slack and contact-center\n"+
-			"simulator (%d agents) and prints latencies, cost per command, peak RSS and issue 8's targets.\n\n", rosterSize)
+			"simulator (%d agents) and prints latencies, cost per command, peak RSS and whether the performance targets are met.\n\n", rosterSize)
 		fs.PrintDefaults()
 	}
 	fs.BoolVar(&o.Short, "short", false, "CI mode: a "+steadyShort.String()+" steady load instead of "+steadyFull.String())

@@ -12,7 +12,7 @@ import (
 	"github.com/presencebot/presence-bot/message"
 )
 
-// Issue 8's targets.
+// The performance targets (README, "Performance").
 const (
 	targetAckP99      = 10 * time.Millisecond // during the burst
 	targetAnswerSlack = 20 * time.Millisecond // /status p99 ≤ 2×API latency + this
@@ -94,13 +94,13 @@ func (r *report) write(out io.Writer) {
 		}
 	}
 
-	fmt.Fprintln(out, "\nTargets (issue 8):")
+	fmt.Fprintln(out, "\nPerformance targets:")
 	for _, t := range r.targets() {
 		fmt.Fprintf(out, "  %-9s %s: %s\n", t.verdict(), t.name, t.detail)
 	}
 }
 
-// target is one of the issue's targets, judged on the medians.
+// target is one of the performance targets, judged on the medians.
 type target struct {
 	name     string
 	measured bool
@@ -185,7 +185,7 @@ func (r *report) targets() []target {
 	}
 	out = append(out, rt)
 
-	// Not a target of the issue, but the figures mean nothing without it.
+	// Not a performance target, but the figures mean nothing without it.
 	answered := map[string]figures{}
 	for _, rw := range r.rows {
 		answered[rw.sc.name] = rw.med

@@ -41,13 +41,19 @@ type Console struct {
 
 	mu      sync.Mutex // guards out and the state below
 	current int        // index into users
-	last    message.Message
-	posts   int
+	// last is the message whose buttons "press N" clicks, as the one a
+	// Slack user sees at the bottom; lastPost is its post's ts when it
+	// is a channel post ("" otherwise), so an edit of that post counts.
+	last     message.Message
+	lastPost string
+	posts    int
 }
 
-// New returns a console. out receives everything it prints.
+// New returns a console. out receives everything it prints, stripped of
+// anything a terminal would act on (see Sanitize): names and texts come
+// from the contact center and from what people type.
 func New(in io.Reader, out io.Writer, cmds Commands, users []User, interactive bool) *Console {
-	return &Console{in: in, out: out, commands: cmds, users: users, interactive: interactive}
+	return &Console{in: in, out: cleanWriter{out}, commands: cmds, users: users, interactive: interactive}
 }
 
 const channel = "C0DEMO"
@@ -127,7 +133,7 @@ const help = `Commands:
   /status <status> @user           supervisors: change someone else's
   /presence [help|<status>|team <team_id>|<agent id, name or @user>]
   as <user> <command>              run one command as another user, e.g. as priya /status busy
-  press <N>                        press button N of the last answer
+  press <N>                        press button N of the last message with buttons
   home                             your App Home tab (a supervisor's shows the floor)
   iam <user>                       become another user
   whoami, users                    who you are, who there is
@@ -233,35 +239,58 @@ func (c *Console) slash(ctx context.Context, u User, line string) {
 	c.show(answer)
 }
 
+// show prints a new answer, which becomes the message at the bottom:
+// its buttons, or none, are the ones "press" clicks.
 func (c *Console) show(m message.Message) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(Buttons(m)) > 0 || !m.ReplaceOriginal {
+	c.last, c.lastPost = m, ""
+	Render(c.out, m, c.nameOf)
+}
+
+// showClick prints the answer to a click. As in Slack, only an answer
+// that replaces the clicked message changes its buttons; a refusal or
+// any other answer for the clicker alone leaves the message, buttons
+// and all, where it was. A failure that would replace it keeps the
+// buttons too, so the click can be tried again.
+func (c *Console) showClick(m message.Message) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m.ReplaceOriginal && !m.Failed {
 		c.last = m
 	}
 	Render(c.out, m, c.nameOf)
 }
 
-// press clicks button n of the last answer, as Slack would.
+// press clicks button n of the last message with buttons, as Slack would.
 func (c *Console) press(ctx context.Context, fields []string) {
 	c.mu.Lock()
 	buttons := Buttons(c.last)
 	c.mu.Unlock()
 	clicker, ok := c.commands.(Clicker)
 	if !ok || len(buttons) == 0 {
-		c.printf("The last answer has no buttons.\n")
+		c.printf("The last message has no buttons.\n")
 		return
 	}
-	n := 0
-	if len(fields) == 2 {
-		n, _ = strconv.Atoi(fields[1])
+	which := "buttons 1–" + strconv.Itoa(len(buttons))
+	if len(buttons) == 1 {
+		which = "only button 1"
 	}
-	if n < 1 || n > len(buttons) {
-		c.printf("Press a button by its number, 1 to %d: press 1\n", len(buttons))
+	if len(fields) < 2 {
+		c.printf("press: say which button, 1–%d, as in press 1\n", len(buttons))
+		return
+	}
+	n, err := strconv.Atoi(fields[1])
+	if err != nil || n < 1 || n > len(buttons) || len(fields) > 2 {
+		verb := "are"
+		if len(buttons) == 1 {
+			verb = "is"
+		}
+		c.printf("press %s: there %s %s on the last message\n", strings.Join(fields[1:], " "), verb, which)
 		return
 	}
 	b := buttons[n-1]
-	c.show(clicker.Click(ctx, commands.Click{UserID: c.user().ID, ChannelID: channel, ActionID: b.ActionID, Value: b.Value}))
+	c.showClick(clicker.Click(ctx, commands.Click{UserID: c.user().ID, ChannelID: channel, ActionID: b.ActionID, Value: b.Value}))
 }
 
 // home shows the App Home tab as the current user would see it.
@@ -301,7 +330,7 @@ func (c *Console) Post(_ context.Context, ch string, m message.Message) (string,
 	c.posts++
 	ts := strconv.Itoa(c.posts)
 	if len(Buttons(m)) > 0 {
-		c.last = m // so "press 1" acknowledges an alert
+		c.last, c.lastPost = m, ts // so "press 1" acknowledges an alert
 	}
 	fmt.Fprintf(c.out, "\n[#%s · post %s]\n", ch, ts)
 	Render(c.out, m, c.nameOf)
@@ -325,6 +354,9 @@ func (c *Console) DirectMessage(_ context.Context, user string, m message.Messag
 func (c *Console) Update(_ context.Context, ch, ts string, m message.Message) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if ts == c.lastPost {
+		c.last = m // the alert's button goes once it is acknowledged
+	}
 	fmt.Fprintf(c.out, "\n[#%s · post %s, edited]\n", ch, ts)
 	Render(c.out, m, c.nameOf)
 	return nil

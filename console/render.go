@@ -16,9 +16,62 @@ var mentionRE = regexp.MustCompile(`<@([UW][A-Z0-9]+)(?:\|[^>]*)?>`)
 // agent_001 keep theirs.
 var italicRE = regexp.MustCompile(`(^|\s)_([^_\n]+)_($|\s|[.,;:!?])`)
 
+// shortcodeRE finds Slack emoji shortcodes, :white_check_mark:.
+var shortcodeRE = regexp.MustCompile(`:[a-z][a-z0-9_+-]*:`)
+
+// shortcodes are the Slack emoji a terminal should show as Slack does. The
+// bot itself writes Unicode emoji (console tests check it); these cover a
+// shortcode typed by a person, as Slack renders one.
+var shortcodes = map[string]string{
+	"white_check_mark":         "✅",
+	"heavy_check_mark":         "✔️",
+	"warning":                  "⚠️",
+	"rotating_light":           "🚨",
+	"large_green_circle":       "🟢",
+	"green_circle":             "🟢",
+	"large_yellow_circle":      "🟡",
+	"red_circle":               "🔴",
+	"white_circle":             "⚪",
+	"black_circle":             "⚫",
+	"no_entry":                 "⛔",
+	"no_entry_sign":            "🚫",
+	"telephone_receiver":       "📞",
+	"phone":                    "☎️",
+	"memo":                     "📝",
+	"pencil":                   "📝",
+	"hourglass":                "⌛",
+	"hourglass_flowing_sand":   "⏳",
+	"x":                        "❌",
+	"bell":                     "🔔",
+	"no_bell":                  "🔕",
+	"information_source":       "ℹ️",
+	"zzz":                      "💤",
+	"coffee":                   "☕",
+	"tada":                     "🎉",
+	"thumbsup":                 "👍",
+	"+1":                       "👍",
+	"eyes":                     "👀",
+	"chart_with_upwards_trend": "📈",
+	"bar_chart":                "📊",
+}
+
+// emoji replaces the shortcodes Slack would show as emoji; others stay.
+func emoji(s string) string {
+	if !strings.Contains(s, ":") {
+		return s
+	}
+	return shortcodeRE.ReplaceAllStringFunc(s, func(code string) string {
+		if e, ok := shortcodes[code[1:len(code)-1]]; ok {
+			return e
+		}
+		return code
+	})
+}
+
 // Render writes a message as terminal text: the same content the Slack
-// blocks carry, without the markup. names turns user IDs into names for
-// mentions; it may be nil.
+// blocks carry, without the markup, and without anything a terminal would
+// act on (see Sanitize). names turns user IDs into names for mentions; it
+// may be nil.
 func Render(w io.Writer, m message.Message, names func(id string) string) {
 	var b strings.Builder
 	buttons := 0
@@ -44,7 +97,7 @@ func Render(w io.Writer, m message.Message, names func(id string) string) {
 			var parts []string
 			for _, btn := range blk.Buttons {
 				buttons++
-				parts = append(parts, fmt.Sprintf("[%d] %s", buttons, message.Unescape(btn.Label)))
+				parts = append(parts, fmt.Sprintf("[%d] %s", buttons, emoji(message.Unescape(btn.Label))))
 			}
 			fmt.Fprintf(&b, "  %s   (press N)\n", strings.Join(parts, "  "))
 		}
@@ -52,7 +105,7 @@ func Render(w io.Writer, m message.Message, names func(id string) string) {
 	if len(m.Blocks) == 0 && m.Text != "" {
 		fmt.Fprintln(&b, plain(m.Text, names))
 	}
-	io.WriteString(w, b.String())
+	io.WriteString(w, Sanitize(b.String()))
 }
 
 // plain turns mrkdwn into terminal text.
@@ -68,7 +121,7 @@ func plain(s string, names func(string) string) string {
 		}
 		return "@" + id
 	})
-	return message.Unescape(s)
+	return emoji(message.Unescape(s))
 }
 
 // Buttons lists a message's buttons in the order Render numbers them.

@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -106,14 +105,6 @@ func (s *Server) Restart() {
 		s.t.Fatalf("redistest: restart redis-server on %s: %v", s.Addr, err)
 	}
 }
-
-// Pause stops the process (SIGSTOP) without closing its socket: clients
-// connect and write but get no answer, as with a Redis that hangs. This
-// is the "Redis is slow" case. Resume undoes it; Stop also works.
-func (s *Server) Pause() { s.signal(syscall.SIGSTOP) }
-
-// Resume continues a paused server (SIGCONT).
-func (s *Server) Resume() { s.signal(syscall.SIGCONT) }
 
 func (s *Server) signal(sig os.Signal) {
 	s.t.Helper()
