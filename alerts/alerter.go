@@ -238,7 +238,7 @@ func (a *Alerter) Poll(ctx context.Context, now time.Time) error {
 	if err != nil {
 		// Deciding from a state we could not read risks posting again
 		// what another replica posted: skip this tick instead.
-		return err
+		return SkipTick(SkipStoreUnavailable, err)
 	}
 	rd, obsErr := a.observe(ctx)
 	failed := obsErr != nil

@@ -623,8 +623,14 @@ func TestUnreadableStateSkipsThePoll(t *testing.T) {
 	f := newFixture(t, floor()...)
 	a := f.alerter(t, unreadableStore{state.NewMemoryStore()}, settings())
 	f.force(t, presence.Offline, "s1")
-	if err := a.Poll(context.Background(), at(0)); err == nil || !strings.Contains(err.Error(), "i/o timeout") {
+	err := a.Poll(context.Background(), at(0))
+	if err == nil || !strings.Contains(err.Error(), "i/o timeout") {
 		t.Fatalf("Poll = %v, want the read error", err)
+	}
+	// A skipped tick, with its reason, for the scheduler's warning and metric.
+	var skipped *SkippedError
+	if !errors.As(err, &skipped) || skipped.Reason != SkipStoreUnavailable {
+		t.Errorf("Poll = %#v, want a tick skipped for %s", err, SkipStoreUnavailable)
 	}
 	// Deciding from nothing could repeat what another replica posted.
 	f.expect(t, "skipped", 0, 0)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
+	"github.com/google/uuid"
 	"github.com/jonboulle/clockwork"
 	"github.com/robfig/cron/v3"
 )
@@ -31,13 +32,17 @@ type Schedule struct {
 // Scheduler runs named jobs on gocron: each job in singleton mode (a run
 // still going when the next tick comes makes that tick skip), in one
 // location, on an injectable clock. A job's error or panic is logged with
-// its name and tick and never stops the process.
+// its name and tick and never stops the process. A tick that does not run
+// here is never silent: it is logged with its reason (see TickSkip) and
+// reported to WithSkipObserver.
 type Scheduler struct {
-	gs    gocron.Scheduler
-	clock clockwork.Clock
-	loc   *time.Location
-	log   *slog.Logger
-	obs   func(JobRun)
+	gs          gocron.Scheduler
+	clock       clockwork.Clock
+	loc         *time.Location
+	log         *slog.Logger
+	obs         func(JobRun)
+	skipObs     func(TickSkip)
+	lockReasons []lockReason
 
 	mu   sync.Mutex
 	jobs map[string]*job
@@ -52,14 +57,72 @@ type JobRun struct {
 	// Repeat is set when the tick had already run and the run did
 	// nothing: gocron can deliver a tick twice when its bookkeeping races.
 	Repeat bool
+	// Skipped is the reason when the job skipped its own tick (it
+	// returned a SkipTick error); the skip is reported as a TickSkip too.
+	Skipped string
+}
+
+// Reasons a tick did not run on this replica, as TickSkip.Reason, in the
+// log and in presence_bot_job_ticks_skipped_total: a small fixed set.
+const (
+	// SkipLockUnavailable: the distributed lock could not be asked for
+	// (Redis unreachable, or REDIS_URL wrong), so no replica may run the
+	// tick. A warning.
+	SkipLockUnavailable = "lock_unavailable"
+	// SkipOtherReplica: another replica holds the tick's lock and runs it.
+	// The normal case on every replica but one: logged at debug.
+	SkipOtherReplica = "other_replica"
+	// SkipStillRunning: the job's previous tick is still running here. A
+	// warning: the job is slower than its interval.
+	SkipStillRunning = "still_running"
+	// SkipStoreUnavailable: the job could not read its state and skipped
+	// the tick rather than decide from nothing. A warning.
+	SkipStoreUnavailable = "store_unavailable"
+)
+
+// TickSkip is a tick of a job that did not run (or did nothing) on this
+// replica, and why.
+type TickSkip struct {
+	Job    string
+	Tick   time.Time
+	Reason string // one of the Skip… constants
+	Err    error  // the lock's or the job's error; nil for SkipStillRunning
+}
+
+// SkippedError is what a job returns, through SkipTick, when it skipped
+// its tick on purpose.
+type SkippedError struct {
+	Reason string // one of the Skip… constants
+	Err    error
+}
+
+func (e *SkippedError) Error() string {
+	if e.Err == nil {
+		return "tick skipped (" + e.Reason + ")"
+	}
+	return "tick skipped (" + e.Reason + "): " + e.Err.Error()
+}
+func (e *SkippedError) Unwrap() error { return e.Err }
+
+// SkipTick wraps err to say the job skipped its tick for reason (such as
+// SkipStoreUnavailable): the scheduler then logs a warning and reports a
+// TickSkip instead of a failure.
+func SkipTick(reason string, err error) error { return &SkippedError{Reason: reason, Err: err} }
+
+// lockReason names the skips whose lock error wraps target.
+type lockReason struct {
+	target error
+	reason string
 }
 
 type schedulerConfig struct {
-	clock  clockwork.Clock
-	loc    *time.Location
-	log    *slog.Logger
-	obs    func(JobRun)
-	gocron []gocron.SchedulerOption
+	clock       clockwork.Clock
+	loc         *time.Location
+	log         *slog.Logger
+	obs         func(JobRun)
+	skipObs     func(TickSkip)
+	lockReasons []lockReason
+	gocron      []gocron.SchedulerOption
 }
 
 // SchedulerOption configures a Scheduler.
@@ -87,6 +150,20 @@ func WithObserver(f func(JobRun)) SchedulerOption {
 	return func(s *schedulerConfig) { s.obs = f }
 }
 
+// WithSkipObserver is told about every tick that did not run here, for
+// metrics.
+func WithSkipObserver(f func(TickSkip)) SchedulerOption {
+	return func(s *schedulerConfig) { s.skipObs = f }
+}
+
+// WithLockSkipReason says that a distributed lock's error wrapping target
+// skips the tick with reason: for a Redis locker, its "taken by another
+// replica" error is SkipOtherReplica. Any other lock error is
+// SkipLockUnavailable.
+func WithLockSkipReason(target error, reason string) SchedulerOption {
+	return func(s *schedulerConfig) { s.lockReasons = append(s.lockReasons, lockReason{target, reason}) }
+}
+
 // WithGocronOptions passes extra options to gocron, such as a distributed
 // locker; jobs are named by their stable names ("summary", "alerts"), which
 // gocron hands the locker as the key.
@@ -103,20 +180,101 @@ func NewScheduler(opts ...SchedulerOption) (*Scheduler, error) {
 	if cfg.loc == nil {
 		cfg.loc = time.UTC
 	}
+	if cfg.obs == nil {
+		cfg.obs = func(JobRun) {}
+	}
+	if cfg.skipObs == nil {
+		cfg.skipObs = func(TickSkip) {}
+	}
+	s := &Scheduler{clock: cfg.clock, loc: cfg.loc, log: cfg.log, obs: cfg.obs, skipObs: cfg.skipObs,
+		lockReasons: cfg.lockReasons, jobs: make(map[string]*job)}
+	// gocron drops a singleton tick whose previous run still goes with no
+	// word but to a scheduler monitor; the monitor goes last so the skip
+	// is reported whatever else was passed.
 	gopts := append([]gocron.SchedulerOption{
 		gocron.WithClock(cfg.clock),
 		gocron.WithLocation(cfg.loc),
 		gocron.WithLogger(gocronLogger{cfg.log}),
 	}, cfg.gocron...)
+	gopts = append(gopts, gocron.WithSchedulerMonitor(skipMonitor{s}))
 	gs, err := gocron.NewScheduler(gopts...)
 	if err != nil {
 		return nil, fmt.Errorf("new scheduler: %w", err)
 	}
-	if cfg.obs == nil {
-		cfg.obs = func(JobRun) {}
-	}
-	return &Scheduler{gs: gs, clock: cfg.clock, loc: cfg.loc, log: cfg.log, obs: cfg.obs, jobs: make(map[string]*job)}, nil
+	s.gs = gs
+	return s, nil
 }
+
+// skipped logs a tick that did not run here and reports it. Another
+// replica running the tick is expected and only a debug line; every other
+// reason means the job's work did not happen anywhere, or late: a warning.
+func (s *Scheduler) skipped(sk TickSkip) {
+	level, detail := slog.LevelWarn, ""
+	switch sk.Reason {
+	case SkipOtherReplica:
+		level, detail = slog.LevelDebug, "another replica runs this tick"
+	case SkipLockUnavailable:
+		detail = "the job's distributed lock could not be taken, so no replica runs this tick; check that REDIS_URL names a Redis that answers"
+	case SkipStillRunning:
+		detail = "the job's previous tick is still running"
+	case SkipStoreUnavailable:
+		detail = "the job could not read its state"
+	}
+	attrs := []any{"job", sk.Job, "tick", sk.Tick, "reason", sk.Reason, "detail", detail}
+	if sk.Err != nil {
+		attrs = append(attrs, "err", sk.Err)
+	}
+	s.log.Log(context.Background(), level, "job tick skipped", attrs...)
+	s.skipObs(sk)
+}
+
+// lockFailed is gocron's report that a job's distributed lock was not
+// taken, so the tick is skipped.
+func (s *Scheduler) lockFailed(j *job, err error) {
+	reason := SkipLockUnavailable
+	for _, lr := range s.lockReasons {
+		if errors.Is(err, lr.target) {
+			reason = lr.reason
+			break
+		}
+	}
+	tick, _ := j.tickOf(s.clock.Now().In(s.loc))
+	s.skipped(TickSkip{Job: j.name, Tick: tick, Reason: reason, Err: err})
+}
+
+// skipMonitor is the gocron.SchedulerMonitor that hears of singleton
+// skips; the rest of what it is told is for others.
+type skipMonitor struct{ s *Scheduler }
+
+var _ gocron.SchedulerMonitor = skipMonitor{}
+
+// ConcurrencyLimitReached implements gocron.SchedulerMonitor: "singleton"
+// is a tick dropped because the job's previous run still goes.
+func (m skipMonitor) ConcurrencyLimitReached(limitType string, gj gocron.Job) {
+	if limitType != "singleton" {
+		return
+	}
+	m.s.mu.Lock()
+	j, ok := m.s.jobs[gj.Name()]
+	m.s.mu.Unlock()
+	if !ok {
+		return
+	}
+	tick, _ := j.tickOf(m.s.clock.Now().In(m.s.loc))
+	m.s.skipped(TickSkip{Job: j.name, Tick: tick, Reason: SkipStillRunning})
+}
+
+func (skipMonitor) SchedulerStarted()                                   {}
+func (skipMonitor) SchedulerStopped()                                   {}
+func (skipMonitor) SchedulerShutdown()                                  {}
+func (skipMonitor) JobRegistered(gocron.Job)                            {}
+func (skipMonitor) JobUnregistered(gocron.Job)                          {}
+func (skipMonitor) JobStarted(gocron.Job)                               {}
+func (skipMonitor) JobRunning(gocron.Job)                               {}
+func (skipMonitor) JobFailed(gocron.Job, error)                         {}
+func (skipMonitor) JobCompleted(gocron.Job)                             {}
+func (skipMonitor) JobExecutionTime(gocron.Job, time.Duration)          {}
+func (skipMonitor) JobSchedulingDelay(gocron.Job, time.Time, time.Time) {}
 
 // job is one named job and the schedule its ticks are computed from.
 type job struct {
@@ -314,6 +472,8 @@ func (s *Scheduler) add(name string, def gocron.JobDefinition, tickOf func(time.
 	opts = append(opts,
 		gocron.WithName(name),
 		gocron.WithSingletonMode(gocron.LimitModeReschedule),
+		// A lock not taken skips the tick; gocron says so only here.
+		gocron.WithEventListeners(gocron.AfterLockError(func(_ uuid.UUID, _ string, err error) { s.lockFailed(j, err) })),
 	)
 	if _, err := s.gs.NewJob(def, gocron.NewTask(func(ctx context.Context) error { return s.run(ctx, j) }), opts...); err != nil {
 		return fmt.Errorf("add job %q: %w", name, err)
@@ -339,15 +499,23 @@ func (s *Scheduler) run(ctx context.Context, j *job) (err error) {
 
 	start := s.clock.Now()
 	defer func() {
-		if p := recover(); p != nil {
+		var skip *SkippedError
+		switch p := recover(); {
+		case p != nil:
 			err = fmt.Errorf("job %s panicked: %v", j.name, p)
 			s.log.Error("job panicked", "job", j.name, "tick", tick, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-		} else if err != nil {
+		case errors.As(err, &skip):
+			s.skipped(TickSkip{Job: j.name, Tick: tick, Reason: skip.Reason, Err: skip.Err})
+		case err != nil:
 			s.log.Error("job failed", "job", j.name, "tick", tick, "err", err)
-		} else {
+		default:
 			s.log.Debug("job done", "job", j.name, "tick", tick, "took", s.clock.Since(start))
 		}
-		s.obs(JobRun{Job: j.name, Tick: tick, Took: s.clock.Since(start), Err: err})
+		run := JobRun{Job: j.name, Tick: tick, Took: s.clock.Since(start), Err: err}
+		if skip != nil {
+			run.Skipped = skip.Reason
+		}
+		s.obs(run)
 	}()
 	return j.fn(ctx, tick)
 }

@@ -36,6 +36,7 @@ type App struct {
 	shared  shared
 	health  *observe.Health
 	metrics *observe.Metrics
+	probes  observe.Probes // the contact center's start and re-checks
 
 	mu       sync.Mutex
 	httpAddr string // where /healthz, /readyz and /metrics listen, once they do
@@ -50,6 +51,14 @@ type options struct {
 	presence []presence.Option
 	bot      func(*bot.Config)
 	clock    clockwork.Clock
+	probes   observe.Probes
+}
+
+// WithProbes sets how often the contact center is re-checked while it
+// refuses the configuration or fails: every, doubling up to max (tests
+// use milliseconds).
+func WithProbes(every, max time.Duration) Option {
+	return func(o *options) { o.probes.Every, o.probes.Max = every, max }
 }
 
 // WithClock runs the scheduled jobs on clock (a fake one in tests).
@@ -62,9 +71,18 @@ func WithPresenceOptions(opts ...presence.Option) Option {
 	return func(o *options) { o.presence = append(o.presence, opts...) }
 }
 
-// WithBotConfig adjusts the Slack loop's settings before it is built.
+// WithBotConfig adjusts the Slack loop's settings before it is built;
+// several apply in order.
 func WithBotConfig(f func(*bot.Config)) Option {
-	return func(o *options) { o.bot = f }
+	return func(o *options) {
+		prev := o.bot
+		o.bot = func(c *bot.Config) {
+			if prev != nil {
+				prev(c)
+			}
+			f(c)
+		}
+	}
 }
 
 // New builds the app from validated configuration. Problems found here
@@ -80,6 +98,11 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (_ *App, err erro
 	}
 	metrics := observe.NewMetrics()
 	health := observe.NewHealth(nil)
+	health.LogChanges(log.With("component", "health"))
+	// Not ready until the start probe (Run) has heard the contact center:
+	// a wrong token or account must never show as ready, not even for
+	// the first second.
+	health.MarkChecking()
 
 	client := presence.NewClient(cfg.Exotel.AccountSID, cfg.Exotel.AccessToken,
 		append([]presence.Option{
@@ -121,6 +144,14 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (_ *App, err erro
 		alerts.WithClock(o.clock),
 		alerts.WithLocation(cfg.Location),
 		alerts.WithLogger(log.With("component", "scheduler")),
+		alerts.WithObserver(func(r alerts.JobRun) {
+			if !r.Repeat && r.Skipped == "" { // skips are counted below
+				metrics.JobTick(r.Job, r.Err)
+			}
+		}),
+		alerts.WithSkipObserver(func(s alerts.TickSkip) { metrics.JobTickSkipped(s.Job, s.Reason) }),
+		// Another replica holding the tick is normal, not a warning.
+		alerts.WithLockSkipReason(redisstate.ErrTickTaken, alerts.SkipOtherReplica),
 	}
 	if sh.redis != nil {
 		locker := sh.redis.Locker(o.clock, func(job string, now time.Time) (time.Time, time.Duration, bool) {
@@ -176,7 +207,15 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (_ *App, err erro
 	if err != nil {
 		return nil, err
 	}
-	return &App{cfg: cfg, log: log, bot: b, sched: sched, shared: sh, health: health, metrics: metrics, started: make(chan struct{})}, nil
+	probes := o.probes
+	probes.Check = func(ctx context.Context) error {
+		// The cheapest request that proves the token and the account:
+		// its outcome reaches health through the client's observer.
+		_, err := client.List(ctx, presence.ListOptions{Limit: 1})
+		return err
+	}
+	return &App{cfg: cfg, log: log, bot: b, sched: sched, shared: sh, health: health, metrics: metrics,
+		probes: probes, started: make(chan struct{})}, nil
 }
 
 // shared is where state lives: files under STATE_DIR for one instance,
@@ -373,6 +412,17 @@ func (a *App) Run(ctx context.Context) error {
 		}()
 	}
 	close(a.started)
+
+	// Not ready from the moment shutdown begins, not only once the socket
+	// closes.
+	stopStopping := context.AfterFunc(ctx, a.health.Stopping)
+	defer stopStopping()
+	// The probe checks the contact center at once, then again while it
+	// refuses or fails; it ends with Run.
+	probeCtx, stopProbes := context.WithCancel(ctx)
+	probesDone := make(chan struct{})
+	go func() { defer close(probesDone); a.health.RunProbes(probeCtx, a.probes) }()
+	defer func() { stopProbes(); <-probesDone }()
 
 	a.sched.Start()
 	err := a.bot.Run(ctx)

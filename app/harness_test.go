@@ -97,6 +97,9 @@ func start(t *testing.T, settings ...setting) *world {
 	opts := []app.Option{
 		app.WithPresenceOptions(presence.WithRetry(2, time.Millisecond, 5*time.Millisecond)),
 		app.WithBotConfig(func(c *bot.Config) { c.CommandTimeout = 2 * time.Second }),
+		// Only the start probe: re-checks would take faults and counts
+		// meant for the commands under test (ready_test.go speeds them up).
+		app.WithProbes(time.Hour, time.Hour),
 	}
 	for _, s := range settings {
 		s(env, &opts)
@@ -122,6 +125,18 @@ func start(t *testing.T, settings ...setting) *world {
 		}
 	})
 	w.waitConnected(1)
+	// The start probe (one list, see RunProbes) is the app's, not the
+	// test's: once it has been answered, counting starts over.
+	eventually(t, "the start probe answered", func() bool {
+		logs := logs.String()
+		for _, s := range []string{"ok", "degraded", "refused"} {
+			if strings.Contains(logs, "component=health part=contact_center state="+s) {
+				return true
+			}
+		}
+		return false
+	})
+	sim.ResetStats()
 	return w
 }
 

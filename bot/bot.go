@@ -58,15 +58,24 @@ type Config struct {
 	// PingInterval is how long without a ping from Slack before the
 	// connection counts as dead; 0 keeps slack-go's default.
 	PingInterval time.Duration
-	Logger       *slog.Logger
-	Hooks        Hooks
+	// ConnectBackoff and ConnectBackoffMax bound the waits between tries
+	// at reaching Slack at start (auth.test), jittered and doubling from
+	// the one to the other; 0 keeps DefaultConnectBackoff and
+	// DefaultConnectBackoffMax.
+	ConnectBackoff    time.Duration
+	ConnectBackoffMax time.Duration
+	Logger            *slog.Logger
+	Hooks             Hooks
 }
 
 // Hooks let metrics watch the bot without the bot knowing about them.
 // Every field may be nil.
 type Hooks struct {
-	Acked      func(kind string, latency time.Duration)
-	Answered   func(command string, ok bool, took time.Duration)
+	Acked func(kind string, latency time.Duration)
+	// Answered hears each command's and click's outcome (message.OutcomeOK,
+	// OutcomeRefused or OutcomeError): the answer's own, or error when
+	// the bot failed to run it or to deliver the answer.
+	Answered   func(command, outcome string, took time.Duration)
 	Connection func(up bool)
 }
 
@@ -156,6 +165,12 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = DefaultDrainTimeout
 	}
+	if cfg.ConnectBackoff <= 0 {
+		cfg.ConnectBackoff = DefaultConnectBackoff
+	}
+	if cfg.ConnectBackoffMax < cfg.ConnectBackoff {
+		cfg.ConnectBackoffMax = max(cfg.ConnectBackoff, DefaultConnectBackoffMax)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -190,14 +205,15 @@ func (b *Bot) Connected() bool { return b.connected.Load() }
 
 // Run connects and serves until ctx is done, then stops taking work,
 // finishes the commands in flight (up to the drain timeout) and returns.
-// It returns an error when Slack refuses the tokens.
+// It returns an error when Slack refuses the tokens; trouble reaching
+// Slack, at start as later, is retried until ctx is done (then nil).
 func (b *Bot) Run(ctx context.Context) error {
-	auth, err := b.web.AuthTest(ctx)
+	auth, err := b.authenticate(ctx)
 	if err != nil {
-		if h := Hint(err); h != "" {
-			return fmt.Errorf("%w (%s)", err, h)
-		}
 		return err
+	}
+	if auth == nil {
+		return nil // shut down before Slack could be reached
 	}
 	b.teamID = auth.TeamID
 	b.log.Info("slack authenticated", "team", auth.Team, "team_id", auth.TeamID, "bot_user", auth.UserID)
@@ -301,7 +317,7 @@ func (b *Bot) handleEvent(ctx context.Context, evt socketmode.Event) {
 		if ce, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
 			cause = ce.ErrorObj
 		}
-		b.log.Warn("slack: connection failed; retrying", "err", cause, "hint", HintFor(cause, "SLACK_APP_TOKEN"))
+		b.log.Warn("slack: connection failed; retrying", "err", cause, hintAttr(HintFor(cause, "SLACK_APP_TOKEN")))
 	case socketmode.EventTypeInvalidAuth:
 		b.setConnected(false)
 		b.log.Error("slack: SLACK_APP_TOKEN refused", "hint", "copy the app-level token (xapp-…) with connections:write again")
@@ -468,7 +484,9 @@ func socketTrouble(data any) string {
 // refuseOverload answers a command the queue has no room for, so it is
 // refused out loud rather than dropped. These answers are bounded too.
 func (b *Bot) refuseOverload(ctx context.Context, j job) {
-	b.log.Error("slack: command queue full; command refused", "command", j.req.Command, "user", j.req.UserID)
+	b.log.Error("slack: command queue full; command refused", "command", j.req.Command, "user", j.req.UserID,
+		"outcome", message.OutcomeError)
+	b.answered(j, message.OutcomeError) // not run, whether or not the refusal reaches them
 	select {
 	case b.overflow <- struct{}{}:
 	default:
@@ -486,7 +504,9 @@ func (b *Bot) runJob(ctx context.Context, j job) {
 	if ctx.Err() != nil {
 		// Taken from the queue after shutdown cut the drain short: say so
 		// rather than start what cannot finish.
+		b.log.Warn("shutdown: command not run", "command", j.req.Command, "user", j.req.UserID, "outcome", message.OutcomeError)
 		b.deliver(ctx, j, message.Reply("⚠️ I'm restarting and did not run that. Please try again in a moment."))
+		b.answered(j, message.OutcomeError)
 		return
 	}
 	if !b.dedup.FirstDelivery(ctx, j.dedupeKey) {
@@ -498,7 +518,7 @@ func (b *Bot) runJob(ctx context.Context, j job) {
 		answer    message.Message
 		delivered bool
 	)
-	ok := b.safely(j, func() {
+	ok := b.safely(j, "outcome", message.OutcomeError)(func() {
 		cctx, cancel := context.WithTimeout(ctx, b.cfg.CommandTimeout)
 		defer cancel()
 		switch j.kind {
@@ -524,33 +544,58 @@ func (b *Bot) runJob(ctx context.Context, j job) {
 	refreshed := j.inHome && answer.Changed == j.req.UserID
 	if _, opened := b.homes.Load(answer.Changed); opened && answer.Changed != "" && !refreshed {
 		// Keep the Home tab of the person whose status changed true.
-		b.safely(j, func() {
+		b.safely(j)(func() {
 			cctx, cancel := context.WithTimeout(ctx, b.cfg.CommandTimeout)
 			defer cancel()
 			b.publishHome(cctx, answer.Changed)
 		})
 	}
-	took := time.Since(j.received)
+	// The answer's outcome, unless the bot failed it: a panic or an
+	// undelivered answer is an error whatever the answer said, and was
+	// logged as one (outcome=error) where it happened.
+	outcome := answer.Outcome()
+	if !ok || !delivered {
+		outcome = message.OutcomeError
+	}
 	// commands/ logs what the command did; this is how its answer went.
 	b.log.Debug("answered", "command", j.req.Command, "user", j.req.UserID, "channel", j.req.ChannelID,
-		"delivered", delivered, "took_ms", took.Milliseconds(), "ran_ms", time.Since(start).Milliseconds())
+		"delivered", delivered, "outcome", outcome, "took_ms", time.Since(j.received).Milliseconds(),
+		"ran_ms", time.Since(start).Milliseconds())
+	b.answered(j, outcome)
+}
+
+// answered tells the metrics hook how a command or click ended.
+func (b *Bot) answered(j job, outcome string) {
 	if b.cfg.Hooks.Answered != nil {
-		b.cfg.Hooks.Answered(j.req.Command, ok && delivered && !answer.Failed, took)
+		b.cfg.Hooks.Answered(j.req.Command, outcome, time.Since(j.received))
 	}
 }
 
-// safely runs f, turning a panic into a logged error with its stack: one
-// bad command must not take the bot down for everyone else.
-func (b *Bot) safely(j job, f func()) (ok bool) {
-	defer func() {
-		if r := recover(); r != nil {
-			ok = false
-			b.log.Error("command panicked", "command", j.req.Command, "user", j.req.UserID,
-				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-		}
-	}()
-	f()
-	return true
+// hintAttr is the log attribute of a hint, or nothing (an empty Attr,
+// which slog's handlers drop) when there is none: hint="" says nothing.
+func hintAttr(h string) slog.Attr {
+	if h == "" {
+		return slog.Attr{}
+	}
+	return slog.String("hint", h)
+}
+
+// safely returns a runner of f that turns a panic into a logged error
+// with its stack, with attrs added: one bad command must not take the bot
+// down for everyone else. Only the command's own run adds its outcome; a
+// panic refreshing a Home after the answer does not change it.
+func (b *Bot) safely(j job, attrs ...any) func(f func()) bool {
+	return func(f func()) (ok bool) {
+		defer func() {
+			if r := recover(); r != nil {
+				ok = false
+				b.log.Error("command panicked", append([]any{"command", j.req.Command, "user", j.req.UserID},
+					append(attrs, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))...)...)
+			}
+		}()
+		f()
+		return true
+	}
 }
 
 // publishHome renders and publishes a user's App Home.
@@ -573,7 +618,7 @@ func (b *Bot) publishHomeWith(ctx context.Context, user string, notice []message
 		}
 	}
 	if err := b.web.PublishHome(ctx, user, blocks); err != nil {
-		b.log.Error("could not publish the home tab", "user", user, "err", err, "hint", Hint(err))
+		b.log.Error("could not publish the home tab", "user", user, "err", err, hintAttr(Hint(err)))
 		return err
 	}
 	return nil
@@ -591,7 +636,7 @@ func (b *Bot) answerInHome(ctx context.Context, j job, m message.Message) bool {
 	}
 	if derr := b.web.DirectMessage(ctx, j.req.UserID, m); derr != nil {
 		b.log.Error("could not deliver an answer", "command", j.req.Command, "user", j.req.UserID,
-			"envelope", j.envelopeID, "err", errors.Join(err, derr), "hint", Hint(derr))
+			"envelope", j.envelopeID, "outcome", message.OutcomeError, "err", errors.Join(err, derr), hintAttr(Hint(derr)))
 		return false
 	}
 	return true
@@ -646,6 +691,6 @@ func (b *Bot) deliver(ctx context.Context, j job, m message.Message) bool {
 		}
 	}
 	b.log.Error("could not deliver an answer", "command", j.req.Command, "user", j.req.UserID,
-		"envelope", j.envelopeID, "err", err, "hint", Hint(err))
+		"envelope", j.envelopeID, "outcome", message.OutcomeError, "err", err, hintAttr(Hint(err)))
 	return false
 }

@@ -341,3 +341,125 @@ func TestShutdownKeepsItsBudget(t *testing.T) {
 		t.Errorf("shutdown took %v, want under 5s", took)
 	}
 }
+
+// TestAnsweredHookGetsTheOutcome: the metrics hook hears each command's
+// outcome as the answer carries it, and error when the bot itself failed
+// (a panic, an answer that could not be delivered).
+func TestAnsweredHookGetsTheOutcome(t *testing.T) {
+	fs := fakeslack.New(fakeslack.Options{})
+	defer fs.Close()
+	type answered struct{ command, outcome string }
+	got := make(chan answered, 10)
+	logs, _ := run(t, fs, commandsFunc(func(_ context.Context, req commands.Request) message.Message {
+		m := message.Reply("answer to " + req.Command)
+		switch req.Command {
+		case "/refused":
+			m.Refused = true
+		case "/failed":
+			m.Failed = true
+		case "/both":
+			m.Refused, m.Failed = true, true // a failure wins
+		case "/panic":
+			panic("kaboom")
+		}
+		return m
+	}), func(c *Config) {
+		c.Hooks.Answered = func(command, outcome string, _ time.Duration) { got <- answered{command, outcome} }
+	})
+	tests := []struct {
+		command, channel string
+		undeliverable    bool
+		want             string
+	}{
+		{command: "/ok", channel: "C0FLOOR", want: "ok"},
+		{command: "/refused", channel: "C0FLOOR", want: "refused"},
+		{command: "/failed", channel: "C0FLOOR", want: "error"},
+		{command: "/both", channel: "C0FLOOR", want: "error"},
+		{command: "/panic", channel: "C0FLOOR", want: "error"},
+		// Neither the response_url nor chat.postEphemeral takes the answer:
+		// the person never hears, which is an error whatever it said.
+		{command: "/undeliverable", undeliverable: true, want: "error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.command, func(t *testing.T) {
+			if tt.undeliverable {
+				fs.FailNext("response_url", 1, "expired_url", 0)
+				fs.FailNext("chat.postEphemeral", 1, "channel_not_found", 0)
+			}
+			if _, err := fs.SendSlashCommand(fakeslack.SlashCommand{Command: tt.command, UserID: "U1", ChannelID: tt.channel}); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case a := <-got:
+				if a.command != tt.command || a.outcome != tt.want {
+					t.Errorf("Answered(%q, %q), want (%q, %q)", a.command, a.outcome, tt.command, tt.want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("no Answered call for %s", tt.command)
+			}
+		})
+	}
+	l := logs.String()
+	for _, want := range []string{
+		`msg="could not deliver an answer" command=/undeliverable`,
+		`msg="command panicked" command=/panic`,
+	} {
+		i := strings.Index(l, want)
+		if i < 0 {
+			t.Errorf("logs lack %q:\n%s", want, l)
+			continue
+		}
+		if line, _, _ := strings.Cut(l[i:], "\n"); !strings.Contains(line, "outcome=error") {
+			t.Errorf("the line %q does not say outcome=error, as the metric counts it", line)
+		}
+	}
+}
+
+// TestOverloadIsAnErrorOutcome: a command the queue has no room for is
+// not run; the person is told so, and it counts as an error.
+func TestOverloadIsAnErrorOutcome(t *testing.T) {
+	fs := fakeslack.New(fakeslack.Options{})
+	t.Cleanup(fs.Close) // after the bot's stop: its last answers still land
+	started, release := make(chan struct{}, 2), make(chan struct{})
+	defer close(release)
+	got := make(chan string, 10)
+	_, _ = run(t, fs, commandsFunc(func(context.Context, commands.Request) message.Message {
+		started <- struct{}{}
+		<-release
+		return message.Reply("done")
+	}), func(c *Config) {
+		c.Workers, c.Queue = 1, 1
+		c.Hooks.Answered = func(command, outcome string, _ time.Duration) { got <- command + " " + outcome }
+	})
+	send := func(command string) string {
+		id, err := fs.SendSlashCommand(fakeslack.SlashCommand{Command: command, UserID: "U1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	send("/running")
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first command never ran")
+	}
+	queued := send("/queued")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := fs.WaitAck(ctx, queued); err != nil {
+		t.Fatal(err)
+	}
+	over := send("/overflow")
+	if m := waitAnswer(t, fs, over); !strings.Contains(m.Text, "overloaded") {
+		t.Errorf("the overflow answered %q, want the overload notice", m.Text)
+	}
+	select {
+	case a := <-got:
+		if a != "/overflow error" {
+			t.Errorf("Answered %q first, want \"/overflow error\"", a)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the overflow was never counted")
+	}
+}

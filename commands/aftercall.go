@@ -34,23 +34,39 @@ func (h *Handler) queued(ctx context.Context, agentID string) (Pending, bool) {
 	return p, ok
 }
 
-func queuedText(p Pending, self bool, clock func(time.Time) string) string {
+// queuedText is the subject's queued status, a, as the caller sees it:
+// whose it is, who queued it (unless it is the reader's own wish for
+// themself), and how to drop it.
+func queuedText(p Pending, subj subject, a presence.Agent, clock func(time.Time) string) string {
 	whose := "You're"
-	if !self {
-		whose = "This agent is"
+	if !subj.self {
+		whose = agentLabel(a) + " is"
 	}
-	return fmt.Sprintf("⏳ %s set to go %s when this call ends (until %s). `/status cancel` drops it.",
-		whose, statusMark(p.Target), clock(p.Expires))
+	text := fmt.Sprintf("⏳ %s set to go %s when this call ends (until %s)", whose, statusMark(p.Target), clock(p.Expires))
+	switch {
+	case p.By == "" || (subj.self && p.By == subj.caller):
+	case p.By == subj.caller:
+		text += ", queued by you"
+	case !subj.self && p.By == subj.user:
+		text += ", queued by them"
+	default:
+		text += ", queued by " + mention(p.By)
+	}
+	return text + ". " + subj.command("/status cancel", "The *Cancel queued status* button") + " drops it."
 }
 
 // queueStatus records a status to apply when the agent's call ends.
 func (h *Handler) queueStatus(ctx context.Context, subj subject, target presence.Status) message.Message {
 	if h.queue == nil {
-		return message.Reply("Queued statuses are not switched on for this bot. Change your status when the call ends.")
+		whose := "your"
+		if !subj.self {
+			whose = "their"
+		}
+		return refused("Queued statuses are not switched on for this bot. Change " + whose + " status when the call ends.")
 	}
 	if !afterCallAllowed(target) {
 		h.audit(subj.caller, subj.agentID, "", target, "refused: cannot be queued")
-		return message.Reply(busyQueueText)
+		return refused(busyQueueText)
 	}
 	cur, err := h.api.Get(ctx, subj.agentID)
 	if err != nil {
@@ -62,22 +78,31 @@ func (h *Handler) queueStatus(ctx context.Context, subj subject, target presence
 			who = agentLabel(*cur) + " is"
 		}
 		lead := fmt.Sprintf("%s not on a call (%s), so there is nothing to wait for: change it now instead.", who, statusMark(cur.Status))
-		return h.statusAnswer(ctx, subj, *cur, lead)
+		return refusal(h.statusAnswer(ctx, subj, *cur, lead))
 	}
-	notify := subj.caller
-	if !subj.self {
-		if u, ok := h.dir.SlackUserFor(subj.agentID); ok {
-			notify = u
-		}
+	// The agent is told when it is applied; when the bot knows no Slack
+	// user for them, the supervisor who asked is.
+	notify := subj.user
+	if notify == "" {
+		notify = subj.caller
 	}
 	now := h.now()
-	p := Pending{AgentID: subj.agentID, Target: target, Notify: notify, By: subj.caller, At: now, Expires: now.Add(h.queue.expiry)}
+	p := Pending{AgentID: subj.agentID, Target: target, Notify: notify, By: subj.caller, BySupervisor: !subj.self,
+		At: now, Expires: now.Add(h.queue.expiry)}
 	if err := h.queue.Put(ctx, p); err != nil {
 		h.log.Error("after-call queue not saved", "agent", subj.agentID, "err", err)
-		return message.Reply("⚠️ I couldn't record that just now, so nothing is queued. Please try again.")
+		return failed("⚠️ I couldn't record that just now, so nothing is queued. Please try again.")
 	}
 	h.audit(subj.caller, subj.agentID, cur.Status, target, "queued for after the call")
 	lead := fmt.Sprintf("⏳ Noted: %s when this call ends. I'll send a message when it's done.", statusMark(target))
+	if !subj.self {
+		told := "them"
+		if notify == subj.caller {
+			told = "you"
+		}
+		lead = fmt.Sprintf("✅ Queued %s to switch to %s when the call ends; I'll DM %s when it's done.",
+			agentLabel(*cur), statusMark(target), told)
+	}
 	m := h.statusAnswer(ctx, subj, *cur, lead)
 	m.Changed = h.slackUserOf(subj)
 	return m
@@ -86,18 +111,39 @@ func (h *Handler) queueStatus(ctx context.Context, subj subject, target presence
 // cancelQueued drops the agent's pending status.
 func (h *Handler) cancelQueued(ctx context.Context, subj subject) message.Message {
 	if h.queue == nil {
-		return message.Reply("Queued statuses are not switched on for this bot, so there is nothing to cancel.")
+		return refused("Queued statuses are not switched on for this bot, so there is nothing to cancel.")
 	}
-	had, err := h.queue.Delete(ctx, subj.agentID)
+	p, had, err := h.queue.Delete(ctx, subj.agentID)
 	if err != nil {
 		h.log.Error("after-call queue not saved", "agent", subj.agentID, "err", err)
-		return message.Reply("⚠️ I couldn't change the queue just now. Please try again.")
+		return failed("⚠️ I couldn't change the queue just now. Please try again.")
 	}
 	if !had {
-		return message.Reply("There is no queued status to cancel.")
+		if !subj.self {
+			return refused(capitalize(subj.ref()) + " has no queued status to cancel.")
+		}
+		return refused("There is no queued status to cancel.")
 	}
 	h.audit(subj.caller, subj.agentID, "", "", "queued status cancelled")
-	m := message.Reply("Dropped the queued status. Your status will follow the call as usual.")
+	var text string
+	if subj.self {
+		by := ""
+		if p.By != "" && p.By != subj.caller {
+			by = ", queued by " + mention(p.By)
+		}
+		text = fmt.Sprintf("Dropped the queued status (%s%s). Your status will follow the call as usual.", statusMark(p.Target), by)
+	} else {
+		by := mention(p.By)
+		switch {
+		case p.By == subj.caller:
+			by = "you"
+		case p.By == subj.user && p.By != "":
+			by = "them"
+		}
+		text = fmt.Sprintf("Dropped the status queued for %s: %s, queued by %s. Their status will follow the call as usual.",
+			subj.ref(), statusMark(p.Target), by)
+	}
+	m := message.Reply(text)
 	m.Changed = h.slackUserOf(subj)
 	return m
 }
@@ -198,23 +244,23 @@ func (a *AfterCall) apply(ctx context.Context, p Pending, inACW map[string]prese
 		cur = *got
 	}
 	var note string
+	w := noteWordsFor(p, agentLabel(cur))
 	switch {
 	case cur.Status.SystemManaged():
 		return nil // a new call already: keep waiting
 	case cur.Status == p.Target:
-		note = fmt.Sprintf("Your call ended and you're already %s, as you asked.", statusMark(p.Target))
+		note = fmt.Sprintf("%s and %s already %s, %s.", w.ended, w.youre, statusMark(p.Target), w.asked)
 		h.audit(p.By, p.AgentID, cur.Status, p.Target, "queued: no change, already in that status")
 	case !presence.CanTransition(cur.Status, p.Target):
-		note = fmt.Sprintf("Your call ended, but you're %s now, and from there you can't go to %s, so I dropped the queued status.",
-			statusMark(cur.Status), statusMark(p.Target))
+		note = fmt.Sprintf("%s, but %s %s now, and from there %s can't go to %s, so %s.",
+			w.ended, w.youre, statusMark(cur.Status), w.you, statusMark(p.Target), w.dropped)
 		h.audit(p.By, p.AgentID, cur.Status, p.Target, "queued: refused, invalid transition")
 	default:
 		if err := h.api.SetStatus(ctx, p.AgentID, p.Target); err != nil {
 			if presence.Temporary(err) {
 				return fmt.Errorf("apply the queued %s to %s: %w", p.Target, p.AgentID, err)
 			}
-			note = fmt.Sprintf("Your call ended, but the contact center refused %s, so I dropped the queued status. Use `/status` to set it.",
-				statusMark(p.Target))
+			note = fmt.Sprintf("%s, but the contact center refused %s, so %s.%s", w.ended, statusMark(p.Target), w.dropped, w.setIt)
 			h.audit(p.By, p.AgentID, cur.Status, p.Target, "queued: failed: "+err.Error())
 			break
 		}
@@ -222,7 +268,7 @@ func (a *AfterCall) apply(ctx context.Context, p Pending, inACW map[string]prese
 		updated := cur
 		updated.Status, updated.StatusSince, updated.CurrentCall = p.Target, h.now(), nil
 		h.roster.Changed(updated)
-		note = fmt.Sprintf("✅ Your call ended: you're now %s, as you asked.", statusMark(p.Target))
+		note = fmt.Sprintf("✅ %s: %s now %s, %s.", w.ended, w.youre, statusMark(p.Target), w.asked)
 	}
 	if err := h.queue.DeleteIf(ctx, p); err != nil {
 		return err
@@ -237,8 +283,64 @@ func (a *AfterCall) expire(ctx context.Context, p Pending) {
 		return
 	}
 	a.h.audit(p.By, p.AgentID, "", p.Target, "queued: expired")
-	a.tell(ctx, p, fmt.Sprintf("⌛ Your queued %s expired before the call ended, so I dropped it. Use `/status` when you're ready.",
-		statusMark(p.Target)))
+	var note string
+	switch p.reader() {
+	case readerAgent:
+		note = fmt.Sprintf("⌛ The %s %s queued for you expired before your call ended, so I dropped it. Use `/status` when you're ready.",
+			statusMark(p.Target), mention(p.By))
+	case readerAsker:
+		note = fmt.Sprintf("⌛ The %s you queued for agent `%s` expired before their call ended, so I dropped it.",
+			statusMark(p.Target), message.Escape(p.AgentID))
+	default:
+		note = fmt.Sprintf("⌛ Your queued %s expired before the call ended, so I dropped it. Use `/status` when you're ready.",
+			statusMark(p.Target))
+	}
+	a.tell(ctx, p, note)
+}
+
+// reader is who a note about a queued status is for.
+type reader int
+
+const (
+	readerSelf  reader = iota // the agent, who queued it
+	readerAgent               // the agent, for whom a supervisor queued it
+	readerAsker               // the supervisor who queued it, when the agent has no known Slack user
+)
+
+func (p Pending) reader() reader {
+	switch {
+	case !p.BySupervisor:
+		return readerSelf
+	case p.Notify != p.By:
+		return readerAgent
+	}
+	return readerAsker
+}
+
+// noteWords are the parts of a note about a queued status that depend on
+// its reader, so the agent always learns who queued it.
+type noteWords struct {
+	ended   string // "Your call ended"
+	youre   string // "you're"
+	you     string // "you"
+	asked   string // "as you asked"
+	dropped string // "I dropped the queued status"
+	setIt   string // what the reader can do instead, if anything
+}
+
+// noteWordsFor words notes about p; label names the agent.
+func noteWordsFor(p Pending, label string) noteWords {
+	switch p.reader() {
+	case readerAgent:
+		by := mention(p.By)
+		return noteWords{ended: "Your call ended", youre: "you're", you: "you", asked: "as " + by + " queued it for you",
+			dropped: "I dropped the status " + by + " queued for you", setIt: " Use `/status` to set it."}
+	case readerAsker:
+		return noteWords{ended: "The call of " + label + " ended", youre: "they're", you: "they", asked: "as you asked",
+			dropped: "I dropped the queued status"}
+	}
+	return noteWords{ended: "Your call ended", youre: "you're", you: "you", asked: "as you asked",
+		dropped: "I dropped the queued status", setIt: " Use `/status` to set it."}
 }
 
 // tell sends the agent a direct message; a failure is logged, since the

@@ -92,24 +92,24 @@ func (h *Handler) statusButtons(a presence.Agent, queued bool) []message.Button 
 // do not, so the buttons stay for their owner.
 func (h *Handler) Click(ctx context.Context, c Click) (m message.Message) {
 	start := time.Now()
-	defer func() { h.logCommand("button:"+c.ActionID, c.UserID, "ok", m, start) }()
+	defer func() { h.logCommand("button:"+c.ActionID, c.UserID, m, start) }()
 	if c.ActionID == ActionAckAlert {
 		return h.ackAlert(ctx, c)
 	}
 	v, err := url.ParseQuery(c.Value)
 	agentID := v.Get("agent")
 	if err != nil || agentID == "" {
-		return message.Reply("That button is not one I understand. Type `/status` instead.")
+		return refused("That button is not one I understand. Type `/status` instead.")
 	}
 	var target, from presence.Status
 	if t := v.Get("to"); t != "" {
 		if target, err = presence.Parse(t); err != nil || !target.Manual() {
-			return message.Reply("That button is not one I understand. Type `/status` instead.")
+			return refused("That button is not one I understand. Type `/status` instead.")
 		}
 	}
 	if f := v.Get("from"); f != "" {
 		if from, err = presence.Parse(f); err != nil {
-			return message.Reply("That button is not one I understand. Type `/status` instead.")
+			return refused("That button is not one I understand. Type `/status` instead.")
 		}
 	}
 	subj, refusal := h.clickSubject(ctx, c.UserID, agentID, target)
@@ -119,21 +119,33 @@ func (h *Handler) Click(ctx context.Context, c Click) (m message.Message) {
 	switch c.ActionID {
 	case ActionSetStatus:
 		if target == "" || from == "" {
-			return message.Reply("That button is not one I understand. Type `/status` instead.")
+			return refused("That button is not one I understand. Type `/status` instead.")
 		}
 		m = h.changeStatus(ctx, subj, target, from)
 	case ActionQueueStatus:
 		if target == "" {
-			return message.Reply("That button is not one I understand. Type `/status` instead.")
+			return refused("That button is not one I understand. Type `/status` instead.")
 		}
 		m = h.queueStatus(ctx, subj, target)
 	case ActionCancelQueue:
 		m = h.cancelQueued(ctx, subj)
 	default:
-		return message.Reply("That button is not one I understand. Type `/status` instead.")
+		return refused("That button is not one I understand. Type `/status` instead.")
 	}
-	m.ReplaceOriginal = true
+	// The new state of things replaces the message the button was in; a
+	// failure or a bare refusal is said beside it, and its buttons stay
+	// for another try.
+	m.ReplaceOriginal = !m.Failed && (!m.Refused || hasButtons(m))
 	return m
+}
+
+func hasButtons(m message.Message) bool {
+	for _, b := range m.Blocks {
+		if b.Kind == message.Actions && len(b.Buttons) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // clickSubject allows a click by the agent the button is for, or by a
@@ -142,15 +154,17 @@ func (h *Handler) clickSubject(ctx context.Context, clicker, agentID string, tar
 	own, err := h.dir.AgentFor(ctx, clicker)
 	switch {
 	case err == nil && own == agentID:
-		return subject{caller: clicker, agentID: agentID, self: true}, nil
+		return subject{caller: clicker, agentID: agentID, user: clicker, self: true}, nil
 	case h.dir.IsSupervisor(clicker):
-		return subject{caller: clicker, agentID: agentID, self: false}, nil
+		// The agent's Slack user, when known, lets answers name them.
+		user, _ := h.dir.SlackUserFor(agentID)
+		return subject{caller: clicker, agentID: agentID, user: user, self: false}, nil
 	case err != nil && !errors.Is(err, ErrUnmapped):
-		r := message.Reply("⚠️ I couldn't look you up just now (" + lookupTrouble(err) + "). Nothing was changed.")
+		r := failed("⚠️ I couldn't look you up just now (" + lookupTrouble(err) + "). Nothing was changed.")
 		return subject{}, &r
 	}
 	h.audit(clicker, agentID, "", target, "refused: button belongs to someone else")
-	r := message.Reply("Those buttons are for someone else's status, so I changed nothing. Use `/status` for your own.")
+	r := refused("Those buttons are for someone else's status, so I changed nothing. Use `/status` for your own.")
 	return subject{}, &r
 }
 
@@ -159,10 +173,10 @@ func (h *Handler) clickSubject(ctx context.Context, clicker, agentID string, tar
 // clicker alone and leaves the message as it is.
 func (h *Handler) ackAlert(ctx context.Context, c Click) message.Message {
 	if !h.dir.IsSupervisor(c.UserID) {
-		return message.Reply("Only supervisors can acknowledge alerts.")
+		return refused("Only supervisors can acknowledge alerts.")
 	}
 	if h.alerts == nil {
-		return message.Reply("Alerts are not switched on for this bot.")
+		return refused("Alerts are not switched on for this bot.")
 	}
 	m, err := h.alerts.Acknowledge(ctx, c.Value, c.UserID, h.now())
 	var over *alerts.EpisodeOverError
@@ -175,10 +189,10 @@ func (h *Handler) ackAlert(ctx context.Context, c Click) message.Message {
 		m.Visibility = message.InChannel
 	case errors.As(err, &over):
 		result = "over"
-		m = message.Reply(h.alertOver(over))
+		m = refused(h.alertOver(over))
 	case errors.Is(err, alerts.ErrNotFiring):
 		result = "over"
-		m = message.Reply("That alert is over; nothing to acknowledge.")
+		m = refused("That alert is over; nothing to acknowledge.")
 	case errors.Is(err, alerts.ErrStateUnavailable):
 		result = "state_unavailable"
 		m = failed("⚠️ I couldn't reach the bot's shared state just now; nothing was acknowledged. Try again in a moment.")

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/presencebot/presence-bot/message"
 
@@ -121,7 +122,7 @@ func New(cfg Config) *Handler {
 			summary: "See who is where on the floor.",
 			usage: []usageLine{
 				{"/presence", "counts per status and who is in each"},
-				{"/presence <status>", "only agents in one status (available, on-call, after-call-work, busy, offline)"},
+				{"/presence <status>", "only agents in one status (available, on-call, after-call-work, busy, offline; also " + aliasList() + ")"},
 				{"/presence team <team_id>", "one team"},
 				{"/presence <agent id, name or @mention>", "one agent, with the current call"},
 				{"/presence help", "this help"},
@@ -132,8 +133,13 @@ func New(cfg Config) *Handler {
 	return h
 }
 
-// MaxTextLen bounds the text of a command; Slack itself sends far less.
+// MaxTextLen bounds the text of a command, in characters; Slack itself
+// sends far less.
 const MaxTextLen = 2000
+
+// textLen counts characters (runes), not bytes: Hindi or Tamil text takes
+// three bytes a character, and must get the same limit as English.
+func textLen(s string) int { return utf8.RuneCountInString(s) }
 
 type usageLine struct{ syntax, meaning string }
 
@@ -148,38 +154,48 @@ type command struct {
 // that say what went wrong.
 func (h *Handler) Handle(ctx context.Context, req Request) message.Message {
 	start := time.Now()
-	name, outcome := req.Command, "refused"
+	name := req.Command
 	var m message.Message
 	cmd, ok := h.lookup(req.Command)
 	switch {
 	case !ok:
-		m = message.Reply(fmt.Sprintf("I don't know the command `%s`. I understand `/status` and `/presence`.", message.Escape(req.Command)))
-	case len(req.Text) > MaxTextLen:
+		m = refused(fmt.Sprintf("I don't know the command `%s`. I understand `/status` and `/presence`.", message.Escape(req.Command)))
+	case textLen(req.Text) > MaxTextLen:
 		name = cmd.name
-		m = message.Reply(fmt.Sprintf("That command is too long (%s characters; at most %s).\n%s",
-			message.Thousands(len(req.Text)), message.Thousands(MaxTextLen), cmd.shortUsage()))
+		m = refused(fmt.Sprintf("That command is too long (%s characters; at most %s).\n%s",
+			message.Thousands(textLen(req.Text)), message.Thousands(MaxTextLen), cmd.shortUsage()))
 	default:
-		name, outcome = cmd.name, "ok"
+		name = cmd.name
 		m = cmd.run(ctx, req, words(req.Text))
 	}
-	h.logCommand(name, req.UserID, outcome, m, start)
+	h.logCommand(name, req.UserID, m, start)
 	return m
 }
 
-// logCommand writes the one info line each command gets. The agent is
-// the caller's when already known: no lookup just for the log.
-func (h *Handler) logCommand(name, user, outcome string, m message.Message, start time.Time) {
-	if m.Failed {
-		outcome = "failed"
-	}
+// logCommand writes the one info line each command gets, with the
+// answer's outcome: the same word bot counts in commands_total. The agent
+// is the caller's when already known: no lookup just for the log.
+func (h *Handler) logCommand(name, user string, m message.Message, start time.Time) {
 	h.log.Info("command", "command", message.Truncate(name, 40), "user", user, "agent", h.dir.knownAgent(user),
-		"outcome", outcome, "took_ms", time.Since(start).Milliseconds())
+		"outcome", m.Outcome(), "took_ms", time.Since(start).Milliseconds())
 }
 
 // failed is an answer that reports a failure.
-func failed(text string) message.Message {
-	m := message.Reply(text)
+func failed(text string) message.Message { return failure(message.Reply(text)) }
+
+// failure marks an answer as reporting a failure (outcome error).
+func failure(m message.Message) message.Message {
 	m.Failed = true
+	return m
+}
+
+// refused is an answer that turns the request down.
+func refused(text string) message.Message { return refusal(message.Reply(text)) }
+
+// refusal marks an answer as a refusal (outcome refused): bad input, not
+// allowed, an invalid transition, a stale button.
+func refusal(m message.Message) message.Message {
+	m.Refused = true
 	return m
 }
 
@@ -237,30 +253,127 @@ const (
 	maybeChanged               // a change whose fate is unknown
 )
 
+// trouble is what a person is told about one kind of contact-center
+// failure.
+type trouble struct {
+	kind error
+	// what says what happened and, when retrying will not help, who can
+	// fix it.
+	what string
+	// short is the cause alone, for "I couldn't look you up just now (…)".
+	short string
+	// agent says it of one agent, for the kinds that are about the agent
+	// rather than the service: {agent} is its ID, {action} what the bot
+	// tried ("see", "change the status of").
+	agent string
+}
+
+// troubles is the one table from the client's error kinds to a person's
+// words: every answer about a contact-center failure reads it. Each kind
+// names its own cause, so a refused token, an unknown agent and an outage
+// are never all "not answering".
+var troubles = []trouble{
+	{kind: presence.ErrUnauthorized,
+		what:  "The contact center refused the bot's credentials. An admin needs to check `EXOTEL_ACCESS_TOKEN`.",
+		short: "the contact center refused the bot's credentials"},
+	{kind: presence.ErrForbidden,
+		what:  "The contact center does not allow the bot to do that. An admin needs to check what the bot's access token may do.",
+		short: "the contact center does not allow the bot to do that",
+		agent: "The contact center does not allow the bot to {action} agent {agent}. An admin needs to check what the bot's access token may do."},
+	{kind: presence.ErrNotFound,
+		what:  "The contact center does not know the account or agent the bot asked about. An admin should check `EXOTEL_ACCOUNT_SID` and the agent mapping file.",
+		short: "the contact center does not know the account or agent asked about",
+		agent: "The contact center does not know agent {agent}. An admin should check the agent mapping file."},
+	{kind: presence.ErrInvalidTransition,
+		what:  "The contact center refused the status change: it is not allowed from the agent's current status.",
+		short: "the contact center refused a status change"},
+	{kind: presence.ErrRateLimited,
+		what:  "The contact center is rate-limiting the bot right now.",
+		short: "the contact center is rate-limiting the bot"},
+	{kind: presence.ErrServer,
+		what:  "The contact center had a server error.",
+		short: "the contact center had a server error"},
+	{kind: presence.ErrBadResponse,
+		what:  "The contact center sent an answer the bot could not read.",
+		short: "the contact center sent an answer the bot could not read"},
+	{kind: presence.ErrUnavailable,
+		what:  "The bot could not reach the contact center.",
+		short: "the bot could not reach the contact center"},
+	{kind: presence.ErrBadRequest,
+		what:  "The contact center refused the bot's request.",
+		short: "the contact center refused the bot's request"},
+}
+
+// troubleDefault is for errors that are not the client's, such as a
+// command's own deadline passing while it waited for the roster.
+const troubleDefault = "Something went wrong while asking the contact center."
+
+// troubleFor finds err's row: by the APIError's kind first, so a cause
+// wrapped inside cannot pick another row, then by any kind it wraps.
+func troubleFor(err error) (trouble, bool) {
+	if ae, ok := errors.AsType[*presence.APIError](err); ok {
+		for _, t := range troubles {
+			if t.kind == ae.Kind {
+				return t, true
+			}
+		}
+	}
+	for _, t := range troubles {
+		if errors.Is(err, t.kind) {
+			return t, true
+		}
+	}
+	return trouble{}, false
+}
+
 // troubleWhat names a contact-center failure in a person's words.
 func troubleWhat(err error) string {
-	switch {
-	case errors.Is(err, presence.ErrUnauthorized):
-		return "The contact center refused the bot's credentials. An admin needs to check `EXOTEL_ACCESS_TOKEN`."
-	case errors.Is(err, presence.ErrRateLimited):
-		return "The contact center is rate-limiting the bot right now."
-	case errors.Is(err, presence.ErrBadResponse):
-		return "The contact center sent an answer the bot could not read."
+	if t, ok := troubleFor(err); ok {
+		return t.what
 	}
-	return "The contact center is not answering."
+	return troubleDefault
 }
 
 // troubleText explains a contact-center failure to a person, never
 // claiming "nothing was changed" when that is not known.
 func troubleText(err error, e effect) string {
-	what := "⚠️ " + troubleWhat(err)
-	switch e {
-	case maybeChanged:
-		return what + " The change may not have been applied: check with `/status` in a minute."
-	case nothingDone:
-		return what + " Nothing was changed; try again in a minute."
+	return withEffect("⚠️ "+troubleWhat(err), err, e)
+}
+
+// aboutAgent reports whether err is about the agent asked for (unknown to
+// the contact center, or off limits to the bot) rather than the service.
+func aboutAgent(err error) bool {
+	t, ok := troubleFor(err)
+	return ok && t.agent != ""
+}
+
+// agentTroubleText explains a failed call about one agent, naming the
+// agent when the failure is about it. action is what the bot tried.
+func agentTroubleText(err error, agentID, action string, e effect) string {
+	t, ok := troubleFor(err)
+	if !ok || t.agent == "" {
+		return troubleText(err, e)
 	}
-	return what + " Try again in a minute."
+	text := strings.NewReplacer("{agent}", "`"+message.Escape(agentID)+"`", "{action}", action).Replace(t.agent)
+	return withEffect(text, err, e)
+}
+
+// withEffect adds what the failure means for the person: whether anything
+// changed, and whether trying again soon can help.
+func withEffect(what string, err error, e effect) string {
+	_, known := troubleFor(err)
+	retry := !known || presence.Temporary(err)
+	switch {
+	case e == maybeChanged:
+		return what + " The change may not have been applied: check with `/status` in a minute."
+	case e == nothingDone && retry:
+		return what + " Nothing was changed; try again in a minute."
+	case e == nothingDone:
+		return what + " Nothing was changed."
+	case retry:
+		return what + " Try again in a minute."
+	}
+	return what
 }
 
 // words splits command text at spaces, keeping each Slack-escaped token

@@ -93,7 +93,7 @@ func TestEmailFallback(t *testing.T) {
 	t.Run("contact center failing", func(t *testing.T) {
 		f := emailFixture(t)
 		f.sim.Inject(ccmsim.Fault{Method: "GET", Code: 503})
-		wantText(t, f.run(t, userRohan, "/status", "busy"), "I couldn't look you up just now (the contact center is not answering)")
+		wantText(t, f.run(t, userRohan, "/status", "busy"), "I couldn't look you up just now (the contact center had a server error)")
 	})
 
 	t.Run("presence allowed", func(t *testing.T) {

@@ -22,6 +22,7 @@ import (
 	"github.com/presencebot/presence-bot/message"
 	"github.com/presencebot/presence-bot/presence"
 	"github.com/presencebot/presence-bot/presence/ccmsim"
+	"github.com/presencebot/presence-bot/state"
 )
 
 func TestMain(m *testing.M) {
@@ -106,6 +107,7 @@ type fixture struct {
 	clock  *clockwork.FakeClock
 	emails *emails
 	roster *presence.Snapshots
+	client *presence.Client
 	h      *commands.Handler
 	logs   *testlog.Buffer
 }
@@ -118,7 +120,13 @@ type fixtureOptions struct {
 	// clientOpts are added to the standard client options.
 	clientOpts []presence.Option
 	agents     []presence.Agent
+	// queue switches on statuses queued for after a call (in memory,
+	// expiring after queueExpiry).
+	queue bool
 }
+
+// queueExpiry is how long a queued status waits in a fixture.
+const queueExpiry = 2 * time.Hour
 
 func newFixture(t testing.TB, o fixtureOptions) *fixture {
 	t.Helper()
@@ -148,15 +156,20 @@ func newFixture(t testing.TB, o fixtureOptions) *fixture {
 	}
 	em := &emails{byID: map[string]string{}}
 	logs := &testlog.Buffer{}
+	var queue *commands.PendingQueue
+	if o.queue {
+		queue = commands.NewPendingQueue(state.NewMemoryStore(), queueExpiry)
+	}
 	h := commands.New(commands.Config{
 		API:       client,
 		Roster:    snaps,
 		Directory: commands.NewDirectory(mapping, em, snaps, clock.Now),
 		OpenToAll: o.openToAll,
+		Queue:     queue,
 		Now:       clock.Now,
 		Logger:    slog.New(slog.NewTextHandler(logs, nil)),
 	})
-	return &fixture{sim: sim, clock: clock, emails: em, roster: snaps, h: h, logs: logs}
+	return &fixture{sim: sim, clock: clock, emails: em, roster: snaps, client: client, h: h, logs: logs}
 }
 
 // run sends one command as user and checks the answer fits Slack.

@@ -46,7 +46,7 @@ func (h *Handler) agentHome(ctx context.Context, userID, agentID string) []messa
 	blocks := []message.Block{message.NewHeader("Your status")}
 	a, err := h.api.Get(ctx, agentID)
 	if err != nil {
-		return append(blocks, message.NewSection(troubleText(err, readOnly)))
+		return append(blocks, message.NewSection(agentTroubleText(err, agentID, "see", readOnly)))
 	}
 	lead := fmt.Sprintf("%s since %s (%s)", statusMark(a.Status), h.clock(a.StatusSince), message.Duration(h.now().Sub(a.StatusSince)))
 	return append(blocks, h.statusView(ctx, subject{caller: userID, agentID: agentID, self: true}, *a, lead)...)

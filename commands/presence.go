@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/presencebot/presence-bot/message"
 
@@ -25,7 +26,8 @@ const (
 
 func (h *Handler) presence(ctx context.Context, req Request, args []string) message.Message {
 	cmd, _ := h.lookup("/presence")
-	if len(args) == 1 && strings.EqualFold(args[0], "help") {
+	// "help" and anything after it is help: people add words ("help me").
+	if len(args) > 0 && strings.EqualFold(args[0], "help") {
 		return cmd.help()
 	}
 	if refusal := h.mayQuery(ctx, req.UserID); refusal != nil {
@@ -39,7 +41,7 @@ func (h *Handler) presence(ctx context.Context, req Request, args []string) mess
 	case strings.EqualFold(args[0], "team"):
 		if len(args) != 2 {
 			// Escaped like any text: Slack reads <…> as markup even in code.
-			return message.Reply("Name one team: `/presence team &lt;team_id&gt;`.\n" + cmd.shortUsage())
+			return refused("Name one team: `/presence team &lt;team_id&gt;`.\n" + cmd.shortUsage())
 		}
 		return h.withSnapshot(ctx, func(s *presence.Snapshot, note string) message.Message {
 			return h.team(s, args[1], note)
@@ -65,11 +67,11 @@ func (h *Handler) mayQuery(ctx context.Context, userID string) *message.Message 
 		return nil
 	}
 	if errors.Is(err, ErrUnmapped) {
-		r := message.Reply(fmt.Sprintf("`/presence` is for contact-center agents and supervisors, and I don't know you as either. "+
+		r := refused(fmt.Sprintf("`/presence` is for contact-center agents and supervisors, and I don't know you as either. "+
 			"Ask an admin to add your Slack ID `%s` to the agent mapping file.", message.Escape(userID)))
 		return &r
 	}
-	r := message.Reply("⚠️ I couldn't look you up just now (" + lookupTrouble(err) + "); try again in a minute.")
+	r := failed("⚠️ I couldn't look you up just now (" + lookupTrouble(err) + "); try again in a minute.")
 	return &r
 }
 
@@ -87,7 +89,7 @@ func (h *Handler) withSnapshot(ctx context.Context, render func(*presence.Snapsh
 	}
 	note := fmt.Sprintf("⚠️ %s This is the last known data, from %s ago.",
 		troubleWhat(err), message.Duration(last.Age(h.now())))
-	return h.rendered(ctx, func() message.Message { return render(last, note) })
+	return failure(h.rendered(ctx, func() message.Message { return render(last, note) })) // the note says it failed
 }
 
 // rendered runs a render of the whole roster once a rendering slot is
@@ -181,21 +183,26 @@ func (h *Handler) listSections(title string, t *topK, maxSections int, more stri
 		blocks []message.Block
 		b      strings.Builder
 		shown  int
+		n      = utf8.RuneCountInString(title) // Slack's limit is in characters, not bytes
 	)
 	b.WriteString(title)
 	for _, e := range t.items {
 		l := h.line(e, now)
-		if b.Len()+1+len(l) > sectionBudget {
+		ln := utf8.RuneCountInString(l)
+		if n+1+ln > sectionBudget {
 			if len(blocks)+1 >= maxSections {
 				break
 			}
 			blocks = append(blocks, message.NewSection(b.String()))
 			b.Reset()
+			n = 0
 		}
 		if b.Len() > 0 {
 			b.WriteByte('\n')
+			n++
 		}
 		b.WriteString(l)
+		n += ln
 		shown++
 	}
 	if rest := t.n - shown; rest > 0 {
@@ -279,7 +286,7 @@ func (h *Handler) team(s *presence.Snapshot, query, note string) message.Message
 		g.add(a)
 	}
 	if g.count.Total == 0 {
-		return message.Reply(fmt.Sprintf("There is no team `%s`. %s", message.Escape(message.Truncate(query, 60)), teamsText(g.teams)))
+		return refused(fmt.Sprintf("There is no team `%s`. %s", message.Escape(message.Truncate(query, 60)), teamsText(g.teams)))
 	}
 	title := "Team " + teamName + " — " + message.Plural(g.count.Total, "agent")
 	return h.groupedResponse(title, g.count, g, s.FetchedAt, note)
@@ -316,10 +323,7 @@ func (h *Handler) oneAgent(ctx context.Context, query string) message.Message {
 	}
 	a, err := h.api.Get(ctx, agentID)
 	if err != nil {
-		if errors.Is(err, presence.ErrNotFound) {
-			return message.Reply(fmt.Sprintf("The contact center has no agent `%s`.", message.Escape(agentID)))
-		}
-		return failed(troubleText(err, readOnly))
+		return h.getFailed(err, agentID, readOnly)
 	}
 	return h.agentDetail(*a)
 }
@@ -330,10 +334,10 @@ func (h *Handler) findAgent(ctx context.Context, query string) (string, *message
 		id, err := h.dir.AgentFor(ctx, user)
 		switch {
 		case errors.Is(err, ErrUnmapped):
-			r := message.Reply(fmt.Sprintf("<@%s> is not mapped to a contact-center agent.", user))
+			r := refused(fmt.Sprintf("<@%s> is not mapped to a contact-center agent.", user))
 			return "", &r
 		case err != nil:
-			r := message.Reply("⚠️ I couldn't look that person up just now (" + lookupTrouble(err) + ").")
+			r := failed("⚠️ I couldn't look that person up just now (" + lookupTrouble(err) + ").")
 			return "", &r
 		}
 		return id, nil
@@ -365,7 +369,7 @@ func (h *Handler) findAgent(ctx context.Context, query string) (string, *message
 	}
 	switch total {
 	case 0:
-		r := message.Reply(fmt.Sprintf("No agent matches `%s`. Try an agent ID, part of a name, or an @mention.",
+		r := refused(fmt.Sprintf("No agent matches `%s`. Try an agent ID, part of a name, or an @mention.",
 			message.Escape(message.Truncate(query, 60))))
 		return "", &r
 	case 1:
@@ -373,13 +377,15 @@ func (h *Handler) findAgent(ctx context.Context, query string) (string, *message
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s match `%s`:", message.Plural(total, "agent"), message.Escape(message.Truncate(query, 60)))
-	shown := 0
+	shown, n := 0, utf8.RuneCountInString(b.String()) // in characters, as Slack counts
 	for _, a := range matches {
 		l := "\n• " + agentLabel(a) + " " + statusMark(a.Status)
-		if b.Len()+len(l) > sectionBudget {
+		ln := utf8.RuneCountInString(l)
+		if n+ln > sectionBudget {
 			break // long names: keep room for the count, rather than be cut
 		}
 		b.WriteString(l)
+		n += ln
 		shown++
 	}
 	if total > shown {

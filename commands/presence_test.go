@@ -222,7 +222,7 @@ func TestPresenceContactCenterDown(t *testing.T) {
 		f.sim.Inject(ccmsim.Fault{Method: "GET", Code: 503})
 		for text, who := range map[string]string{"": "John Agent", "busy": "Jane Support", "team sales_team": "Priya Sharma"} {
 			m := f.run(t, userJohn, "/presence", text)
-			wantText(t, m, "The contact center is not answering. This is the last known data, from 1m ago.", who)
+			wantText(t, m, "The contact center had a server error. This is the last known data, from 1m ago.", who)
 		}
 		if st := f.sim.Stats(); st.Lists != 4 {
 			t.Errorf("roster fetches = %d, want 4 (each answer tried a fresh one)", st.Lists)
@@ -239,20 +239,20 @@ func TestPresenceContactCenterDown(t *testing.T) {
 		f := newFixture(t, fixtureOptions{})
 		f.sim.Inject(ccmsim.Fault{Method: "GET", Code: 500})
 		m := f.run(t, userJohn, "/presence", "")
-		wantText(t, m, "The contact center is not answering.")
+		wantText(t, m, "The contact center had a server error.")
 		notText(t, m, "John Agent")
 	})
 
 	t.Run("timeout", func(t *testing.T) {
 		f := newFixture(t, fixtureOptions{clientOpts: []presence.Option{presence.WithAttemptTimeout(50 * time.Millisecond)}})
 		f.sim.SetLatency(time.Second)
-		wantText(t, f.run(t, userJohn, "/presence", ""), "The contact center is not answering.")
+		wantText(t, f.run(t, userJohn, "/presence", ""), "The bot could not reach the contact center")
 	})
 
 	t.Run("one agent", func(t *testing.T) {
 		f := newFixture(t, fixtureOptions{})
 		f.sim.Inject(ccmsim.Fault{Method: "GET", Code: 500})
-		wantText(t, f.run(t, userJohn, "/presence", "agent_003"), "The contact center is not answering.")
+		wantText(t, f.run(t, userJohn, "/presence", "agent_003"), "The contact center had a server error.")
 	})
 }
 
@@ -295,7 +295,7 @@ func TestPresenceLimits(t *testing.T) {
 			// One agent.
 			{"agent_0042", "*Agent ID*\n`agent_0042`"},
 			// A mention of an agent this roster lacks.
-			{"<@U0AGENT01>", "The contact center has no agent `agent_001`."},
+			{"<@U0AGENT01>", "The contact center does not know agent `agent_001`."},
 			// Help.
 			{"help", "/presence help"},
 		}

@@ -15,11 +15,16 @@ import (
 type Pending struct {
 	AgentID string          `json:"agent_id"`
 	Target  presence.Status `json:"target"`
-	// Notify is the Slack user told when it is applied (the agent).
-	Notify  string    `json:"notify,omitempty"`
-	By      string    `json:"by"` // the Slack user who asked
-	At      time.Time `json:"at"`
-	Expires time.Time `json:"expires"`
+	// Notify is the Slack user told when it is applied: the agent, or
+	// the supervisor who asked when the agent has no known Slack user.
+	Notify string `json:"notify,omitempty"`
+	By     string `json:"by"` // the Slack user who asked
+	// BySupervisor is set when By asked for someone else's agent, so the
+	// notes can say who queued it (false in records from before it was
+	// kept: those were the agents' own, or are told as such).
+	BySupervisor bool      `json:"by_supervisor,omitempty"`
+	At           time.Time `json:"at"`
+	Expires      time.Time `json:"expires"`
 }
 
 // PendingQueue holds at most one pending status per agent, in a
@@ -67,15 +72,19 @@ func (q *PendingQueue) Put(ctx context.Context, p Pending) error {
 	})
 }
 
-// Delete drops the agent's wish; it reports whether there was one.
-func (q *PendingQueue) Delete(ctx context.Context, agentID string) (bool, error) {
-	var had bool
+// Delete drops the agent's wish; it returns the wish dropped, if any, so
+// the answer can say what it was and who made it.
+func (q *PendingQueue) Delete(ctx context.Context, agentID string) (Pending, bool, error) {
+	var (
+		p   Pending
+		had bool
+	)
 	err := q.update(ctx, func(all map[string]Pending) bool {
-		_, had = all[agentID]
+		p, had = all[agentID]
 		delete(all, agentID)
 		return had
 	})
-	return had, err
+	return p, had, err
 }
 
 // DeleteIf drops p only if it is still the agent's wish, so a wish made

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +18,18 @@ import (
 // mentionRE matches a user mention as Slack sends it with
 // should_escape: <@U123> or <@U123|name>.
 var mentionRE = regexp.MustCompile(`^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$`)
+
+// userIDRE is a Slack user ID: mention builds markup from nothing else.
+var userIDRE = regexp.MustCompile(`^[UW][A-Z0-9]+$`)
+
+// mention is a Slack user, as Slack shows them (by name), built from the
+// ID alone; anything that is no ID is shown escaped, as code.
+func mention(userID string) string {
+	if userIDRE.MatchString(userID) {
+		return "<@" + userID + ">"
+	}
+	return "`" + message.Escape(strings.ReplaceAll(userID, "`", "'")) + "`"
+}
 
 // parseMention returns the Slack user ID of a mention token.
 func parseMention(tok string) (string, bool) {
@@ -45,7 +59,8 @@ func (h *Handler) status(ctx context.Context, req Request, args []string) messag
 	if len(args) == 0 {
 		return h.showStatus(ctx, req.UserID)
 	}
-	if len(args) == 1 && strings.EqualFold(args[0], "help") {
+	// "help" and anything after it is help: people add words ("help me").
+	if strings.EqualFold(args[0], "help") {
 		return cmd.help()
 	}
 	// After the first word: an optional "after-call" and an optional
@@ -67,14 +82,14 @@ func (h *Handler) status(ctx context.Context, req Request, args []string) messag
 	}
 	switch {
 	case len(args) > 3 || len(unknown) > 1 || (len(unknown) == 1 && len(args) > 2):
-		return message.Reply("That is more than I understand.\n" + cmd.shortUsage())
+		return refused("That is more than I understand.\n" + cmd.shortUsage())
 	case len(unknown) == 1:
-		return message.Reply(fmt.Sprintf("`%s` is not a person. To change someone else's status, mention them: `/status %s @name`.\n%s",
+		return refused(fmt.Sprintf("`%s` is not a person. To change someone else's status, mention them: `/status %s @name`.\n%s",
 			message.Escape(message.Truncate(unknown[0], 40)), message.Escape(message.Truncate(args[0], 20)), cmd.shortUsage()))
 	}
 	if strings.EqualFold(args[0], "cancel") {
 		if afterCall {
-			return message.Reply("`/status cancel` drops a queued status; it takes no `after-call`.\n" + cmd.shortUsage())
+			return refused("`/status cancel` drops a queued status; it takes no `after-call`.\n" + cmd.shortUsage())
 		}
 		subj, refusal := h.subjectFor(ctx, req.UserID, other, "cancel")
 		if refusal != nil {
@@ -84,11 +99,11 @@ func (h *Handler) status(ctx context.Context, req Request, args []string) messag
 	}
 	target, err := presence.Parse(args[0])
 	if err != nil {
-		return message.Reply(fmt.Sprintf("I don't know the status `%s`. You can choose `available`, `busy` or `offline`.\n%s",
+		return refused(fmt.Sprintf("I don't know the status `%s`. You can choose `available`, `busy` or `offline`.\n%s",
 			message.Escape(message.Truncate(args[0], 40)), cmd.shortUsage()))
 	}
 	if !target.Manual() {
-		return message.Reply(notManualText(target) + "\n" + cmd.shortUsage())
+		return refused(notManualText(target, other == "" || other == req.UserID) + "\n" + cmd.shortUsage())
 	}
 	subj, refusal := h.subjectFor(ctx, req.UserID, other, target)
 	if refusal != nil {
@@ -100,16 +115,35 @@ func (h *Handler) status(ctx context.Context, req Request, args []string) messag
 	return h.changeStatus(ctx, subj, target, "")
 }
 
-func notManualText(s presence.Status) string {
-	switch s {
-	case presence.OnCall:
-		return "*on-call* is set by the contact center while you are on a call; you can't choose it. " +
-			"You can choose `available`, `busy` or `offline`."
-	case presence.AfterCallWork:
-		return "*after-call work* follows a call automatically; you can't choose it. " +
-			"You can choose `available`, `busy` or `offline`."
+// aliasList names the status aliases for the help, made from the one
+// table: "acw = after-call-work, …".
+func aliasList() string {
+	all := presence.Aliases()
+	parts := make([]string, 0, len(all))
+	for _, w := range slices.Sorted(maps.Keys(all)) {
+		parts = append(parts, w+" = "+string(all[w]))
 	}
-	return "You can choose `available`, `busy` or `offline`."
+	return strings.Join(parts, ", ")
+}
+
+// notManualText explains why s can't be chosen, to the agent (self) or to
+// a supervisor asking for someone else.
+func notManualText(s presence.Status, self bool) string {
+	choose := "You can choose `available`, `busy` or `offline`."
+	if !self {
+		choose = "You can choose `available`, `busy` or `offline` for them."
+	}
+	switch {
+	case s == presence.OnCall && self:
+		return "*on-call* is set by the contact center while you are on a call; you can't choose it. " + choose
+	case s == presence.OnCall:
+		return "*on-call* is set by the contact center while an agent is on a call; nobody can choose it. " + choose
+	case s == presence.AfterCallWork && self:
+		return "*after-call work* follows a call automatically; you can't choose it. " + choose
+	case s == presence.AfterCallWork:
+		return "*after-call work* follows a call automatically; nobody can choose it. " + choose
+	}
+	return choose
 }
 
 // unmappedText tells a person how to get mapped.
@@ -127,11 +161,11 @@ func (h *Handler) resolve(ctx context.Context, userID string) (string, *message.
 		return id, nil, nil
 	}
 	if errors.Is(err, ErrUnmapped) {
-		r := message.Reply(unmappedText(userID))
+		r := refused(unmappedText(userID))
 		return "", &r, err
 	}
 	h.log.Warn("user lookup failed", "user", userID, "err", err)
-	r := message.Reply("⚠️ I couldn't look you up just now (" + lookupTrouble(err) + "). Nothing was changed; try again in a minute.")
+	r := failed("⚠️ I couldn't look you up just now (" + lookupTrouble(err) + "). Nothing was changed; try again in a minute.")
 	return "", &r, err
 }
 
@@ -143,9 +177,11 @@ func lookupResult(user string, err error) string {
 	return "failed: " + err.Error()
 }
 
+// lookupTrouble names why looking a person up failed: the contact
+// center's cause from the one table, or else Slack.
 func lookupTrouble(err error) string {
-	if presence.Temporary(err) || errors.Is(err, presence.ErrUnauthorized) {
-		return "the contact center is not answering"
+	if t, ok := troubleFor(err); ok {
+		return t.short
 	}
 	return "Slack did not answer"
 }
@@ -159,7 +195,7 @@ func (h *Handler) showStatus(ctx context.Context, userID string) message.Message
 	if err != nil {
 		return h.getFailed(err, agentID, readOnly)
 	}
-	subj := subject{caller: userID, agentID: agentID, self: true}
+	subj := subject{caller: userID, agentID: agentID, user: userID, self: true}
 	text := fmt.Sprintf("*Your status:* %s since %s (%s)", statusMark(a.Status),
 		h.clock(a.StatusSince), message.Duration(h.now().Sub(a.StatusSince)))
 	return message.Message{
@@ -185,41 +221,69 @@ func (h *Handler) statusView(ctx context.Context, subj subject, a presence.Agent
 	blocks := []message.Block{message.NewSection(lead)}
 	p, queued := h.queued(ctx, a.ID)
 	if queued {
-		blocks = append(blocks, message.NewSection(queuedText(p, subj.self, h.clock)))
+		blocks = append(blocks, message.NewSection(queuedText(p, subj, a, h.clock)))
 	}
-	next := nextText(a.Status)
-	if !subj.self {
-		next = strings.Replace(next, "You can", "They can", 1)
-		next = strings.Replace(next, "You're on a call: the contact center manages your", "On a call: the contact center manages their", 1)
-	}
-	blocks = append(blocks, message.NewContext(next))
+	blocks = append(blocks, message.NewContext(nextText(a.Status, subj)))
 	if buttons := h.statusButtons(a, queued); len(buttons) > 0 {
 		blocks = append(blocks, message.NewActions(buttons...))
 	}
 	return blocks
 }
 
-// nextText says what an agent in s may switch to.
-func nextText(s presence.Status) string {
+// nextText says what the subject's agent, in s, may switch to, with the
+// commands the caller would type.
+func nextText(s presence.Status, subj subject) string {
 	if s.SystemManaged() {
-		return "You're on a call: the contact center manages your status until it ends, then you move to after-call work."
+		if subj.self {
+			return "You're on a call: the contact center manages your status until it ends, then you move to after-call work."
+		}
+		return "On a call: the contact center manages their status until it ends, then they move to after-call work."
+	}
+	who := "You"
+	if !subj.self {
+		who = "They"
 	}
 	allowed := presence.Allowed(s)
 	if len(allowed) == 0 {
-		return "There is nothing you can switch to from here."
+		return "There is nothing " + strings.ToLower(who) + " can switch to from here."
 	}
 	parts := make([]string, len(allowed))
 	for i, st := range allowed {
-		parts[i] = "`/status " + string(st) + "`"
+		parts[i] = subj.command("/status "+string(st), "`"+string(st)+"`")
 	}
-	return "You can switch to: " + strings.Join(parts, " · ")
+	return who + " can switch to: " + strings.Join(parts, " · ")
 }
 
 // subject is whom a status command is about, and who asked.
 type subject struct {
 	caller  string // the Slack user asking
 	agentID string
-	self    bool // the caller is the agent
+	// user is the agent's Slack user, when known (the caller, for self).
+	user string
+	self bool // the caller is the agent
+}
+
+// command is what the caller types to run cmd on the subject: for someone
+// else the mention follows the code span, since Slack shows no mention
+// inside one. Without a Slack user for the agent nothing can be typed,
+// and orElse stands instead.
+func (s subject) command(cmd, orElse string) string {
+	switch {
+	case s.self:
+		return "`" + cmd + "`"
+	case s.user != "":
+		return "`" + cmd + "` " + mention(s.user)
+	}
+	return orElse
+}
+
+// ref names someone else's agent without a read of it: the mention, which
+// Slack shows as their name, and the agent ID.
+func (s subject) ref() string {
+	if s.user != "" {
+		return mention(s.user) + " (`" + message.Escape(s.agentID) + "`)"
+	}
+	return "agent `" + message.Escape(s.agentID) + "`"
 }
 
 // subjectFor resolves the agent a status command is about: the caller's
@@ -232,25 +296,31 @@ func (h *Handler) subjectFor(ctx context.Context, caller, other string, what pre
 			h.audit(caller, "", "", what, lookupResult(caller, err))
 			return subject{}, refusal
 		}
-		return subject{caller: caller, agentID: id, self: true}, nil
+		return subject{caller: caller, agentID: id, user: caller, self: true}, nil
 	}
 	if !h.dir.IsSupervisor(caller) {
 		h.audit(caller, "", "", what, "refused: not a supervisor")
-		r := message.Reply("Only supervisors can change someone else's status. You can change your own with `/status " + message.Escape(string(what)) + "`.")
+		r := refused("Only supervisors can change someone else's status. You can change your own with `/status " + message.Escape(string(what)) + "`.")
+		if what == "cancel" {
+			r = refused("Only supervisors can drop someone else's queued status. You can drop your own with `/status cancel`.")
+		}
 		return subject{}, &r
 	}
 	id, err := h.dir.AgentFor(ctx, other)
 	if err != nil {
 		h.audit(caller, "", "", what, lookupResult(other, err))
 		var r message.Message
-		if errors.Is(err, ErrUnmapped) {
-			r = message.Reply(fmt.Sprintf("<@%s> is not mapped to a contact-center agent, so I can't change their status.", other))
-		} else {
-			r = message.Reply("⚠️ I couldn't look that person up just now (" + lookupTrouble(err) + "). Nothing was changed.")
+		switch {
+		case errors.Is(err, ErrUnmapped) && what == "cancel":
+			r = refused(fmt.Sprintf("%s is not mapped to a contact-center agent, so nothing is queued for them.", mention(other)))
+		case errors.Is(err, ErrUnmapped):
+			r = refused(fmt.Sprintf("%s is not mapped to a contact-center agent, so I can't change their status.", mention(other)))
+		default:
+			r = failed("⚠️ I couldn't look that person up just now (" + lookupTrouble(err) + "). Nothing was changed.")
 		}
 		return subject{}, &r
 	}
-	return subject{caller: caller, agentID: id, self: false}, nil
+	return subject{caller: caller, agentID: id, user: other, self: false}, nil
 }
 
 // changeStatus moves the subject's agent to target: one GET to check the
@@ -275,7 +345,7 @@ func (h *Handler) changeStatus(ctx context.Context, subj subject, target, expect
 		if !self {
 			lead = fmt.Sprintf("That button was for %s, but %s now %s, so I changed nothing.", statusMark(expected), who, statusMark(cur.Status))
 		}
-		return h.statusAnswer(ctx, subj, *cur, lead)
+		return refusal(h.statusAnswer(ctx, subj, *cur, lead))
 	}
 	if cur.Status == target {
 		h.audit(caller, agentID, cur.Status, target, "no change: already in that status")
@@ -283,11 +353,11 @@ func (h *Handler) changeStatus(ctx context.Context, subj subject, target, expect
 	}
 	if cur.Status.SystemManaged() {
 		h.audit(caller, agentID, cur.Status, target, "refused: on a call")
-		return h.onCallAnswer(ctx, subj, *cur, target, who)
+		return refusal(h.onCallAnswer(ctx, subj, *cur, target, who))
 	}
 	if !presence.CanTransition(cur.Status, target) {
 		h.audit(caller, agentID, cur.Status, target, "refused: invalid transition")
-		return h.statusAnswer(ctx, subj, *cur, invalidText(cur.Status, target, self))
+		return refusal(h.statusAnswer(ctx, subj, *cur, invalidText(cur.Status, target, self)))
 	}
 
 	if err := h.api.SetStatus(ctx, agentID, target); err != nil {
@@ -296,14 +366,20 @@ func (h *Handler) changeStatus(ctx context.Context, subj subject, target, expect
 			// our write; explain from where they are now.
 			h.audit(caller, agentID, cur.Status, target, "refused by the contact center: "+err.Error())
 			if now, gerr := h.api.Get(ctx, agentID); gerr == nil && now.Status != cur.Status {
-				return h.statusAnswer(ctx, subj, *now, fmt.Sprintf("The status changed to %s just now, before your change arrived.\n%s",
-					statusMark(now.Status), invalidOrNext(now.Status, target, self)))
+				return refusal(h.statusAnswer(ctx, subj, *now, fmt.Sprintf("The status changed to %s just now, before your change arrived.\n%s",
+					statusMark(now.Status), invalidOrNext(now.Status, target, self))))
 			}
 			// The table allows the move (it was checked above), so saying
 			// "you can't" would contradict the list of allowed moves.
-			return message.Reply(fmt.Sprintf("The contact center refused the change from %s to %s; "+
+			return refused(fmt.Sprintf("The contact center refused the change from %s to %s; "+
 				"the status may have changed and changed back. Nothing was changed: check with `/status` and try again.",
 				statusMark(cur.Status), statusMark(target)))
+		}
+		if aboutAgent(err) {
+			// A 404 or 403 on the change: the mapping or the token's
+			// rights are wrong, and trying again will not help.
+			h.audit(caller, agentID, cur.Status, target, "refused by the contact center: "+err.Error())
+			return refused(agentTroubleText(err, agentID, "change the status of", nothingDone))
 		}
 		h.audit(caller, agentID, cur.Status, target, "failed: "+err.Error())
 		return failed(troubleText(err, writeEffect(err)))
@@ -348,8 +424,11 @@ func (h *Handler) onCallAnswer(ctx context.Context, subj subject, a presence.Age
 	lead := fmt.Sprintf("📞 %s on a call. On-call is managed by the contact center: when the call ends "+
 		"the status moves to after-call work, and from there to `available` or `offline`.", who)
 	if h.queue != nil && afterCallAllowed(target) {
-		lead += fmt.Sprintf("\nI can set it to %s when this call ends: press the button below, or type `/status %s after-call`.",
-			statusMark(target), target)
+		orType := ""
+		if c := subj.command("/status "+string(target)+" after-call", ""); c != "" {
+			orType = ", or type " + c
+		}
+		lead += fmt.Sprintf("\nI can set it to %s when this call ends: press the button below%s.", statusMark(target), orType)
 	} else if h.queue != nil && target == presence.Busy {
 		lead += "\n" + busyQueueText
 	}
@@ -374,7 +453,7 @@ func invalidText(from, to presence.Status, self bool) string {
 	if !self {
 		subject = "They can't"
 	}
-	return fmt.Sprintf("%s go from %s to %s.\n%s", subject, statusMark(from), statusMark(to), allowedText(from))
+	return fmt.Sprintf("%s go from %s to %s.\n%s", subject, statusMark(from), statusMark(to), allowedText(from, self))
 }
 
 func invalidOrNext(from, to presence.Status, self bool) string {
@@ -385,12 +464,12 @@ func invalidOrNext(from, to presence.Status, self bool) string {
 		return "From there " + string(to) + " is allowed: send the command again if you still want it."
 	}
 	if from.SystemManaged() {
-		return nextText(from)
+		return nextText(from, subject{self: self})
 	}
 	return invalidText(from, to, self)
 }
 
-func allowedText(from presence.Status) string {
+func allowedText(from presence.Status, self bool) string {
 	allowed := presence.Allowed(from)
 	if len(allowed) == 0 {
 		return "From " + from.Label() + " nothing can be chosen by hand."
@@ -399,7 +478,11 @@ func allowedText(from presence.Status) string {
 	for i, s := range allowed {
 		parts[i] = "`" + string(s) + "`"
 	}
-	return "From " + from.Label() + " you can switch to: " + strings.Join(parts, " or ") + "."
+	who := "you"
+	if !self {
+		who = "they"
+	}
+	return "From " + from.Label() + " " + who + " can switch to: " + strings.Join(parts, " or ") + "."
 }
 
 // agentLabel is "*Jane Support* (agent_002)", escaped.
@@ -411,11 +494,14 @@ func agentLabel(a presence.Agent) string {
 	return fmt.Sprintf("*%s* (`%s`)", message.Escape(message.Truncate(name, 60)), message.Escape(a.ID))
 }
 
+// getFailed answers a failed read of one agent. An unknown or forbidden
+// agent is a refusal to explain, not an outage.
 func (h *Handler) getFailed(err error, agentID string, e effect) message.Message {
-	if errors.Is(err, presence.ErrNotFound) {
-		return message.Reply(fmt.Sprintf("The contact center has no agent `%s`. An admin should check the agent mapping file.", message.Escape(agentID)))
+	text := agentTroubleText(err, agentID, "see", e)
+	if aboutAgent(err) {
+		return refused(text)
 	}
-	return failed(troubleText(err, e))
+	return failed(text)
 }
 
 // audit leaves one line per status change attempt: who asked, for which

@@ -1,6 +1,7 @@
 package commands_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -277,10 +278,10 @@ func TestStatusContactCenterFailures(t *testing.T) {
 	}{
 		// A 500 on the read: nothing was sent, so nothing changed.
 		{name: "read 500", fault: &ccmsim.Fault{Method: "GET", Code: 500}, wantStatus: presence.Available,
-			want: []string{"The contact center is not answering.", "Nothing was changed"}},
+			want: []string{"The contact center had a server error.", "Nothing was changed"}},
 		// A read that times out.
 		{name: "read timeout", latency: time.Second, wantStatus: presence.Available,
-			want: []string{"The contact center is not answering.", "Nothing was changed"}},
+			want: []string{"The bot could not reach the contact center", "Nothing was changed"}},
 		// Bad credentials name the variable, never the value.
 		{name: "read 401", fault: &ccmsim.Fault{Code: 401}, wantStatus: presence.Available,
 			want: []string{"refused the bot's credentials", "`EXOTEL_ACCESS_TOKEN`", "Nothing was changed"}},
@@ -292,11 +293,11 @@ func TestStatusContactCenterFailures(t *testing.T) {
 			want: []string{"could not read", "Nothing was changed"}},
 		// The mapping names an agent the contact center does not have.
 		{name: "agent gone", gone: true,
-			want: []string{"The contact center has no agent `agent_001`", "agent mapping file"}},
+			want: []string{"The contact center does not know agent `agent_001`", "agent mapping file"}},
 		// A 500 on the write that did not land: the answer must not claim
 		// either outcome.
 		{name: "write 500", fault: &ccmsim.Fault{Method: "PUT", Code: 500}, wantPuts: 1, wantStatus: presence.Available,
-			want: []string{"The contact center is not answering.", "may not have been applied"}},
+			want: []string{"The contact center had a server error.", "may not have been applied"}},
 		// A 429 on the write: the API refused before acting.
 		{name: "write 429", fault: &ccmsim.Fault{Method: "PUT", Code: 429}, wantPuts: 1, wantStatus: presence.Available,
 			want: []string{"rate-limiting the bot", "Nothing was changed"}},
@@ -431,4 +432,63 @@ func TestStatusChangeSeenByPresence(t *testing.T) {
 	if st := f.sim.Stats(); st.Lists != 1 {
 		t.Errorf("roster fetches = %d, want 1 (the cache follows the bot's own change)", st.Lists)
 	}
+}
+
+// TestStatusRefusalsNameTheCause: each way the contact center can refuse
+// or fail a change gets an answer naming that cause, never "not
+// answering"; an unknown agent or a forbidden change is one PUT, without
+// a confirming read.
+func TestStatusRefusalsNameTheCause(t *testing.T) {
+	tests := []struct {
+		name     string
+		user     string
+		text     string
+		fault    ccmsim.Fault
+		wantGets int
+		want     []string
+	}{
+		// The mapping names an agent the contact center does not know.
+		{"404 on the change", userJohn, "busy", ccmsim.Fault{Method: "PUT", Code: 404}, 1,
+			[]string{"The contact center does not know agent `agent_001`", "An admin should check the agent mapping file", "Nothing was changed"}},
+		// The token may not change this agent.
+		{"403 on the change", userJohn, "busy", ccmsim.Fault{Method: "PUT", Code: 403}, 1,
+			[]string{"The contact center does not allow the bot to change the status of agent `agent_001`", "Nothing was changed"}},
+		// The same for a supervisor acting for someone else.
+		{"403 for a supervisor", userBoss, "offline <@U0AGENT02|jane>", ccmsim.Fault{Method: "PUT", Code: 403}, 1,
+			[]string{"does not allow the bot to change the status of agent `agent_002`"}},
+		// A refused token is not an unknown agent.
+		{"401 on the change", userJohn, "busy", ccmsim.Fault{Method: "PUT", Code: 401}, 1,
+			[]string{"refused the bot's credentials", "`EXOTEL_ACCESS_TOKEN`", "Nothing was changed"}},
+		// A server error, which may have landed: checked, then said so.
+		{"500 on the change", userJohn, "busy", ccmsim.Fault{Method: "PUT", Code: 500}, 2,
+			[]string{"The contact center had a server error.", "may not have been applied"}},
+		// Rate limiting.
+		{"429 on the change", userJohn, "busy", ccmsim.Fault{Method: "PUT", Code: 429}, 1,
+			[]string{"rate-limiting the bot", "Nothing was changed"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, fixtureOptions{})
+			f.sim.Inject(tt.fault)
+			m := f.run(t, tt.user, "/status", tt.text)
+			wantText(t, m, tt.want...)
+			notText(t, m, "✅", "not answering", secretToken)
+			if st := f.sim.Stats(); st.Puts != 1 || st.Gets != tt.wantGets {
+				t.Errorf("API calls = %+v, want 1 PUT and %d GET(s)", st, tt.wantGets)
+			}
+		})
+	}
+
+	// The agent's home tab says the same of a read.
+	t.Run("home, 404 on the read", func(t *testing.T) {
+		f := newFixture(t, fixtureOptions{})
+		f.sim.Inject(ccmsim.Fault{Method: "GET", Code: 404})
+		var text strings.Builder
+		for _, b := range f.h.Home(context.Background(), userJohn) {
+			text.WriteString(b.Text + "\n")
+		}
+		if got := text.String(); !strings.Contains(got, "The contact center does not know agent `agent_001`") {
+			t.Errorf("home = %q, want it to name the unknown agent", got)
+		}
+	})
 }

@@ -26,9 +26,32 @@ type Message struct {
 	// Failed marks an answer that reports a failure of the contact center
 	// or of Slack, for the command's log line and metrics.
 	Failed bool
+	// Refused marks an answer that turns the request down: bad input, not
+	// allowed, an invalid transition, a stale button. Set where the
+	// refusal is decided, never guessed from the text.
+	Refused bool
 	// Changed is the Slack user whose status (or queued status) this
 	// answer changed, so their App Home can be refreshed; "" when none.
 	Changed string
+}
+
+// Outcomes of a command or click, the same in its log line and in
+// presence_bot_commands_total.
+const (
+	OutcomeOK      = "ok"      // done as asked
+	OutcomeRefused = "refused" // bad input, not allowed, invalid transition, unknown command
+	OutcomeError   = "error"   // the person was told something failed
+)
+
+// Outcome is the answer's outcome: a failure wins over a refusal.
+func (m Message) Outcome() string {
+	switch {
+	case m.Failed:
+		return OutcomeError
+	case m.Refused:
+		return OutcomeRefused
+	}
+	return OutcomeOK
 }
 
 // Kind is the kind of a Block.

@@ -19,9 +19,9 @@ type healthCollector struct {
 func newHealthCollector() *healthCollector {
 	return &healthCollector{
 		ready: prometheus.NewDesc(namespace+"_ready",
-			"1 when /readyz answers 200 (no part is down), 0 otherwise.", nil, nil),
+			"1 when /readyz answers 200 (ready: no part down, refused or being checked, not shutting down), 0 otherwise.", nil, nil),
 		state: prometheus.NewDesc(namespace+"_health_state",
-			"1 for each part's current state (ok, degraded or down), 0 for the others.",
+			"1 for each part's current state (ok, degraded, checking, refused or down), 0 for the others.",
 			[]string{"part", "state"}, nil),
 	}
 }
@@ -44,7 +44,7 @@ func (c *healthCollector) Collect(ch chan<- prometheus.Metric) {
 	ready, parts := h.Ready()
 	ch <- prometheus.MustNewConstMetric(c.ready, prometheus.GaugeValue, boolValue(ready))
 	for part, ps := range parts {
-		states := []State{OK, Degraded, Down}
+		states := []State{OK, Degraded, Checking, Refused, Down}
 		if !slices.Contains(states, ps.State) {
 			// An unknown state counts as down, as in Ready.
 			ps.State = Down

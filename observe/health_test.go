@@ -6,14 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/presencebot/presence-bot/internal/testlog"
 	"github.com/presencebot/presence-bot/presence"
 	"github.com/presencebot/presence-bot/presence/ccmsim"
 )
@@ -75,6 +78,10 @@ func TestReadyzFlips(t *testing.T) {
 		h.ObserveAPI(presence.Observation{Endpoint: "list", Attempts: 0,
 			Err: &presence.APIError{Op: "list presence", Kind: presence.ErrUnavailable, Cause: errors.New("failing fast after repeated failures")}})
 	}
+	timeout := func(h *Health) {
+		h.ObserveAPI(presence.Observation{Endpoint: "get", Attempts: 3,
+			Err: &presence.APIError{Op: "get agent", Kind: presence.ErrUnavailable, Cause: context.DeadlineExceeded}})
+	}
 	canceled := func(h *Health) {
 		h.ObserveAPI(presence.Observation{Endpoint: "get", Attempts: 1,
 			Err: &presence.APIError{Op: "get agent", Kind: presence.ErrUnavailable, Cause: context.Canceled}})
@@ -82,6 +89,8 @@ func TestReadyzFlips(t *testing.T) {
 	set := func(part string, s State) func(*Health) {
 		return func(h *Health) { h.Set(part, s, "detail of "+part) }
 	}
+	const refused = State("refused")
+	listRefused := api("list", apiErr(presence.ErrUnauthorized, 401))
 
 	tests := []struct {
 		name       string
@@ -105,37 +114,76 @@ func TestReadyzFlips(t *testing.T) {
 		// And back.
 		{"socket returns", steps(up, down, up), 200, OK,
 			map[string]State{"slack_socket": OK}, nil},
-		// A failed API call: not ready, and the detail names the class and code.
-		{"api fails", steps(up, api("list", apiErr(presence.ErrServer, 503))), 503, Down,
-			map[string]State{"contact_center": Down},
-			map[string]string{"contact_center": "list: contact-center server error (HTTP 503)"}},
-		// The next success makes it ready again.
-		{"api recovers", steps(up, api("list", apiErr(presence.ErrServer, 503)), api("list", nil)), 200, OK,
+
+		// An outage is shared by every replica: reported, still ready.
+		{"server error", steps(up, api("list", apiErr(presence.ErrServer, 503))), 200, Degraded,
+			map[string]State{"contact_center": Degraded},
+			map[string]string{"contact_center": "list request failed: contact-center server error (HTTP 503)"}},
+		{"rate limited", steps(up, api("get", apiErr(presence.ErrRateLimited, 429))), 200, Degraded,
+			map[string]State{"contact_center": Degraded},
+			map[string]string{"contact_center": "get request failed: rate limited (HTTP 429)"}},
+		{"timeout", steps(up, timeout), 200, Degraded,
+			map[string]State{"contact_center": Degraded},
+			map[string]string{"contact_center": "get request failed: contact center unavailable (no answer)"}},
+		{"failing fast", steps(up, failFast), 200, Degraded,
+			map[string]State{"contact_center": Degraded},
+			map[string]string{"contact_center": "list request failed: contact center unavailable (failing fast after repeated failures)"}},
+		{"bad answer", steps(up, api("list", apiErr(presence.ErrBadResponse, 200))), 200, Degraded,
+			map[string]State{"contact_center": Degraded}, nil},
+		// The next success ends it.
+		{"outage ends", steps(up, api("list", apiErr(presence.ErrServer, 503)), api("get", nil)), 200, OK,
 			map[string]State{"contact_center": OK},
 			map[string]string{"contact_center": "last request succeeded"}},
-		// Failing fast is a failure too, and says so.
-		{"failing fast", steps(up, failFast), 503, Down,
-			map[string]State{"contact_center": Down},
-			map[string]string{"contact_center": "list: contact center unavailable (failing fast after repeated failures)"}},
-		// An unknown agent is the service working.
-		{"agent not found", steps(up, api("list", apiErr(presence.ErrServer, 500)), api("get", apiErr(presence.ErrNotFound, 404))), 200, OK,
+
+		// The account's own list refused: the configuration is wrong, so
+		// not ready, and the detail says which setting to fix.
+		{"token refused", steps(up, listRefused), 503, refused,
+			map[string]State{"contact_center": refused},
+			map[string]string{"contact_center": "the contact center refused EXOTEL_ACCESS_TOKEN (HTTP 401): copy the token again"}},
+		{"account forbidden", steps(up, api("list", apiErr(presence.ErrForbidden, 403))), 503, refused,
+			map[string]State{"contact_center": refused},
+			map[string]string{"contact_center": "EXOTEL_ACCESS_TOKEN may not read this account's agents (HTTP 403 on the account's list): check the token's permissions and EXOTEL_ACCOUNT_SID"}},
+		{"no such account", steps(up, api("list", apiErr(presence.ErrNotFound, 404))), 503, refused,
+			map[string]State{"contact_center": refused},
+			map[string]string{"contact_center": "no such account (HTTP 404 on the account's list): check EXOTEL_ACCOUNT_SID and the region (EXOTEL_REGION or EXOTEL_BASE_URL)"}},
+		// Refused stays refused through an outage and through answers
+		// about one agent: neither says the configuration is right now.
+		{"refused then outage", steps(up, listRefused, api("list", apiErr(presence.ErrServer, 502)), failFast), 503, refused,
+			map[string]State{"contact_center": refused}, nil},
+		{"refused then one agent unknown", steps(up, listRefused, api("get", apiErr(presence.ErrNotFound, 404))), 503, refused,
+			map[string]State{"contact_center": refused}, nil},
+		// A success means the contact center accepts the configuration.
+		{"refused then accepted", steps(up, listRefused, api("list", nil)), 200, OK,
 			map[string]State{"contact_center": OK}, nil},
-		// So is a refused transition.
+
+		// Answers about one agent are the service working: never refused.
+		{"agent not found", steps(up, api("get", apiErr(presence.ErrNotFound, 404))), 200, OK,
+			map[string]State{"contact_center": OK}, nil},
+		{"agent change forbidden", steps(up, api("update", apiErr(presence.ErrForbidden, 403))), 200, OK,
+			map[string]State{"contact_center": OK}, nil},
+		{"agent read forbidden", steps(up, api("get", apiErr(presence.ErrForbidden, 403))), 200, OK,
+			map[string]State{"contact_center": OK}, nil},
 		{"invalid transition", steps(up, api("update", apiErr(presence.ErrInvalidTransition, 400))), 200, OK,
 			map[string]State{"contact_center": OK}, nil},
-		// But a 404 on the list means a wrong URL or account.
-		{"list not found", steps(up, api("list", apiErr(presence.ErrNotFound, 404))), 503, Down,
-			map[string]State{"contact_center": Down},
-			map[string]string{"contact_center": "list: agent not found (HTTP 404)"}},
-		// A refused token is down.
-		{"unauthorized", steps(up, api("list", apiErr(presence.ErrUnauthorized, 401))), 503, Down,
-			map[string]State{"contact_center": Down}, nil},
+		// ... and end an outage, since the service answered.
+		{"outage ends with an agent answer", steps(up, api("list", apiErr(presence.ErrServer, 500)), api("get", apiErr(presence.ErrNotFound, 404))), 200, OK,
+			map[string]State{"contact_center": OK}, nil},
+		// A token refused on one agent's call is worth a look but only
+		// the list decides "refused" (the probe checks it next).
+		{"token refused on one agent", steps(up, api("get", apiErr(presence.ErrUnauthorized, 401))), 200, Degraded,
+			map[string]State{"contact_center": Degraded},
+			map[string]string{"contact_center": "the contact center refused EXOTEL_ACCESS_TOKEN on an agent's request (HTTP 401); checking the account's list"}},
+
 		// A call its caller abandoned changes nothing: still ok ...
 		{"canceled after success", steps(up, api("get", nil), canceled), 200, OK,
 			map[string]State{"contact_center": OK}, nil},
-		// ... and still down.
-		{"canceled after failure", steps(up, api("get", apiErr(presence.ErrServer, 502)), canceled), 503, Down,
-			map[string]State{"contact_center": Down}, nil},
+		// ... still degraded ...
+		{"canceled after failure", steps(up, api("get", apiErr(presence.ErrServer, 502)), canceled), 200, Degraded,
+			map[string]State{"contact_center": Degraded}, nil},
+		// ... still refused.
+		{"canceled after refusal", steps(up, listRefused, canceled), 503, refused,
+			map[string]State{"contact_center": refused}, nil},
+
 		// A degraded part is reported but the bot stays ready.
 		{"degraded", steps(up, set("redis", Degraded)), 200, Degraded,
 			map[string]State{"redis": Degraded, "slack_socket": OK},
@@ -143,7 +191,7 @@ func TestReadyzFlips(t *testing.T) {
 		// A part that is down makes the bot not ready.
 		{"extra part down", steps(up, set("redis", Down)), 503, Down,
 			map[string]State{"redis": Down}, nil},
-		// A state that is none of the three fails safe.
+		// A state that is none of the known ones fails safe.
 		{"unknown state", steps(up, set("redis", State("meh"))), 503, Down,
 			map[string]State{"redis": "meh"}, nil},
 	}
@@ -236,9 +284,9 @@ func TestReadyzDetailHidesErrorText(t *testing.T) {
 		want string
 	}{
 		// The client's typed error: class only.
-		{"api error", &presence.APIError{Op: "list presence", Kind: presence.ErrUnavailable, Cause: cause}, "list: contact center unavailable"},
+		{"api error", &presence.APIError{Op: "list presence", Kind: presence.ErrUnavailable, Cause: cause}, "list request failed: contact center unavailable (no answer)"},
 		// Any other error: a generic phrase.
-		{"plain error", fmt.Errorf("list: %w", cause), "list: request failed"},
+		{"plain error", fmt.Errorf("list: %w", cause), "list request failed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -338,14 +386,15 @@ func TestHealthAndMetricsFollowTheRealClient(t *testing.T) {
 		t.Errorf("/readyz after a success: got %d, want 200", code)
 	}
 
-	// Both attempts answered 503: down, with two attempts and one retry.
+	// Both attempts answered 503: degraded but ready, with two attempts
+	// and one retry.
 	sim.Inject(ccmsim.Fault{Code: 503, Times: 2})
 	if _, err := c.Get(ctx, "agent_001"); err == nil {
 		t.Fatal("get during an outage: got no error, want one")
 	}
 	code, body := readyz(t, h)
-	if code != 503 || body.Parts[PartContactCenter].State != Down {
-		t.Errorf("/readyz during an outage: got %d %+v, want 503 with contact_center down", code, body.Parts[PartContactCenter])
+	if code != 200 || body.Parts[PartContactCenter].State != Degraded {
+		t.Errorf("/readyz during an outage: got %d %+v, want 200 with contact_center degraded", code, body.Parts[PartContactCenter])
 	}
 
 	// The next success brings it back.
@@ -365,5 +414,302 @@ func TestHealthAndMetricsFollowTheRealClient(t *testing.T) {
 	}
 	if got := f.value(t, "presence_bot_contact_center_retries_total", l("endpoint", "get")); got != 1 {
 		t.Errorf("retries_total{get}: got %v, want 1", got)
+	}
+}
+
+// TestRefusalFollowsTheRealClient drives the real client against the
+// simulator with a wrong token and a wrong account: the list refused makes
+// the bot not ready, an unknown agent does not.
+func TestRefusalFollowsTheRealClient(t *testing.T) {
+	sim := ccmsim.New(ccmsim.Options{Now: func() time.Time { return t0 }})
+	sim.Add(presence.Agent{ID: "agent_001", Name: "John Agent", Status: presence.Available,
+		StatusSince: t0.Add(-time.Hour), Team: &presence.Team{ID: "sales", Name: "Sales"}})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	client := func(h *Health, sid, token string) *presence.Client {
+		return presence.NewClient(sid, token,
+			presence.WithBaseURL(srv.URL),
+			presence.WithHTTPClient(srv.Client()),
+			presence.WithRetry(2, time.Millisecond, 2*time.Millisecond),
+			presence.WithBreaker(0, 0, nil),
+			presence.WithObserver(h.ObserveAPI),
+		)
+	}
+	ctx := context.Background()
+	state := func(h *Health) (int, PartStatus) {
+		t.Helper()
+		code, body := readyz(t, h)
+		return code, body.Parts[PartContactCenter]
+	}
+
+	// A wrong token: the list is refused.
+	h := NewHealth(nil)
+	h.Connection(true)
+	c := client(h, sim.AccountSID(), "tok-WRONG")
+	if _, err := c.List(ctx, presence.ListOptions{Limit: 1}); err == nil {
+		t.Fatal("list with a wrong token: got no error")
+	}
+	if code, ps := state(h); code != 503 || ps.State != "refused" || !strings.Contains(ps.Detail, "EXOTEL_ACCESS_TOKEN") {
+		t.Errorf("/readyz with a wrong token: got %d %+v, want 503 refused naming EXOTEL_ACCESS_TOKEN", code, ps)
+	}
+	// The contact center starts accepting that token: ready, no restart.
+	sim.SetToken("tok-WRONG")
+	if _, err := c.List(ctx, presence.ListOptions{Limit: 1}); err != nil {
+		t.Fatalf("list once accepted: %v", err)
+	}
+	if code, ps := state(h); code != 200 || ps.State != OK {
+		t.Errorf("/readyz once accepted: got %d %+v, want 200 ok", code, ps)
+	}
+	sim.SetToken(ccmsim.DefaultToken)
+
+	// A wrong account: the list answers 404, which is the account missing.
+	h = NewHealth(nil)
+	h.Connection(true)
+	c = client(h, "AC_NOPE", sim.Token())
+	if _, err := c.List(ctx, presence.ListOptions{Limit: 1}); err == nil {
+		t.Fatal("list of a wrong account: got no error")
+	}
+	code, ps := state(h)
+	if code != 503 || ps.State != "refused" || !strings.Contains(ps.Detail, "EXOTEL_ACCOUNT_SID") || strings.Contains(ps.Detail, "agent not found") {
+		t.Errorf("/readyz with a wrong account: got %d %+v, want 503 refused naming EXOTEL_ACCOUNT_SID", code, ps)
+	}
+
+	// The right account, an unknown agent: the service working.
+	h = NewHealth(nil)
+	h.Connection(true)
+	c = client(h, sim.AccountSID(), sim.Token())
+	if _, err := c.Get(ctx, "agent_404"); !errors.Is(err, presence.ErrNotFound) {
+		t.Fatalf("get of an unknown agent: got %v, want not found", err)
+	}
+	if code, ps := state(h); code != 200 || ps.State != OK {
+		t.Errorf("/readyz after an unknown agent: got %d %+v, want 200 ok", code, ps)
+	}
+}
+
+// TestProbesRecheckUntilAccepted runs the probe loop with a scripted
+// contact center: it re-checks while refused or degraded, backing off up
+// to the cap, rests while ok, and wakes when a request fails.
+func TestProbesRecheckUntilAccepted(t *testing.T) {
+	h := NewHealth(nil)
+	h.Connection(true)
+	h.MarkChecking()
+	if ready, parts := h.Ready(); ready || parts[PartContactCenter].State != Checking {
+		t.Fatalf("before the first check: ready %v, contact_center %+v; want not ready, checking", ready, parts[PartContactCenter])
+	}
+
+	list := func(err error) presence.Observation {
+		return presence.Observation{Endpoint: "list", Attempts: 1, Err: err}
+	}
+	script := []presence.Observation{
+		list(apiErr(presence.ErrUnauthorized, 401)), // the first check: refused
+		list(apiErr(presence.ErrUnauthorized, 401)),
+		list(apiErr(presence.ErrServer, 503)), // an outage says nothing: still refused
+		list(apiErr(presence.ErrUnauthorized, 401)),
+		list(nil), // accepted
+		list(nil), // after the outage below
+	}
+	var (
+		mu     sync.Mutex
+		checks int
+		waits  []time.Duration
+	)
+	checked := func() int { mu.Lock(); defer mu.Unlock(); return checks }
+	p := Probes{
+		Every: 10 * time.Millisecond,
+		Max:   40 * time.Millisecond,
+		Check: func(ctx context.Context) error {
+			mu.Lock()
+			o := script[min(checks, len(script)-1)]
+			checks++
+			mu.Unlock()
+			h.ObserveAPI(o)
+			return o.Err
+		},
+		// The waits are recorded, not slept: the test runs in no time.
+		Sleep: func(ctx context.Context, d time.Duration) bool {
+			mu.Lock()
+			waits = append(waits, d)
+			mu.Unlock()
+			return ctx.Err() == nil
+		},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); h.RunProbes(ctx, p) }()
+	defer func() { cancel(); <-done }()
+
+	waitFor(t, "accepted after four refused or failed checks", func() bool {
+		ready, _ := h.Ready()
+		return ready && checked() == 5
+	})
+	mu.Lock()
+	got := slices.Clone(waits)
+	mu.Unlock()
+	// Jittered within [d/2, d] of 10, 20, 40, 40 ms: doubling, capped.
+	nominal := []time.Duration{10, 20, 40, 40}
+	if len(got) != len(nominal) {
+		t.Fatalf("waits: got %v, want %d of them", got, len(nominal))
+	}
+	for i, n := range nominal {
+		if d := n * time.Millisecond; got[i] < d/2 || got[i] > d {
+			t.Errorf("wait %d: got %v, want within [%v, %v]", i, got[i], d/2, d)
+		}
+	}
+
+	// While ok it rests: no check without a reason.
+	time.Sleep(5 * time.Millisecond)
+	if n := checked(); n != 5 {
+		t.Errorf("checks while ok: got %d, want 5 (none)", n)
+	}
+
+	// A command meets an outage: degraded, and the loop checks again
+	// after the first wait (the backoff starts over).
+	h.ObserveAPI(presence.Observation{Endpoint: "get", Attempts: 2, Err: apiErr(presence.ErrServer, 502)})
+	waitFor(t, "a check after the outage", func() bool {
+		_, parts := h.Ready()
+		return checked() == 6 && parts[PartContactCenter].State == OK
+	})
+	mu.Lock()
+	last := waits[len(waits)-1]
+	mu.Unlock()
+	if last < 5*time.Millisecond || last > 10*time.Millisecond {
+		t.Errorf("wait after the outage: got %v, want within [5ms, 10ms]", last)
+	}
+
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("RunProbes did not return after cancel")
+	}
+}
+
+// TestProbeWithoutAnswerEndsChecking keeps a check that reports
+// nothing (say, cut short by its timeout before any observation) from
+// leaving the bot unready for ever.
+func TestProbeWithoutAnswerEndsChecking(t *testing.T) {
+	h := NewHealth(nil)
+	h.Connection(true)
+	h.MarkChecking()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	p := Probes{
+		Every: time.Millisecond, Max: time.Millisecond,
+		Check: func(context.Context) error { return errors.New("no observation") },
+		Sleep: func(ctx context.Context, _ time.Duration) bool { cancel(); return false },
+	}
+	go func() { defer close(done); h.RunProbes(ctx, p) }()
+	<-done
+	ready, parts := h.Ready()
+	if !ready || parts[PartContactCenter].State != Degraded {
+		t.Errorf("after a check with no answer: ready %v, %+v; want ready, degraded", ready, parts[PartContactCenter])
+	}
+}
+
+// TestProbeTimeoutBoundsACheck: a check that hangs ends at the timeout.
+func TestProbeTimeoutBoundsACheck(t *testing.T) {
+	h := NewHealth(nil)
+	h.MarkChecking()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var deadline bool
+	p := Probes{
+		Every: time.Millisecond, Max: time.Millisecond, Timeout: 5 * time.Millisecond,
+		Check: func(ctx context.Context) error {
+			_, deadline = ctx.Deadline()
+			<-ctx.Done()
+			h.ObserveAPI(presence.Observation{Endpoint: "list", Err: &presence.APIError{Kind: presence.ErrUnavailable, Cause: ctx.Err()}})
+			return ctx.Err()
+		},
+		Sleep: func(context.Context, time.Duration) bool { cancel(); return false },
+	}
+	h.RunProbes(ctx, p)
+	if !deadline {
+		t.Error("the check had no deadline")
+	}
+	if _, parts := h.Ready(); parts[PartContactCenter].State != Degraded {
+		t.Errorf("after a check that timed out: %+v, want degraded", parts[PartContactCenter])
+	}
+}
+
+// TestHealthLogsEachChangeOnce: a line per change of state, never per
+// request, at a level that says how bad, and no secret in it.
+func TestHealthLogsEachChangeOnce(t *testing.T) {
+	logs := &testlog.Buffer{}
+	h := NewHealth(nil)
+	h.LogChanges(slog.New(slog.NewTextHandler(logs, nil)))
+	h.Connection(true)
+	outage := presence.Observation{Endpoint: "list", Attempts: 2, Err: &presence.APIError{Op: "list presence", Kind: presence.ErrServer, StatusCode: 503,
+		Message: "tok-SECRET", Cause: errors.New("https://ccm.example/v2/accounts/AC_SECRET/agents/presence")}}
+	for range 3 {
+		h.ObserveAPI(outage)
+	}
+	for range 3 {
+		h.ObserveAPI(presence.Observation{Endpoint: "list", Attempts: 1, Err: apiErr(presence.ErrUnauthorized, 401)})
+	}
+	for range 3 {
+		h.ObserveAPI(presence.Observation{Endpoint: "get", Attempts: 1})
+	}
+	out := logs.String()
+	for _, want := range []string{
+		"level=WARN msg=\"health changed\" part=contact_center state=degraded",
+		"level=ERROR msg=\"health changed\" part=contact_center state=refused",
+		"level=INFO msg=\"health changed\" part=contact_center state=ok",
+	} {
+		if n := strings.Count(out, want); n != 1 {
+			t.Errorf("log lines %q: got %d, want 1\n%s", want, n, out)
+		}
+	}
+	if strings.Contains(out, "SECRET") {
+		t.Errorf("the log holds error text:\n%s", out)
+	}
+}
+
+// TestStoppingIsNotReady: a replica shutting down leaves the rotation at
+// once, whatever its parts say.
+func TestStoppingIsNotReady(t *testing.T) {
+	h := NewHealth(nil)
+	h.Connection(true)
+	if code, _ := readyz(t, h); code != 200 {
+		t.Fatalf("/readyz before stopping: got %d, want 200", code)
+	}
+	h.Stopping()
+	code, body := readyz(t, h)
+	if code != 503 || body.Ready || !body.Stopping {
+		t.Errorf("/readyz while stopping: got %d %+v, want 503, not ready, stopping", code, body)
+	}
+}
+
+// TestRefusedIsExportedAsAState: alert rules can tell refused from down.
+func TestRefusedIsExportedAsAState(t *testing.T) {
+	m := NewMetrics()
+	h := NewHealth(nil)
+	m.WatchHealth(h)
+	h.Connection(true)
+	h.ObserveAPI(presence.Observation{Endpoint: "list", Attempts: 1, Err: apiErr(presence.ErrNotFound, 404)})
+	f := scrape(t, m)
+	if got := f.value(t, "presence_bot_ready", nil); got != 0 {
+		t.Errorf("presence_bot_ready while refused: got %v, want 0", got)
+	}
+	for _, s := range []State{OK, Degraded, Down, Refused, Checking} {
+		want := 0.0
+		if s == Refused {
+			want = 1
+		}
+		if got := f.value(t, "presence_bot_health_state", l("part", PartContactCenter, "state", string(s))); got != want {
+			t.Errorf("health_state{contact_center,%s}: got %v, want %v", s, got, want)
+		}
+	}
+}
+
+// waitFor polls check every millisecond for up to 5 s.
+func waitFor(t *testing.T, what string, check func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !check() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never: %s", what)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

@@ -23,17 +23,19 @@ const namespace = "presence_bot"
 // Label values for anything outside the known set, so a typo or a hostile
 // input cannot grow the number of series.
 const (
-	other       = "other"
-	outcomeOK   = "ok"
-	outcomeFail = "error"
-	codeNone    = "error" // contact-center request with no HTTP answer
+	other    = "other"
+	codeNone = "error" // contact-center request with no HTTP answer
 )
 
 // Known label values. Anything else is counted as "other".
 var (
-	knownCommands  = map[string]bool{"/status": true, "/presence": true}
-	knownKinds     = map[string]bool{"slash_commands": true, "interactive": true, "events_api": true}
-	knownEndpoints = map[string]bool{"list": true, "get": true, "update": true}
+	knownCommands = map[string]bool{"/status": true, "/presence": true}
+	// knownOutcomes are the contract's outcomes of a command or click.
+	knownOutcomes = map[string]bool{"ok": true, "refused": true, "error": true}
+	// knownSkipReasons are the alerts package's reasons for a skipped tick.
+	knownSkipReasons = map[string]bool{"lock_unavailable": true, "other_replica": true, "still_running": true, "store_unavailable": true}
+	knownKinds       = map[string]bool{"slash_commands": true, "interactive": true, "events_api": true}
+	knownEndpoints   = map[string]bool{"list": true, "get": true, "update": true}
 )
 
 // Histogram buckets. Slack drops an envelope not acknowledged within 3 s,
@@ -64,7 +66,10 @@ type Metrics struct {
 	agents          *agentsCollector
 	alertFiring     *prometheus.GaugeVec
 	redisUp         prometheus.Gauge
+	redisOnce       sync.Once // registers redisUp on the first report
 	redisFallbacks  *prometheus.CounterVec
+	jobTicks        *prometheus.CounterVec
+	jobSkips        *prometheus.CounterVec
 	health          *healthCollector
 
 	mu    sync.Mutex // guards the connection state below
@@ -79,7 +84,7 @@ func NewMetrics() *Metrics {
 		reg: prometheus.NewRegistry(),
 		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "commands_total",
-			Help: "Slash commands answered, by command (/status, /presence or other) and outcome (ok or error).",
+			Help: "Slash commands and button clicks answered, by command (/status, /presence or other) and outcome: ok (done as asked), refused (bad input, not allowed, invalid transition, unknown command) or error (the person was told something failed).",
 		}, []string{"command", "outcome"}),
 		commandDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "command_duration_seconds",
@@ -134,6 +139,14 @@ func NewMetrics() *Metrics {
 			Namespace: namespace, Name: "redis_fallbacks_total",
 			Help: "Operations that could not use Redis, by op: dedupe (fell back to local memory), lock (scheduled run skipped), store (state not shared).",
 		}, []string{"op"}),
+		jobTicks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "job_ticks_total",
+			Help: "Scheduled job ticks this replica ran, by job and result (ok or error).",
+		}, []string{"job", "result"}),
+		jobSkips: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "job_ticks_skipped_total",
+			Help: "Scheduled job ticks this replica did not run, by job and reason: lock_unavailable (the shared lock could not be asked, e.g. Redis down), other_replica (another replica runs it; normal), still_running (this job's previous tick is still going), store_unavailable (the job could not read its state).",
+		}, []string{"job", "reason"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -143,7 +156,8 @@ func NewMetrics() *Metrics {
 		m.slackCalls, m.slackErrors,
 		m.socketUp, m.reconnects,
 		m.agents, m.alertFiring, m.health,
-		m.redisUp, m.redisFallbacks,
+		m.redisFallbacks,
+		m.jobTicks, m.jobSkips,
 	)
 	return m
 }
@@ -182,15 +196,11 @@ func (m *Metrics) Acked(kind string, latency time.Duration) {
 	m.ackLatency.WithLabelValues(bounded(kind, knownKinds)).Observe(latency.Seconds())
 }
 
-// Answered records a command's outcome and how long it took. It fits
-// bot.Hooks.Answered.
-func (m *Metrics) Answered(command string, ok bool, took time.Duration) {
+// Answered records a command's outcome (ok, refused or error) and how
+// long it took. It fits bot.Hooks.Answered.
+func (m *Metrics) Answered(command, outcome string, took time.Duration) {
 	command = bounded(command, knownCommands)
-	outcome := outcomeOK
-	if !ok {
-		outcome = outcomeFail
-	}
-	m.commands.WithLabelValues(command, outcome).Inc()
+	m.commands.WithLabelValues(command, bounded(outcome, knownOutcomes)).Inc()
 	m.commandDuration.WithLabelValues(command).Observe(took.Seconds())
 }
 
@@ -221,8 +231,14 @@ func (m *Metrics) SetAlert(rule string, firing bool) {
 	m.alertFiring.WithLabelValues(strings.ToValidUTF8(rule, "\uFFFD")).Set(boolValue(firing))
 }
 
-// RedisUp records whether the shared Redis answers.
-func (m *Metrics) RedisUp(up bool) { m.redisUp.Set(boolValue(up)) }
+// RedisUp records whether the shared Redis answers. The gauge exists
+// from the first report on: only with REDIS_URL, whose client reports its
+// state as soon as it opens, so a bot without Redis has no redis_up 0
+// that reads as an outage.
+func (m *Metrics) RedisUp(up bool) {
+	m.redisUp.Set(boolValue(up)) // before registering: never a false 0
+	m.redisOnce.Do(func() { m.reg.MustRegister(m.redisUp) })
+}
 
 // RedisFallback counts an operation that could not use Redis.
 func (m *Metrics) RedisFallback(op string) {
@@ -230,6 +246,27 @@ func (m *Metrics) RedisFallback(op string) {
 }
 
 var redisOps = map[string]bool{"dedupe": true, "lock": true, "store": true}
+
+// JobTick counts a tick a scheduled job ran on this replica; err is what
+// the run returned.
+func (m *Metrics) JobTick(job string, err error) {
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	m.jobTicks.WithLabelValues(jobLabel(job), result).Inc()
+}
+
+// JobTickSkipped counts a tick this replica did not run, with the
+// scheduler's reason.
+func (m *Metrics) JobTickSkipped(job, reason string) {
+	m.jobSkips.WithLabelValues(jobLabel(job), bounded(reason, knownSkipReasons)).Inc()
+}
+
+// jobLabel is a job's name as a label value. Jobs are named in code, so
+// the set is bounded already; only invalid UTF-8 would make the label
+// panic.
+func jobLabel(job string) string { return strings.ToValidUTF8(job, "\uFFFD") }
 
 // bounded returns v when it is in known and "other" otherwise.
 func bounded(v string, known map[string]bool) string {

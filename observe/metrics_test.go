@@ -13,10 +13,12 @@ import (
 
 func TestAnsweredCountsByCommandAndOutcome(t *testing.T) {
 	m := NewMetrics()
-	m.Answered("/status", true, 120*time.Millisecond)
-	m.Answered("/status", true, 80*time.Millisecond)
-	m.Answered("/presence", false, 3*time.Second)
-	m.Answered("/deploy-prod", true, time.Millisecond) // unknown: bounded to "other"
+	m.Answered("/status", "ok", 120*time.Millisecond)
+	m.Answered("/status", "ok", 80*time.Millisecond)
+	m.Answered("/status", "refused", 10*time.Millisecond)
+	m.Answered("/presence", "error", 3*time.Second)
+	m.Answered("/deploy-prod", "ok", time.Millisecond) // unknown: bounded to "other"
+	m.Answered("/presence", "maybe", time.Millisecond) // not an outcome: bounded to "other"
 	f := scrape(t, m)
 
 	tests := []struct {
@@ -27,8 +29,12 @@ func TestAnsweredCountsByCommandAndOutcome(t *testing.T) {
 	}{
 		// Two successful /status answers.
 		{"status ok", "/status", "ok", 2},
+		// A refusal is its own outcome, neither ok nor error.
+		{"status refused", "/status", "refused", 1},
 		// One failed /presence answer.
 		{"presence error", "/presence", "error", 1},
+		// An outcome outside the contract's three is bounded too.
+		{"unknown outcome", "/presence", "other", 1},
 		// Unknown commands share one label value.
 		{"unknown command", "other", "ok", 1},
 	}
@@ -43,18 +49,18 @@ func TestAnsweredCountsByCommandAndOutcome(t *testing.T) {
 		t.Errorf("unknown command became a label value: %v", m)
 	}
 	h := f.histogram(t, "presence_bot_command_duration_seconds", l("command", "/status"))
-	if got, want := h.GetSampleCount(), uint64(2); got != want {
+	if got, want := h.GetSampleCount(), uint64(3); got != want {
 		t.Errorf("command_duration_seconds{/status} count: got %d, want %d", got, want)
 	}
-	if got, want := h.GetSampleSum(), 0.2; math.Abs(got-want) > 1e-9 {
+	if got, want := h.GetSampleSum(), 0.21; math.Abs(got-want) > 1e-9 {
 		t.Errorf("command_duration_seconds{/status} sum: got %v, want %v", got, want)
 	}
-	// 80 ms and 120 ms: one at or under 0.1 s, both at or under 0.25 s.
-	if got := bucket(t, h, 0.1); got != 1 {
-		t.Errorf("command_duration_seconds{/status} le=0.1: got %d, want 1", got)
+	// 10, 80 and 120 ms: two at or under 0.1 s, all at or under 0.25 s.
+	if got := bucket(t, h, 0.1); got != 2 {
+		t.Errorf("command_duration_seconds{/status} le=0.1: got %d, want 2", got)
 	}
-	if got := bucket(t, h, 0.25); got != 2 {
-		t.Errorf("command_duration_seconds{/status} le=0.25: got %d, want 2", got)
+	if got := bucket(t, h, 0.25); got != 3 {
+		t.Errorf("command_duration_seconds{/status} le=0.25: got %d, want 3", got)
 	}
 }
 
@@ -277,7 +283,7 @@ func TestSetAlertFlips(t *testing.T) {
 // runtime and process collectors.
 func TestEveryMetricIsExposedWithHelp(t *testing.T) {
 	m := NewMetrics()
-	m.Answered("/status", true, time.Millisecond)
+	m.Answered("/status", "ok", time.Millisecond)
 	m.Acked("slash_commands", time.Millisecond)
 	m.ObserveAPI(presence.Observation{Endpoint: "list", Code: 200, Attempts: 2})
 	m.Connection(true)
@@ -288,6 +294,8 @@ func TestEveryMetricIsExposedWithHelp(t *testing.T) {
 	m.slackErrors.WithLabelValues("chat.postMessage", "channel_not_found").Inc()
 	m.RedisUp(true)
 	m.RedisFallback("dedupe")
+	m.JobTick("alerts", nil)
+	m.JobTickSkipped("alerts", "lock_unavailable")
 	f := scrape(t, m)
 
 	want := []string{
@@ -307,6 +315,8 @@ func TestEveryMetricIsExposedWithHelp(t *testing.T) {
 		"presence_bot_health_state",
 		"presence_bot_redis_up",
 		"presence_bot_redis_fallbacks_total",
+		"presence_bot_job_ticks_total",
+		"presence_bot_job_ticks_skipped_total",
 		"go_goroutines",
 		"go_memstats_heap_alloc_bytes",
 		"process_start_time_seconds",
@@ -349,7 +359,7 @@ func TestMetricsConcurrentUse(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				m.Answered("/status", true, time.Millisecond)
+				m.Answered("/status", "ok", time.Millisecond)
 				m.Acked("slash_commands", time.Millisecond)
 				m.ObserveAPI(presence.Observation{Endpoint: "get", Code: 200, Attempts: 1})
 				m.Connection(i%2 == 0)
@@ -392,10 +402,11 @@ func TestWatchHealthExportsReadiness(t *testing.T) {
 		{"connected", func() { h.Connection(true) }, 1, PartSlackSocket, OK},
 		// A degraded part keeps the bot ready.
 		{"degraded", func() { h.Set("redis", Degraded, "local files") }, 1, "redis", Degraded},
-		// The contact center failing makes it not ready.
-		{"api down", func() {
-			h.ObserveAPI(presence.Observation{Endpoint: "list", Err: &presence.APIError{Kind: presence.ErrServer, StatusCode: 500}})
-		}, 0, PartContactCenter, Down},
+		// The contact center refusing the configuration makes it not
+		// ready (an outage only degrades it: see health_test.go).
+		{"api refused", func() {
+			h.ObserveAPI(presence.Observation{Endpoint: "list", Err: &presence.APIError{Kind: presence.ErrUnauthorized, StatusCode: 401}})
+		}, 0, PartContactCenter, Refused},
 		// An unknown state is exported as down.
 		{"unknown state", func() { h.Set("redis", State("meh"), "") }, 0, "redis", Down},
 	}
@@ -439,5 +450,68 @@ func TestRedisMetrics(t *testing.T) {
 		if counts[op] != n {
 			t.Errorf("fallbacks{op=%s} = %v, want %v", op, counts[op], n)
 		}
+	}
+}
+
+// TestRedisUpOnlyWithRedis: the gauge exists only once Redis is in use
+// (REDIS_URL set reports its first state), so a bot without Redis does not
+// export a redis_up of 0 that reads as "Redis down".
+func TestRedisUpOnlyWithRedis(t *testing.T) {
+	m := NewMetrics()
+	m.RedisFallback("dedupe") // unrelated Redis metrics do not bring it
+	if f := scrape(t, m); f["presence_bot_redis_up"] != nil {
+		t.Errorf("redis_up before any Redis state: got %s, want no series", f.series("presence_bot_redis_up"))
+	}
+	m.RedisUp(false)
+	if got := scrape(t, m).value(t, "presence_bot_redis_up", nil); got != 0 {
+		t.Errorf("redis_up after RedisUp(false) = %v, want 0", got)
+	}
+	m.RedisUp(true)
+	m.RedisUp(true) // reported again: still one series
+	f := scrape(t, m)
+	if got := f.value(t, "presence_bot_redis_up", nil); got != 1 {
+		t.Errorf("redis_up after RedisUp(true) = %v, want 1", got)
+	}
+	if n := len(f["presence_bot_redis_up"].GetMetric()); n != 1 {
+		t.Errorf("redis_up has %d series, want 1", n)
+	}
+}
+
+// TestJobTickMetrics counts the ticks a replica ran, by result, and the
+// ticks it skipped, by reason, each from a fixed set.
+func TestJobTickMetrics(t *testing.T) {
+	m := NewMetrics()
+	m.JobTick("alerts", nil)
+	m.JobTick("alerts", nil)
+	m.JobTick("alerts", errors.New("boom"))
+	m.JobTick("summary", nil)
+	m.JobTickSkipped("alerts", "lock_unavailable")
+	m.JobTickSkipped("alerts", "lock_unavailable")
+	m.JobTickSkipped("alerts", "other_replica")
+	m.JobTickSkipped("summary", "still_running")
+	m.JobTickSkipped("summary", "store_unavailable")
+	m.JobTickSkipped("summary", "cosmic rays") // not a reason: bounded
+	f := scrape(t, m)
+	tests := []struct {
+		name   string
+		metric string
+		labels map[string]string
+		want   float64
+	}{
+		{"alerts ok", "presence_bot_job_ticks_total", l("job", "alerts", "result", "ok"), 2},
+		{"alerts error", "presence_bot_job_ticks_total", l("job", "alerts", "result", "error"), 1},
+		{"summary ok", "presence_bot_job_ticks_total", l("job", "summary", "result", "ok"), 1},
+		{"lock unavailable", "presence_bot_job_ticks_skipped_total", l("job", "alerts", "reason", "lock_unavailable"), 2},
+		{"other replica", "presence_bot_job_ticks_skipped_total", l("job", "alerts", "reason", "other_replica"), 1},
+		{"still running", "presence_bot_job_ticks_skipped_total", l("job", "summary", "reason", "still_running"), 1},
+		{"store unavailable", "presence_bot_job_ticks_skipped_total", l("job", "summary", "reason", "store_unavailable"), 1},
+		{"unknown reason", "presence_bot_job_ticks_skipped_total", l("job", "summary", "reason", "other"), 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := f.value(t, tt.metric, tt.labels); got != tt.want {
+				t.Errorf("%s%v: got %v, want %v", tt.metric, tt.labels, got, tt.want)
+			}
+		})
 	}
 }

@@ -19,6 +19,8 @@ import (
 	"unicode"
 
 	"github.com/go-resty/resty/v2"
+
+	"github.com/presencebot/presence-bot/internal/redact"
 )
 
 // Regions and their base URLs, from the spec.
@@ -188,7 +190,8 @@ func NewClient(accountSID, accessToken string, opts ...Option) *Client {
 		// caps only the backoff (see retryWait), and the caller's deadline
 		// caps the rest.
 		SetRetryMaxWaitTime(maxRetryAfter).
-		SetRetryAfter(retryWait(s.retryWait, s.maxRetryWait)).
+		SetRetryAfter(logRetries(s.log, retryWait(s.retryWait, s.maxRetryWait))).
+		AddRetryHook(noteRetry).
 		AddRetryCondition(retryable)
 
 	return &Client{
@@ -337,7 +340,7 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 	if !c.breaker.allow() {
 		return nil, &APIError{Op: op, Kind: ErrUnavailable, Cause: errors.New("failing fast after repeated failures")}
 	}
-	req := c.rc.R().SetContext(ctx).SetQueryParamsFromValues(query)
+	req := c.rc.R().SetContext(withRetryNote(ctx, op)).SetQueryParamsFromValues(query)
 	if body != nil {
 		req.SetHeader("Content-Type", "application/json").SetBody(body)
 	}
@@ -861,9 +864,73 @@ func ambiguous(err error) bool {
 	return false
 }
 
-// restyLogger routes resty's own messages (retries, warnings) to slog.
+// restyLogger routes resty's own messages to slog, all at debug: resty
+// warns of every failed attempt and errors at the end of every failed
+// call, which the client's error, the retry records (logRetries) and the
+// metrics already say in a structured way. Its preformatted text becomes
+// one attribute, with any URL's userinfo and query taken out.
 type restyLogger struct{ l *slog.Logger }
 
-func (r restyLogger) Errorf(format string, v ...any) { r.l.Error(fmt.Sprintf(format, v...)) }
-func (r restyLogger) Warnf(format string, v ...any)  { r.l.Warn(fmt.Sprintf(format, v...)) }
-func (r restyLogger) Debugf(format string, v ...any) { r.l.Debug(fmt.Sprintf(format, v...)) }
+func (r restyLogger) Errorf(format string, v ...any) { r.log("error", format, v) }
+func (r restyLogger) Warnf(format string, v ...any)  { r.log("warn", format, v) }
+func (r restyLogger) Debugf(format string, v ...any) { r.log("debug", format, v) }
+
+func (r restyLogger) log(level, format string, v []any) {
+	args := make([]any, len(v))
+	for i, a := range v {
+		if e, ok := a.(error); ok {
+			a = redact.Error(e)
+		}
+		args[i] = a
+	}
+	r.l.Debug("contact center http", "resty_level", level, "detail", fmt.Sprintf(format, args...))
+}
+
+// retryNote carries what resty's retry hook saw of a failed attempt to
+// the wait function that logs the retry: resty hands that function the
+// response but not the error.
+type retryNote struct {
+	op  string
+	err error
+}
+
+type retryNoteKey struct{}
+
+// withRetryNote gives a request's context a note for its retries.
+func withRetryNote(ctx context.Context, op string) context.Context {
+	return context.WithValue(ctx, retryNoteKey{}, &retryNote{op: op})
+}
+
+// noteRetry is resty's retry hook. It runs after each failed attempt
+// that may be retried, on the request's goroutine, just before the wait
+// is chosen.
+func noteRetry(resp *resty.Response, err error) {
+	if resp == nil || resp.Request == nil {
+		return
+	}
+	if n, ok := resp.Request.Context().Value(retryNoteKey{}).(*retryNote); ok {
+		n.err = err
+	}
+}
+
+// logRetries wraps the wait function. Resty asks for a wait exactly once
+// per retry (not after the last attempt), so this logs one structured
+// debug record per retry: a retry is routine, and the call's outcome is
+// reported by its error and the metrics.
+func logRetries(log *slog.Logger, wait resty.RetryAfterFunc) resty.RetryAfterFunc {
+	return func(c *resty.Client, r *resty.Response) (time.Duration, error) {
+		d, err := wait(c, r)
+		if err != nil {
+			return d, err // no retry follows
+		}
+		attrs := []any{"attempt", r.Request.Attempt, "status", r.StatusCode(), "wait", d, "url", redact.URL(r.Request.URL)}
+		if n, ok := r.Request.Context().Value(retryNoteKey{}).(*retryNote); ok {
+			attrs = append(attrs, "op", n.op)
+			if n.err != nil {
+				attrs = append(attrs, "err", redact.Error(n.err))
+			}
+		}
+		log.Debug("contact center retry", attrs...)
+		return d, nil
+	}
+}

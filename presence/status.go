@@ -5,6 +5,7 @@ package presence
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 )
 
@@ -46,11 +47,27 @@ func (e *ParseError) Error() string {
 	return fmt.Sprintf("unknown status %q (want one of %s)", e.Input, joinStatuses(Statuses, ", "))
 }
 
+// aliases are the other words people type for statuses, keyed as Parse
+// normalises them. It is the one table: /status and /presence both read
+// it through Parse, so a word means the same status to each.
+var aliases = map[string]Status{
+	"after-call": AfterCallWork,
+	"acw":        AfterCallWork,
+	"oncall":     OnCall,
+}
+
+// Aliases returns a copy of the alias table (word → status), for help
+// texts.
+func Aliases() map[string]Status { return maps.Clone(aliases) }
+
 // Parse turns user or API text into a Status. It ignores case and
-// surrounding space and accepts underscores for hyphens, as the API's
-// summary keys spell them.
+// surrounding space, accepts underscores for hyphens, as the API's
+// summary keys spell them, and the aliases people type.
 func Parse(s string) (Status, error) {
 	norm := strings.ReplaceAll(strings.ToLower(strings.TrimSpace(s)), "_", "-")
+	if st, ok := aliases[norm]; ok {
+		return st, nil
+	}
 	st := Status(norm)
 	if st.Valid() {
 		return st, nil

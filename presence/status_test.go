@@ -137,3 +137,41 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestParseAliases: the words people type for statuses (the contract's
+// one table, read by both commands through Parse), in any case and with
+// underscores for hyphens.
+func TestParseAliases(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Status
+	}{
+		{"after-call", AfterCallWork},
+		{"After_Call", AfterCallWork}, // underscored, capitalised
+		{"acw", AfterCallWork},
+		{" ACW ", AfterCallWork},
+		{"oncall", OnCall},
+		{"OnCall", OnCall},
+	}
+	for _, tt := range tests {
+		if got, err := Parse(tt.in); err != nil || got != tt.want {
+			t.Errorf("Parse(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+	// Aliases lists exactly the table, and every alias parses to its status.
+	want := map[string]Status{"after-call": AfterCallWork, "acw": AfterCallWork, "oncall": OnCall}
+	got := Aliases()
+	if len(got) != len(want) {
+		t.Errorf("Aliases() = %v, want %v", got, want)
+	}
+	for word, st := range want {
+		if got[word] != st {
+			t.Errorf("Aliases()[%q] = %q, want %q", word, got[word], st)
+		}
+	}
+	// A copy: changing it changes nothing.
+	got["lunch"] = Busy
+	if _, err := Parse("lunch"); err == nil {
+		t.Error("changing Aliases' result changed Parse")
+	}
+}

@@ -74,7 +74,7 @@ const (
 // concurrent use.
 type Sim struct {
 	sid   string
-	token string
+	token string // guarded by ctl: SetToken changes it while serving
 	now   func() time.Time
 
 	// mu guards the roster and rng. Lists and single reads take the read
@@ -140,7 +140,20 @@ func newRand(seed int64) *rand.Rand {
 func (s *Sim) AccountSID() string { return s.sid }
 
 // Token is the bearer token the simulator accepts.
-func (s *Sim) Token() string { return s.token }
+func (s *Sim) Token() string {
+	s.ctl.Lock()
+	defer s.ctl.Unlock()
+	return s.token
+}
+
+// SetToken changes the bearer token the simulator accepts, as an operator
+// issuing or revoking a token would: tests use it to see a refused bot
+// recover without a restart.
+func (s *Sim) SetToken(tok string) {
+	s.ctl.Lock()
+	defer s.ctl.Unlock()
+	s.token = tok
+}
 
 // endpoint is the API operation a request names by path and method.
 type endpoint int
@@ -266,5 +279,5 @@ func (s *Sim) authorized(r *http.Request) bool {
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return false
 	}
-	return subtle.ConstantTimeCompare([]byte(tok), []byte(s.token)) == 1
+	return subtle.ConstantTimeCompare([]byte(tok), []byte(s.Token())) == 1
 }
