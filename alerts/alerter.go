@@ -16,6 +16,7 @@ import (
 
 	"github.com/presencebot/presence-bot/message"
 	"github.com/presencebot/presence-bot/presence"
+	"github.com/presencebot/presence-bot/schedule"
 	"github.com/presencebot/presence-bot/state"
 )
 
@@ -238,7 +239,7 @@ func (a *Alerter) Poll(ctx context.Context, now time.Time) error {
 	if err != nil {
 		// Deciding from a state we could not read risks posting again
 		// what another replica posted: skip this tick instead.
-		return SkipTick(SkipStoreUnavailable, err)
+		return schedule.SkipTick(schedule.SkipStoreUnavailable, err)
 	}
 	rd, obsErr := a.observe(ctx)
 	failed := obsErr != nil

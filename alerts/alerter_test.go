@@ -11,6 +11,7 @@ import (
 
 	"github.com/presencebot/presence-bot/message"
 	"github.com/presencebot/presence-bot/presence"
+	"github.com/presencebot/presence-bot/schedule"
 	"github.com/presencebot/presence-bot/presence/ccmsim"
 	"github.com/presencebot/presence-bot/state"
 )
@@ -628,9 +629,9 @@ func TestUnreadableStateSkipsThePoll(t *testing.T) {
 		t.Fatalf("Poll = %v, want the read error", err)
 	}
 	// A skipped tick, with its reason, for the scheduler's warning and metric.
-	var skipped *SkippedError
-	if !errors.As(err, &skipped) || skipped.Reason != SkipStoreUnavailable {
-		t.Errorf("Poll = %#v, want a tick skipped for %s", err, SkipStoreUnavailable)
+	var skipped *schedule.SkippedError
+	if !errors.As(err, &skipped) || skipped.Reason != schedule.SkipStoreUnavailable {
+		t.Errorf("Poll = %#v, want a tick skipped for %s", err, schedule.SkipStoreUnavailable)
 	}
 	// Deciding from nothing could repeat what another replica posted.
 	f.expect(t, "skipped", 0, 0)

@@ -24,6 +24,7 @@ import (
 	"github.com/presencebot/presence-bot/observe"
 	"github.com/presencebot/presence-bot/presence"
 	"github.com/presencebot/presence-bot/redisstate"
+	"github.com/presencebot/presence-bot/schedule"
 	"github.com/presencebot/presence-bot/state"
 )
 
@@ -32,7 +33,7 @@ type App struct {
 	cfg     *config.Config
 	log     *slog.Logger
 	bot     *bot.Bot
-	sched   *alerts.Scheduler
+	sched   *schedule.Scheduler
 	shared  shared
 	health  *observe.Health
 	metrics *observe.Metrics
@@ -139,27 +140,27 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (_ *App, err erro
 	// The locker asks the scheduler for a job's tick, and gocron wants the
 	// locker before the scheduler exists: the closure bridges the two,
 	// since locks are only taken once the scheduler runs.
-	var sched *alerts.Scheduler
-	schedOpts := []alerts.SchedulerOption{
-		alerts.WithClock(o.clock),
-		alerts.WithLocation(cfg.Location),
-		alerts.WithLogger(log.With("component", "scheduler")),
-		alerts.WithObserver(func(r alerts.JobRun) {
+	var sched *schedule.Scheduler
+	schedOpts := []schedule.Option{
+		schedule.WithClock(o.clock),
+		schedule.WithLocation(cfg.Location),
+		schedule.WithLogger(log.With("component", "scheduler")),
+		schedule.WithObserver(func(r schedule.JobRun) {
 			if !r.Repeat && r.Skipped == "" { // skips are counted below
 				metrics.JobTick(r.Job, r.Err)
 			}
 		}),
-		alerts.WithSkipObserver(func(s alerts.TickSkip) { metrics.JobTickSkipped(s.Job, s.Reason) }),
+		schedule.WithSkipObserver(func(s schedule.TickSkip) { metrics.JobTickSkipped(s.Job, s.Reason) }),
 		// Another replica holding the tick is normal, not a warning.
-		alerts.WithLockSkipReason(redisstate.ErrTickTaken, alerts.SkipOtherReplica),
+		schedule.WithLockSkipReason(redisstate.ErrTickTaken, schedule.SkipOtherReplica),
 	}
 	if sh.redis != nil {
 		locker := sh.redis.Locker(o.clock, func(job string, now time.Time) (time.Time, time.Duration, bool) {
 			return sched.TickOf(job, now)
 		})
-		schedOpts = append(schedOpts, alerts.WithGocronOptions(gocron.WithDistributedLocker(locker)))
+		schedOpts = append(schedOpts, schedule.WithGocronOptions(gocron.WithDistributedLocker(locker)))
 	}
-	sched, err = alerts.NewScheduler(schedOpts...)
+	sched, err = schedule.New(schedOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -276,14 +277,14 @@ type scheduledJobs struct {
 
 // addJobs schedules the summary and the alert poll when their channels
 // are set.
-func addJobs(cfg *config.Config, sched *alerts.Scheduler, client *presence.Client, roster *presence.Snapshots,
+func addJobs(cfg *config.Config, sched *schedule.Scheduler, client *presence.Client, roster *presence.Snapshots,
 	web *bot.WebAPI, store state.Store, metrics *observe.Metrics, log *slog.Logger) (scheduledJobs, error) {
 	var jobs scheduledJobs
 	if cfg.Summary.Enabled() {
 		summary := alerts.NewSummarizer(roster, web, store,
 			alerts.SummarySettings{Channel: cfg.Summary.Channel, Location: cfg.Location}, log)
 		sc := cfg.Summary.Schedule
-		if err := sched.Add("summary", alerts.Schedule{Every: sc.Every, Cron: sc.Cron, WithSeconds: sc.WithSeconds}, summary.Run); err != nil {
+		if err := sched.Add("summary", schedule.Spec{Every: sc.Every, Cron: sc.Cron, WithSeconds: sc.WithSeconds}, summary.Run); err != nil {
 			return jobs, &ConfigError{Err: fmt.Errorf("SUMMARY_SCHEDULE: %w", err)}
 		}
 	}

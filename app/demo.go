@@ -17,6 +17,7 @@ import (
 	"github.com/presencebot/presence-bot/console"
 	"github.com/presencebot/presence-bot/presence"
 	"github.com/presencebot/presence-bot/presence/ccmsim"
+	"github.com/presencebot/presence-bot/schedule"
 	"github.com/presencebot/presence-bot/state"
 )
 
@@ -100,7 +101,7 @@ func Demo(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logger, o 
 		presence.WithLogger(log.With("component", "contact-center")))
 	roster := presence.NewSnapshots(client, 2*time.Second, nil)
 	store := state.NewMemoryStore()
-	sched, err := alerts.NewScheduler(alerts.WithLogger(log.With("component", "scheduler")))
+	sched, err := schedule.New(schedule.WithLogger(log.With("component", "scheduler")))
 	if err != nil {
 		return err
 	}
@@ -128,7 +129,7 @@ func Demo(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logger, o 
 	for _, j := range []struct {
 		name  string
 		every time.Duration
-		run   alerts.JobFunc
+		run   schedule.JobFunc
 	}{
 		{"summary", demoSummaryEvery, summary.Run},
 		{"alerts", demoAlertEvery, alerter.Poll},

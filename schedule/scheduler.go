@@ -1,4 +1,9 @@
-package alerts
+// Package schedule runs the bot's periodic jobs (the alert poll, the
+// summary, the after-call poll) on gocron: ticks aligned to the wall clock
+// in one location, one run per tick, an injectable clock, and a tick that
+// does not run here is never silent. Replicas share its ticks through the
+// distributed locker they plug in (redisstate's).
+package schedule
 
 import (
 	"context"
@@ -23,7 +28,7 @@ type JobFunc func(ctx context.Context, tick time.Time) error
 // Schedule is when a job runs: every fixed duration (aligned to the wall
 // clock) or on a cron expression. It mirrors config.Schedule, which main
 // converts.
-type Schedule struct {
+type Spec struct {
 	Every       time.Duration
 	Cron        string
 	WithSeconds bool // Cron has six fields, seconds first
@@ -115,7 +120,7 @@ type lockReason struct {
 	reason string
 }
 
-type schedulerConfig struct {
+type options struct {
 	clock       clockwork.Clock
 	loc         *time.Location
 	log         *slog.Logger
@@ -126,54 +131,54 @@ type schedulerConfig struct {
 }
 
 // SchedulerOption configures a Scheduler.
-type SchedulerOption func(*schedulerConfig)
+type Option func(*options)
 
 // WithClock sets the clock (a clockwork fake clock in tests).
-func WithClock(c clockwork.Clock) SchedulerOption {
-	return func(s *schedulerConfig) { s.clock = c }
+func WithClock(c clockwork.Clock) Option {
+	return func(s *options) { s.clock = c }
 }
 
 // WithLocation sets the zone in which ticks are aligned and cron
 // expressions read (TIMEZONE). Default UTC.
-func WithLocation(loc *time.Location) SchedulerOption {
-	return func(s *schedulerConfig) { s.loc = loc }
+func WithLocation(loc *time.Location) Option {
+	return func(s *options) { s.loc = loc }
 }
 
 // WithLogger sets where job failures are logged.
-func WithLogger(l *slog.Logger) SchedulerOption {
-	return func(s *schedulerConfig) { s.log = l }
+func WithLogger(l *slog.Logger) Option {
+	return func(s *options) { s.log = l }
 }
 
 // WithObserver is told about every run once it is over, for metrics (and
 // for tests, which wait on it).
-func WithObserver(f func(JobRun)) SchedulerOption {
-	return func(s *schedulerConfig) { s.obs = f }
+func WithObserver(f func(JobRun)) Option {
+	return func(s *options) { s.obs = f }
 }
 
 // WithSkipObserver is told about every tick that did not run here, for
 // metrics.
-func WithSkipObserver(f func(TickSkip)) SchedulerOption {
-	return func(s *schedulerConfig) { s.skipObs = f }
+func WithSkipObserver(f func(TickSkip)) Option {
+	return func(s *options) { s.skipObs = f }
 }
 
 // WithLockSkipReason says that a distributed lock's error wrapping target
 // skips the tick with reason: for a Redis locker, its "taken by another
 // replica" error is SkipOtherReplica. Any other lock error is
 // SkipLockUnavailable.
-func WithLockSkipReason(target error, reason string) SchedulerOption {
-	return func(s *schedulerConfig) { s.lockReasons = append(s.lockReasons, lockReason{target, reason}) }
+func WithLockSkipReason(target error, reason string) Option {
+	return func(s *options) { s.lockReasons = append(s.lockReasons, lockReason{target, reason}) }
 }
 
 // WithGocronOptions passes extra options to gocron, such as a distributed
 // locker; jobs are named by their stable names ("summary", "alerts"), which
 // gocron hands the locker as the key.
-func WithGocronOptions(opts ...gocron.SchedulerOption) SchedulerOption {
-	return func(s *schedulerConfig) { s.gocron = append(s.gocron, opts...) }
+func WithGocronOptions(opts ...gocron.SchedulerOption) Option {
+	return func(s *options) { s.gocron = append(s.gocron, opts...) }
 }
 
 // NewScheduler returns a scheduler that is not yet started.
-func NewScheduler(opts ...SchedulerOption) (*Scheduler, error) {
-	cfg := schedulerConfig{clock: clockwork.NewRealClock(), loc: time.UTC, log: slog.New(slog.DiscardHandler)}
+func New(opts ...Option) (*Scheduler, error) {
+	cfg := options{clock: clockwork.NewRealClock(), loc: time.UTC, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -290,7 +295,7 @@ type job struct {
 }
 
 // Add adds a job on a Schedule: AddEvery when Every is set, else AddCron.
-func (s *Scheduler) Add(name string, sched Schedule, fn JobFunc) error {
+func (s *Scheduler) Add(name string, sched Spec, fn JobFunc) error {
 	if sched.Every > 0 {
 		return s.AddEvery(name, sched.Every, fn)
 	}

@@ -1,4 +1,4 @@
-package alerts
+package schedule
 
 import (
 	"context"
@@ -31,12 +31,12 @@ var (
 )
 
 // skipHarness is a harness whose scheduler reports skipped ticks.
-func skipHarness(t *testing.T, opts ...SchedulerOption) (*harness, chan TickSkip, func() string) {
+func skipHarness(t *testing.T, opts ...Option) (*harness, chan TickSkip, func() string) {
 	t.Helper()
 	log, buf := newLogger()
 	skips := make(chan TickSkip, 100)
 	h := newHarness(t, time.Date(2025, 3, 3, 10, 0, 0, 500e6, time.UTC), time.UTC,
-		append([]SchedulerOption{WithLogger(log), WithSkipObserver(func(s TickSkip) { skips <- s })}, opts...)...)
+		append([]Option{WithLogger(log), WithSkipObserver(func(s TickSkip) { skips <- s })}, opts...)...)
 	return h, skips, buf.String
 }
 
@@ -63,7 +63,7 @@ func TestSkippedTickWhenTheLockFails(t *testing.T) {
 		WithGocronOptions(gocron.WithDistributedLocker(locker)),
 		WithLockSkipReason(errTaken, SkipOtherReplica))
 	var runs atomic.Int32
-	h.add("alerts", Schedule{Every: 2 * time.Second}, func(context.Context, time.Time) error { runs.Add(1); return nil })
+	h.add("alerts", Spec{Every: 2 * time.Second}, func(context.Context, time.Time) error { runs.Add(1); return nil })
 	h.sched.Start()
 	for _, sec := range []int{2, 4, 6} {
 		tick := time.Date(2025, 3, 3, 10, 0, sec, 0, time.UTC)
@@ -104,7 +104,7 @@ func TestTickTakenByAnotherReplicaIsDebug(t *testing.T) {
 	h, skips, logs := skipHarness(t,
 		WithGocronOptions(gocron.WithDistributedLocker(locker)),
 		WithLockSkipReason(errTaken, SkipOtherReplica))
-	h.add("alerts", Schedule{Every: 2 * time.Second}, func(context.Context, time.Time) error { return nil })
+	h.add("alerts", Spec{Every: 2 * time.Second}, func(context.Context, time.Time) error { return nil })
 	h.sched.Start()
 	tick := time.Date(2025, 3, 3, 10, 0, 2, 0, time.UTC)
 	h.advance(tick)
@@ -128,7 +128,7 @@ func TestTickSkippedWhileThePreviousRuns(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release) // before the harness's shutdown, whatever happens
 	started := make(chan time.Time, 10)
-	h.add("alerts", Schedule{Every: 2 * time.Second}, func(_ context.Context, tick time.Time) error {
+	h.add("alerts", Spec{Every: 2 * time.Second}, func(_ context.Context, tick time.Time) error {
 		started <- tick
 		if tick.Second() == 2 {
 			<-release
@@ -156,7 +156,7 @@ func TestTickSkippedWhileThePreviousRuns(t *testing.T) {
 func TestJobSkipsItsOwnTick(t *testing.T) {
 	h, skips, logs := skipHarness(t)
 	cause := errors.New("load alert state: redis unavailable")
-	h.add("alerts", Schedule{Every: 2 * time.Second}, func(context.Context, time.Time) error {
+	h.add("alerts", Spec{Every: 2 * time.Second}, func(context.Context, time.Time) error {
 		return SkipTick(SkipStoreUnavailable, cause)
 	})
 	h.sched.Start()

@@ -1,9 +1,8 @@
-package alerts
+package schedule
 
 import (
 	"context"
 	"errors"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,9 +11,6 @@ import (
 	"github.com/go-co-op/gocron/v2"
 	"github.com/google/uuid"
 	"github.com/jonboulle/clockwork"
-
-	"github.com/presencebot/presence-bot/presence"
-	"github.com/presencebot/presence-bot/state"
 )
 
 // waitTimeout bounds every wait on the scheduler's goroutines; the fake
@@ -69,7 +65,7 @@ type harness struct {
 	jobs  int
 }
 
-func newHarness(t *testing.T, start time.Time, loc *time.Location, opts ...SchedulerOption) *harness {
+func newHarness(t *testing.T, start time.Time, loc *time.Location, opts ...Option) *harness {
 	t.Helper()
 	h := &harness{
 		t:     t,
@@ -77,12 +73,12 @@ func newHarness(t *testing.T, start time.Time, loc *time.Location, opts ...Sched
 		mon:   &testMonitor{events: make(chan runEvent, 1000)},
 		runs:  make(chan JobRun, 1000),
 	}
-	opts = append([]SchedulerOption{
+	opts = append([]Option{
 		WithClock(h.clock), WithLocation(loc),
 		WithObserver(func(r JobRun) { h.runs <- r }),
 		WithGocronOptions(gocron.WithMonitor(h.mon)),
 	}, opts...)
-	s, err := NewScheduler(opts...)
+	s, err := New(opts...)
 	if err != nil {
 		t.Fatalf("NewScheduler: %v", err)
 	}
@@ -97,7 +93,7 @@ func newHarness(t *testing.T, start time.Time, loc *time.Location, opts ...Sched
 	return h
 }
 
-func (h *harness) add(name string, sched Schedule, fn JobFunc) {
+func (h *harness) add(name string, sched Spec, fn JobFunc) {
 	h.t.Helper()
 	if err := h.sched.Add(name, sched, fn); err != nil {
 		h.t.Fatalf("Add(%s): %v", name, err)
@@ -168,31 +164,31 @@ func TestScheduleTicksAreAligned(t *testing.T) {
 	newYork := mustLoad(t, "America/New_York")
 	tests := []struct {
 		name  string
-		sched Schedule
+		sched Spec
 		loc   *time.Location
 		start time.Time
 		want  []time.Time
 	}{
 		// A 2s schedule ticks on even seconds.
-		{"2s", Schedule{Every: 2 * time.Second}, time.UTC, time.Date(2025, 3, 3, 10, 0, 0, 500e6, time.UTC),
+		{"2s", Spec{Every: 2 * time.Second}, time.UTC, time.Date(2025, 3, 3, 10, 0, 0, 500e6, time.UTC),
 			[]time.Time{time.Date(2025, 3, 3, 10, 0, 2, 0, time.UTC), time.Date(2025, 3, 3, 10, 0, 4, 0, time.UTC), time.Date(2025, 3, 3, 10, 0, 6, 0, time.UTC)}},
 		// Started on a tick, the first run is that tick.
-		{"2s from a tick", Schedule{Every: 2 * time.Second}, time.UTC, time.Date(2025, 3, 3, 10, 0, 0, 0, time.UTC),
+		{"2s from a tick", Spec{Every: 2 * time.Second}, time.UTC, time.Date(2025, 3, 3, 10, 0, 0, 0, time.UTC),
 			[]time.Time{time.Date(2025, 3, 3, 10, 0, 0, 0, time.UTC), time.Date(2025, 3, 3, 10, 0, 2, 0, time.UTC)}},
 		// 30m ticks at :00 and :30.
-		{"30m", Schedule{Every: 30 * time.Minute}, time.UTC, time.Date(2025, 3, 3, 10, 7, 13, 0, time.UTC),
+		{"30m", Spec{Every: 30 * time.Minute}, time.UTC, time.Date(2025, 3, 3, 10, 7, 13, 0, time.UTC),
 			[]time.Time{time.Date(2025, 3, 3, 10, 30, 0, 0, time.UTC), time.Date(2025, 3, 3, 11, 0, 0, 0, time.UTC), time.Date(2025, 3, 3, 11, 30, 0, 0, time.UTC)}},
 		// 1h ticks on the local hour, even in a zone half an hour off UTC.
-		{"1h in Kolkata", Schedule{Every: time.Hour}, kolkata, time.Date(2025, 3, 3, 10, 7, 0, 0, kolkata),
+		{"1h in Kolkata", Spec{Every: time.Hour}, kolkata, time.Date(2025, 3, 3, 10, 7, 0, 0, kolkata),
 			[]time.Time{time.Date(2025, 3, 3, 11, 0, 0, 0, kolkata), time.Date(2025, 3, 3, 12, 0, 0, 0, kolkata)}},
 		// 24h ticks at local midnight.
-		{"24h in New York", Schedule{Every: 24 * time.Hour}, newYork, time.Date(2025, 1, 6, 15, 0, 0, 0, newYork),
+		{"24h in New York", Spec{Every: 24 * time.Hour}, newYork, time.Date(2025, 1, 6, 15, 0, 0, 0, newYork),
 			[]time.Time{time.Date(2025, 1, 7, 0, 0, 0, 0, newYork), time.Date(2025, 1, 8, 0, 0, 0, 0, newYork)}},
 		// A cron with seconds.
-		{"cron every 15s", Schedule{Cron: "*/15 * * * * *", WithSeconds: true}, time.UTC, time.Date(2025, 3, 3, 10, 0, 7, 0, time.UTC),
+		{"cron every 15s", Spec{Cron: "*/15 * * * * *", WithSeconds: true}, time.UTC, time.Date(2025, 3, 3, 10, 0, 7, 0, time.UTC),
 			[]time.Time{time.Date(2025, 3, 3, 10, 0, 15, 0, time.UTC), time.Date(2025, 3, 3, 10, 0, 30, 0, time.UTC), time.Date(2025, 3, 3, 10, 0, 45, 0, time.UTC)}},
 		// A weekday cron read in the location: Friday afternoon to Monday 09:00 local.
-		{"cron weekdays 9:00 Kolkata", Schedule{Cron: "0 9 * * 1-5"}, kolkata, time.Date(2025, 3, 7, 14, 0, 0, 0, kolkata),
+		{"cron weekdays 9:00 Kolkata", Spec{Cron: "0 9 * * 1-5"}, kolkata, time.Date(2025, 3, 7, 14, 0, 0, 0, kolkata),
 			[]time.Time{time.Date(2025, 3, 10, 9, 0, 0, 0, kolkata), time.Date(2025, 3, 11, 9, 0, 0, 0, kolkata)}},
 	}
 	for _, tc := range tests {
@@ -215,7 +211,7 @@ func TestScheduleTicksAreAligned(t *testing.T) {
 
 func TestNextRunIsAligned(t *testing.T) {
 	h := newHarness(t, time.Date(2025, 3, 3, 10, 7, 13, 0, time.UTC), time.UTC)
-	h.add("summary", Schedule{Every: time.Hour}, func(context.Context, time.Time) error { return nil })
+	h.add("summary", Spec{Every: time.Hour}, func(context.Context, time.Time) error { return nil })
 	h.sched.Start()
 	h.advance(h.clock.Now())
 	next, err := h.sched.NextRun("summary")
@@ -235,7 +231,7 @@ func TestSlowRunSkipsTheNextTick(t *testing.T) {
 	started := make(chan time.Time, 10)
 	release := make(chan struct{})
 	var running, overlaps atomic.Int32
-	h.add("alerts", Schedule{Every: 2 * time.Second}, func(_ context.Context, tick time.Time) error {
+	h.add("alerts", Spec{Every: 2 * time.Second}, func(_ context.Context, tick time.Time) error {
 		if running.Add(1) > 1 {
 			overlaps.Add(1)
 		}
@@ -283,7 +279,7 @@ func TestSlowRunSkipsTheNextTick(t *testing.T) {
 func TestTickRunsOnce(t *testing.T) {
 	h := newHarness(t, time.Date(2025, 3, 3, 10, 0, 0, 500e6, time.UTC), time.UTC)
 	var runs atomic.Int32
-	h.add("alerts", Schedule{Every: 2 * time.Second}, func(context.Context, time.Time) error { runs.Add(1); return nil })
+	h.add("alerts", Spec{Every: 2 * time.Second}, func(context.Context, time.Time) error { runs.Add(1); return nil })
 	h.sched.Start()
 	h.tick(time.Date(2025, 3, 3, 10, 0, 2, 0, time.UTC), "alerts")
 	// A second delivery of the same tick (gocron can make one) does nothing.
@@ -316,7 +312,7 @@ func TestJobFailuresAreLoggedAndSurvived(t *testing.T) {
 	log, buf := newLogger()
 	h := newHarness(t, time.Date(2025, 3, 3, 10, 0, 0, 500e6, time.UTC), time.UTC, WithLogger(log))
 	var n atomic.Int32
-	h.add("summary", Schedule{Every: time.Second}, func(_ context.Context, tick time.Time) error {
+	h.add("summary", Spec{Every: time.Second}, func(_ context.Context, tick time.Time) error {
 		switch n.Add(1) {
 		case 1:
 			return errors.New("contact center unavailable")
@@ -342,7 +338,7 @@ func TestJobFailuresAreLoggedAndSurvived(t *testing.T) {
 func TestSchedulerRefusesBadJobs(t *testing.T) {
 	h := newHarness(t, time.Date(2025, 3, 3, 10, 0, 0, 0, time.UTC), time.UTC)
 	noop := func(context.Context, time.Time) error { return nil }
-	h.add("alerts", Schedule{Every: time.Minute}, noop)
+	h.add("alerts", Spec{Every: time.Minute}, noop)
 	s := h.sched
 	tests := []struct {
 		name string
@@ -362,7 +358,7 @@ func TestSchedulerRefusesBadJobs(t *testing.T) {
 		// Six fields need WithSeconds.
 		{"six fields without seconds", func() error { return s.AddCron("z", "0 0 9 * * *", false, noop) }},
 		// An empty Schedule is neither.
-		{"empty schedule", func() error { return s.Add("w", Schedule{}, noop) }},
+		{"empty schedule", func() error { return s.Add("w", Spec{}, noop) }},
 	}
 	for _, tc := range tests {
 		if err := tc.add(); err == nil {
@@ -373,7 +369,7 @@ func TestSchedulerRefusesBadJobs(t *testing.T) {
 
 func TestShutdownCancelsRunningJob(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(time.Date(2025, 3, 3, 10, 0, 0, 500e6, time.UTC))
-	s, err := NewScheduler(WithClock(clock))
+	s, err := New(WithClock(clock))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,58 +404,6 @@ func TestShutdownCancelsRunningJob(t *testing.T) {
 	if n := runs.Load(); n != 1 {
 		t.Errorf("got %d runs, want 1: nothing runs after Shutdown", n)
 	}
-}
-
-// TestScheduledAlertsAndSummary drives the real jobs from the fake clock:
-// the alert poll every minute and the summary every hour, against the
-// simulator.
-func TestScheduledAlertsAndSummary(t *testing.T) {
-	f := newFixture(t, floor()...)
-	store := state.NewMemoryStore()
-	s := settings()
-	s.Repeat = 5 * time.Minute
-	alerter := NewAlerter(f.client, f.poster, store, s, nil)
-	snaps := presence.NewSnapshots(f.client, 0, nil)
-	summary := NewSummarizer(snaps, f.poster, store, SummarySettings{Channel: "C_SUMMARY"}, nil)
-
-	log, buf := newLogger()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Log(buf.String())
-		}
-	})
-	h := newHarness(t, time.Date(2025, 3, 3, 9, 58, 30, 0, time.UTC), time.UTC, WithLogger(log))
-	h.add("alerts", Schedule{Every: time.Minute}, alerter.Poll)
-	h.add("summary", Schedule{Cron: "0 * * * *"}, summary.Run)
-	h.sched.Start()
-	at := func(hour, minute int) time.Time { return time.Date(2025, 3, 3, hour, minute, 0, 0, time.UTC) }
-
-	h.tick(at(9, 59), "alerts")
-	f.expect(t, "09:59", 0, 0)
-
-	f.force(t, presence.Offline, "s1")
-	h.tick(at(10, 0), "alerts", "summary")
-	posts, _ := f.expect(t, "10:00", 2, 0)
-	var texts []string
-	for _, p := range posts {
-		texts = append(texts, p.channel+": "+p.text())
-	}
-	mustContain(t, "10:00", strings.Join(texts, "\n"), "C_ALERTS: Low availability across all teams: 4 agents available (threshold 5)", "Below since 10:00",
-		"C_SUMMARY: Presence summary: 4 of 8 agents available")
-
-	for m := 1; m <= 4; m++ {
-		h.tick(at(10, m), "alerts")
-	}
-	f.expect(t, "inside the repeat period", 0, 0)
-
-	h.tick(at(10, 5), "alerts")
-	posts, _ = f.expect(t, "10:05", 1, 1) // the repeat takes the button off the 10:00 copy
-	mustContain(t, "repeat", posts[0].text(), "Still low availability", "Below since 10:00 (5m)")
-
-	f.force(t, presence.Available, "s1")
-	h.tick(at(10, 6), "alerts")
-	posts, _ = f.expect(t, "10:06", 1, 1)
-	mustContain(t, "recovery", posts[0].text(), "Availability recovered", "after 6m below")
 }
 
 // wallAligned reports whether t's wall-clock time in its own zone, at that
@@ -545,7 +489,7 @@ func TestDurationTicksAcrossDaylightSaving(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, tc.start, tc.loc)
 			ticks := make(chan time.Time, 10)
-			h.add("job", Schedule{Every: tc.every}, func(_ context.Context, tick time.Time) error { ticks <- tick; return nil })
+			h.add("job", Spec{Every: tc.every}, func(_ context.Context, tick time.Time) error { ticks <- tick; return nil })
 			h.sched.Start()
 			h.advance(tc.start)
 			last := tc.start
@@ -626,7 +570,7 @@ func TestReplicasAgreeOnTicksAcrossDaylightSaving(t *testing.T) {
 			late := newHarness(t, lateStart, london)
 			noop := func(context.Context, time.Time) error { return nil }
 			for _, h := range []*harness{early, late} {
-				h.add("job", Schedule{Every: tc.every}, noop)
+				h.add("job", Spec{Every: tc.every}, noop)
 				h.sched.Start()
 			}
 			for _, s := range instants {
@@ -674,7 +618,7 @@ func TestDurationTicksOverAYear(t *testing.T) {
 		for _, every := range []time.Duration{30 * time.Minute, time.Hour, 24 * time.Hour} {
 			t.Run(zone+"/"+every.String(), func(t *testing.T) {
 				h := newHarness(t, from.Add(-24*time.Hour), loc)
-				h.add("job", Schedule{Every: every}, func(context.Context, time.Time) error { return nil })
+				h.add("job", Spec{Every: every}, func(context.Context, time.Time) error { return nil })
 				tick, period, _ := h.sched.TickOf("job", from)
 				if tick.Before(from) {
 					tick, _, _ = h.sched.TickOf("job", tick.Add(period))
