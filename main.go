@@ -2,7 +2,7 @@
 //
 //	presence-bot          run the bot (configuration from the environment and .env)
 //	presence-bot demo     try it locally: a console on the built-in simulator
-//	presence-bot check    check the configuration and reach Slack and the contact center
+//	presence-bot check    check the configuration; reach Slack, the contact center and Redis
 //	presence-bot bench    measure the whole path against in-process fakes
 package main
 
@@ -42,7 +42,7 @@ const usage = `usage: presence-bot [command]
 commands:
   (none)   run the bot; configuration comes from the environment and .env
   demo     a local console on the built-in contact-center simulator (no accounts needed)
-  check    validate the configuration and reach Slack and the contact center
+  check    validate the configuration; reach Slack, the contact center and Redis
   bench    the whole-path benchmark (5,000 agents); -short for a quick run
   help     this text
 `
@@ -54,6 +54,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd := ""
 	if len(args) > 0 {
 		cmd = args[0]
+	}
+	// Only bench takes arguments; anything after the others is a mistake
+	// (presence-bot check --verbose), not something to ignore.
+	if len(args) > 1 && cmd != "bench" {
+		fmt.Fprintf(stderr, "presence-bot: %s takes no arguments, got %q\n\n%s", cmd, args[1], usage)
+		return exitConfig
 	}
 	switch cmd {
 	case "", "run":
@@ -84,6 +90,8 @@ func loadConfig(stderr io.Writer, opts ...config.Option) (*config.Config, bool) 
 		fmt.Fprintln(stderr, "presence-bot: configuration error:", err)
 		return nil, false
 	}
+	// After LoadDotEnv, so that .env's variables are checked too.
+	opts = append([]config.Option{config.WithEnviron(os.Environ())}, opts...)
 	cfg, err := config.Load(os.LookupEnv, opts...)
 	if err != nil {
 		fmt.Fprintln(stderr, "presence-bot: configuration errors:")
@@ -91,6 +99,10 @@ func loadConfig(stderr io.Writer, opts ...config.Option) (*config.Config, bool) 
 		if errors.As(err, &ve) {
 			for _, p := range ve.Problems {
 				fmt.Fprintln(stderr, "  -", p.String())
+			}
+			// A typo is often why a variable is missing.
+			for _, p := range ve.Unknown {
+				fmt.Fprintln(stderr, "  - note:", p.String())
 			}
 		} else {
 			fmt.Fprintln(stderr, "  -", err)
@@ -108,12 +120,28 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// check exits as the run would for the same configuration: 2 when the
+// bot would refuse to start (including a mapping file that does not parse
+// and a channel name where an ID belongs, which check resolves), 1 when
+// something it reaches fails, 0 when everything answers.
 func check(ctx context.Context, stdout, stderr io.Writer) int {
-	cfg, ok := loadConfig(stderr)
+	cfg, ok := loadConfig(stderr, config.AllowChannelNames())
 	if !ok {
 		return exitConfig
 	}
-	if !app.Check(ctx, cfg, stdout) {
+	// go-redis logs through its own global logger; keep it on stderr, at
+	// warnings, away from the report.
+	redis.SetLogger(redisstate.NewGoRedisLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	err := app.Check(ctx, cfg, stdout)
+	var ce *app.ConfigError
+	switch {
+	case errors.As(err, &ce):
+		fmt.Fprintln(stderr, "presence-bot check: the bot would not start with this configuration:")
+		for _, line := range strings.Split(ce.Err.Error(), "\n") {
+			fmt.Fprintln(stderr, "  -", line)
+		}
+		return exitConfig
+	case err != nil:
 		return exitFailed
 	}
 	return exitOK
@@ -127,6 +155,15 @@ func serve(ctx context.Context, stderr io.Writer) int {
 		return exitConfig
 	}
 	log := newLogger(cfg, stderr)
+	// A variable the bot does not know is likely a typo that leaves a
+	// feature off: ERROR, so that log alerting sees it, but the bot runs,
+	// because a stray variable must not take production down.
+	for _, p := range cfg.Unknown {
+		log.Error(p.String()+" (ignored)", "variable", p.Var)
+	}
+	for _, p := range cfg.Ignored {
+		log.Warn(p.String(), "variable", p.Var)
+	}
 	// go-redis logs through its own global logger; route it to ours so
 	// LOG_FORMAT=json stays JSON.
 	redis.SetLogger(redisstate.NewGoRedisLogger(log.With("component", "redis")))

@@ -2,49 +2,65 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+	"github.com/slack-go/slack"
 
 	"github.com/presencebot/presence-bot/bot"
 	"github.com/presencebot/presence-bot/config"
 	"github.com/presencebot/presence-bot/internal/redact"
 	"github.com/presencebot/presence-bot/presence"
+	"github.com/presencebot/presence-bot/redisstate"
 )
 
 // checkTimeout bounds each of check's calls.
 const checkTimeout = 10 * time.Second
 
-// Check reaches Slack with both tokens and the contact center with its
-// credentials, and reports each as ok or failed with the reason and a
-// hint. It reports whether everything is ok. Secrets never appear.
-func Check(ctx context.Context, cfg *config.Config, out io.Writer, opts ...Option) bool {
+// ErrCheckFailed is what Check returns when the configuration is valid but
+// something it reaches does not answer, or not as the bot needs.
+var ErrCheckFailed = errors.New("check failed")
+
+// Check reports, one line each, what the configuration holds and what
+// the bot would meet at run time: unknown variables and settings without
+// effect, the mapping file, both Slack tokens, the channels, the contact
+// center, Redis or STATE_DIR; then what is switched on and off. Each
+// failure comes with its reason and a hint; secrets never appear.
+//
+// It returns nil when everything answers; a *ConfigError, listing the
+// problems, when the bot would refuse to start with this configuration
+// (what `presence-bot` exits 2 for: a mapping file that does not parse, a
+// channel name where an ID belongs, a STATE_DIR it cannot create); and an
+// error wrapping ErrCheckFailed otherwise. cfg may hold channel names
+// (config.AllowChannelNames): check resolves them.
+func Check(ctx context.Context, cfg *config.Config, out io.Writer, opts ...Option) error {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
-	ok := true
-	report := func(what string, err error, detail, hint string) {
-		if err == nil {
-			fmt.Fprintf(out, "ok      %-16s %s\n", what, detail)
-			return
-		}
-		ok = false
-		fmt.Fprintf(out, "FAILED  %-16s %v\n", what, err)
-		if hint != "" {
-			fmt.Fprintf(out, "        %-16s hint: %s\n", "", hint)
-		}
-	}
+	c := &checker{out: out}
+
+	c.variables(cfg)
 
 	agents, err := loadAgents(cfg.AgentMapFile)
 	switch {
 	case err != nil:
-		report("agent mapping", err, "", "fix the file named by AGENT_MAP_FILE; each problem names its line")
+		c.refuse("agent mapping", err, "fix the file named by AGENT_MAP_FILE; each problem names its line")
 	case cfg.AgentMapFile == "":
-		report("agent mapping", nil, "no file: users are matched by their Slack profile email", "")
+		c.ok("agent mapping", "no file: users are matched by their Slack profile email")
 	default:
-		report("agent mapping", nil, fmt.Sprintf("%s: %d agents, %d supervisors", cfg.AgentMapFile, agents.Len(), agents.NumSupervisors()), "")
+		c.ok("agent mapping", fmt.Sprintf("%s: %d agents, %d supervisors", cfg.AgentMapFile, agents.Len(), agents.NumSupervisors()))
 	}
 
 	web := bot.NewWebAPI(bot.Slack{AppToken: cfg.Slack.AppToken, BotToken: cfg.Slack.BotToken, APIURL: cfg.Slack.APIURL})
@@ -52,36 +68,538 @@ func Check(ctx context.Context, cfg *config.Config, out io.Writer, opts ...Optio
 	auth, err := web.AuthTest(cctx)
 	cancel()
 	if err != nil {
-		report("slack bot token", err, "", slackHint(err, "SLACK_BOT_TOKEN"))
+		c.fail("slack bot token", err, slackHint(err, "SLACK_BOT_TOKEN"))
 	} else {
-		report("slack bot token", nil, fmt.Sprintf("workspace %q (%s), bot user %s", auth.Team, auth.TeamID, auth.UserID), "")
+		c.ok("slack bot token", fmt.Sprintf("workspace %q (%s), bot user %s", auth.Team, auth.TeamID, auth.UserID))
 	}
 	cctx, cancel = context.WithTimeout(ctx, checkTimeout)
 	err = web.ConnectionsOpen(cctx)
 	cancel()
-	report("slack app token", err, "Socket Mode connections can be opened", slackHint(err, "SLACK_APP_TOKEN"))
+	if err != nil {
+		c.fail("slack app token", err, slackHint(err, "SLACK_APP_TOKEN"))
+	} else {
+		c.ok("slack app token", "Socket Mode connections can be opened")
+	}
+
+	if settings := cfg.Channels(); len(settings) > 0 {
+		dir := newChannelLister(cfg.Slack)
+		if auth == nil {
+			// Every listing would fail the same way, at length.
+			dir.blocked = errors.New("the bot token failed (above)")
+		}
+		for _, s := range settings {
+			c.channel(ctx, dir, s)
+		}
+	}
 
 	client := presence.NewClient(cfg.Exotel.AccountSID, cfg.Exotel.AccessToken,
 		append([]presence.Option{presence.WithBaseURL(cfg.Exotel.BaseURL), presence.WithRetry(1, 0, 0)}, o.presence...)...)
 	cctx, cancel = context.WithTimeout(ctx, checkTimeout)
 	page, err := client.List(cctx, presence.ListOptions{Limit: 1})
 	cancel()
-	detail := ""
-	if err == nil {
-		detail = fmt.Sprintf("%s: %d agents, %d available", redact.URL(cfg.Exotel.BaseURL), page.Summary.Total, page.Summary.Available)
+	if err != nil {
+		c.fail("contact center", err, contactCenterHint(err))
+	} else {
+		c.ok("contact center", fmt.Sprintf("%s: %d agents, %d available", redact.URL(cfg.Exotel.BaseURL), page.Summary.Total, page.Summary.Available))
 	}
-	report("contact center", err, detail, contactCenterHint(err))
 	if cfg.Exotel.Insecure() {
 		// Allowed by EXOTEL_ALLOW_INSECURE (config refuses it otherwise),
 		// but an operator should see it every time.
-		fmt.Fprintf(out, "WARNING %-16s %s is plain http:// to another machine: EXOTEL_ACCESS_TOKEN travels in clear (EXOTEL_ALLOW_INSECURE=true)\n",
-			"contact center", redact.URL(cfg.Exotel.BaseURL))
+		c.warn("contact center", fmt.Sprintf("%s is plain http:// to another machine: EXOTEL_ACCESS_TOKEN travels in clear (EXOTEL_ALLOW_INSECURE=true)",
+			redact.URL(cfg.Exotel.BaseURL)), "")
 	}
 
-	if ok {
-		fmt.Fprintln(out, "\nEverything answers. Start the bot with: presence-bot")
+	// app keeps its state either in Redis or, without REDIS_URL, in files
+	// under STATE_DIR (openShared): STATE_DIR is checked only when it is
+	// used, and config warns when it is set for nothing.
+	if cfg.Redis.URL != "" {
+		c.redis(ctx, cfg.Redis)
+	} else {
+		c.ok("replicas", fmt.Sprintf("off (state in STATE_DIR %s)", cfg.StateDir))
+		c.stateDir(cfg.StateDir)
 	}
-	return ok
+
+	on, off := switched(cfg)
+	fmt.Fprintf(out, "\nSwitched on: %s\n", strings.Join(on, "; "))
+	if len(off) > 0 {
+		fmt.Fprintf(out, "Switched off: %s\n", strings.Join(off, "; "))
+	}
+	return c.result()
+}
+
+// checker writes check's lines and remembers the outcome.
+type checker struct {
+	out    io.Writer
+	failed bool
+	// refused are the problems the bot would not start with.
+	refused []error
+}
+
+func (c *checker) ok(what, detail string) {
+	fmt.Fprintf(c.out, "ok      %-16s %s\n", what, detail)
+}
+
+// fail reports something that does not work as configured.
+func (c *checker) fail(what string, err error, hint string) {
+	c.failed = true
+	c.line("FAILED ", what, err.Error(), hint)
+}
+
+// refuse reports a problem the bot would not start with; err names its
+// variable.
+func (c *checker) refuse(what string, err error, hint string) {
+	c.refused = append(c.refused, err)
+	c.line("FAILED ", what, err.Error(), hint)
+}
+
+// warn reports what the operator should know but that works.
+func (c *checker) warn(what, msg, hint string) {
+	c.line("WARNING", what, msg, hint)
+}
+
+func (c *checker) line(tag, what, msg, hint string) {
+	fmt.Fprintf(c.out, "%s %-16s %s\n", tag, what, msg)
+	if hint != "" {
+		fmt.Fprintf(c.out, "        %-16s hint: %s\n", "", hint)
+	}
+}
+
+func (c *checker) result() error {
+	switch {
+	case len(c.refused) > 0:
+		return &ConfigError{Err: errors.Join(c.refused...)}
+	case c.failed:
+		return ErrCheckFailed
+	}
+	fmt.Fprintln(c.out, "\nEverything answers. Start the bot with: presence-bot")
+	return nil
+}
+
+// variables reports the environment's variables the bot does not know
+// (failed: a typo leaves a feature off without a word) and the settings
+// that have no effect (a warning: harmless, and deploy/k8s.yaml does it).
+func (c *checker) variables(cfg *config.Config) {
+	for _, p := range cfg.Unknown {
+		c.fail("variables", errors.New(p.String()), "")
+	}
+	for _, p := range cfg.Ignored {
+		c.warn("variables", p.String(), "")
+	}
+	if len(cfg.Unknown) == 0 && len(cfg.Ignored) == 0 {
+		c.ok("variables", "none unknown, none without effect")
+	}
+}
+
+// channel reports one channel variable: a name or a link is refused (the
+// run refuses it) with the ID to use, found through conversations.list;
+// an ID is looked up to say whether the bot can post there.
+func (c *checker) channel(ctx context.Context, dir *channelLister, s config.ChannelSetting) {
+	const what = "channels"
+	ref := config.ParseChannel(s.Value)
+	switch {
+	case ref.IsID() && strings.HasPrefix(ref.ID, "D"):
+		// conversations.list with channel types never lists DMs.
+		c.ok(what, fmt.Sprintf("%s %s (a direct message; not looked up)", s.Var, ref.ID))
+
+	case ref.IsID():
+		ch, found, errs := dir.find(ctx, func(ch slack.Channel) bool { return ch.ID == ref.ID })
+		name := fmt.Sprintf("%s %s", s.Var, ref.ID)
+		switch {
+		case found && ch.IsArchived:
+			c.fail(what, fmt.Errorf("%s (%s) is archived", name, label(ch)), "unarchive it or pick another channel: nothing can be posted to an archived channel")
+		case found && !ch.IsMember:
+			c.fail(what, fmt.Errorf("%s (%s): the bot is not in it", name, label(ch)),
+				fmt.Sprintf("/invite @presence-bot in #%s: the bot posts only where it is a member", ch.Name))
+		case found:
+			c.ok(what, fmt.Sprintf("%s (%s)", name, label(ch)))
+		case len(errs) > 0:
+			// The bot needs neither scope to post: a warning only.
+			c.warn(what, fmt.Sprintf("%s: not verified: %v", name, errs[0].err), listHint(errs))
+		default:
+			c.fail(what, fmt.Errorf("%s: no channel the bot can see has this ID", name),
+				"copy the ID from the channel's details (About, at the bottom); a private channel must /invite @presence-bot first")
+		}
+
+	case ref.Link:
+		msg := fmt.Sprintf("%s is a link: use its ID %s", s.Var, ref.ID)
+		if ch, found, _ := dir.find(ctx, func(ch slack.Channel) bool { return ch.ID == ref.ID }); found {
+			msg += " (" + label(ch) + ")"
+		}
+		c.refuse(what, errors.New(msg), "")
+
+	default:
+		want := strings.ToLower(ref.Name)
+		ch, found, errs := dir.find(ctx, func(ch slack.Channel) bool {
+			return strings.ToLower(ch.Name) == want || strings.ToLower(ch.NameNormalized) == want
+		})
+		switch {
+		case found:
+			hint := ""
+			if !ch.IsMember {
+				hint = fmt.Sprintf("and /invite @presence-bot in #%s: the bot posts only where it is a member", ch.Name)
+			}
+			c.refuse(what, fmt.Errorf("%s is a name: use its ID %s (%s)", s.Var, ch.ID, label(ch)), hint)
+		case len(errs) > 0:
+			hint := listHint(errs)
+			if hint == "" {
+				hint = "use the channel's ID, from its details (About, at the bottom)"
+			}
+			c.refuse(what, fmt.Errorf("%s is a name (%q): cannot look it up: %v", s.Var, s.Value, errs[0].err), hint)
+		default:
+			c.refuse(what, fmt.Errorf("%s is a name (%q), and no channel the bot can see has it", s.Var, s.Value),
+				"use the channel's ID, from its details (About, at the bottom); a private channel must /invite @presence-bot first")
+		}
+	}
+}
+
+// label is how check names a channel: #name, and whether it is private.
+func label(ch slack.Channel) string {
+	if ch.IsPrivate {
+		return "#" + ch.Name + ", private"
+	}
+	return "#" + ch.Name
+}
+
+// channelPageSize is what Slack recommends ("no more than 200").
+const channelPageSize = 200
+
+// maxChannelPages bounds a listing (40,000 channels), so that a server
+// whose cursor never ends cannot hold check for ever.
+const maxChannelPages = 200
+
+// channelLister pages through conversations.list lazily and remembers
+// what it saw, so several variables cost one listing, and a channel found
+// early ends it. Public channels come first (scope channels:read, in the
+// manifest); private ones are listed only when a channel is not public,
+// since that needs groups:read, which the manifest does not ask for.
+type channelLister struct {
+	api     *slack.Client
+	phases  []*channelPhase
+	blocked error // set: nothing is listed
+}
+
+type channelPhase struct {
+	kind, scope string
+	seen        []slack.Channel
+	cursor      string
+	pages       int
+	done        bool
+	err         error
+}
+
+// listError is a listing that failed, with the scope it needs.
+type listError struct {
+	scope string
+	err   error
+}
+
+func newChannelLister(s config.Slack) *channelLister {
+	// Only rate limits are retried: conversations.list is tier 2 (about 20
+	// calls a minute), and a large workspace takes several pages.
+	retry := slack.DefaultRetryConfig()
+	retry.RetryAfterDuration = 5 * time.Second // when a 429 names no delay
+	retry.Handlers = []slack.RetryHandler{slack.NewRateLimitErrorRetryHandler(retry)}
+	api := slack.New(s.BotToken, slack.OptionAPIURL(s.APIURL),
+		slack.OptionHTTPClient(&http.Client{Timeout: checkTimeout}), slack.OptionRetryConfig(retry))
+	return &channelLister{api: api, phases: []*channelPhase{
+		{kind: "public_channel", scope: "channels:read"},
+		{kind: "private_channel", scope: "groups:read"},
+	}}
+}
+
+// find returns the first channel match accepts, and the listings that
+// failed on the way.
+func (l *channelLister) find(ctx context.Context, match func(slack.Channel) bool) (slack.Channel, bool, []listError) {
+	if l.blocked != nil {
+		return slack.Channel{}, false, []listError{{err: l.blocked}}
+	}
+	var errs []listError
+	for _, p := range l.phases {
+		for i := 0; ; i++ {
+			if i == len(p.seen) && !p.more(ctx, l.api) {
+				break
+			}
+			if match(p.seen[i]) {
+				return p.seen[i], true, nil
+			}
+		}
+		if p.err != nil {
+			errs = append(errs, listError{scope: p.scope, err: p.err})
+		}
+	}
+	return slack.Channel{}, false, errs
+}
+
+// more fetches the next page; false when there is none or it failed.
+func (p *channelPhase) more(ctx context.Context, api *slack.Client) bool {
+	if p.done || p.err != nil {
+		return false
+	}
+	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	chans, next, err := api.GetConversationsContext(cctx, &slack.GetConversationsParameters{
+		Types: []string{p.kind}, Limit: channelPageSize, Cursor: p.cursor,
+	})
+	if err != nil {
+		p.err = redact.Error(err)
+		return false
+	}
+	p.seen = append(p.seen, chans...)
+	p.cursor, p.pages = next, p.pages+1
+	// A page may be short, even empty, before the end: only the cursor
+	// says when the list is over.
+	p.done = next == "" || p.pages >= maxChannelPages
+	return len(chans) > 0 || !p.done && p.more(ctx, api)
+}
+
+// listHint says what to do about failed listings: a missing scope is
+// named, since reinstalling the app is the fix.
+func listHint(errs []listError) string {
+	var hints []string
+	for _, e := range errs {
+		msg := e.err.Error()
+		var h string
+		switch {
+		case e.scope == "":
+			continue // blocked: the bot token's own line has the hint
+		case strings.Contains(msg, "missing_scope") && e.scope == "channels:read":
+			h = "the bot token lacks channels:read: reinstall the app from manifest.yml, which asks for it"
+		case strings.Contains(msg, "missing_scope") || strings.Contains(msg, "invalid_types"):
+			h = fmt.Sprintf("the bot token lacks %s, which manifest.yml does not ask for: add it and reinstall the app, or copy the ID from the channel's details", e.scope)
+		default:
+			h = slackHint(e.err, "SLACK_BOT_TOKEN")
+		}
+		if !slices.Contains(hints, h) {
+			hints = append(hints, h)
+		}
+	}
+	return strings.Join(hints, "; ")
+}
+
+// stateDir checks STATE_DIR as the bot uses it: created if missing (as
+// state.NewFileStore does, 0700), then a file written and removed. One it
+// cannot create stops the bot at start; one it cannot write fails later,
+// at the first save.
+func (c *checker) stateDir(dir string) {
+	const what = "STATE_DIR"
+	_, statErr := os.Stat(dir)
+	created := errors.Is(statErr, fs.ErrNotExist)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		c.refuse(what, fmt.Errorf("STATE_DIR: cannot create %s: %w", dir, err),
+			"STATE_DIR must be a directory the bot can create and write; or set REDIS_URL to keep the state in Redis")
+		return
+	}
+	if err := writeProbe(dir); err != nil {
+		c.fail(what, fmt.Errorf("cannot write in %s: %w", dir, err),
+			"give the bot's user write access to STATE_DIR, or point STATE_DIR at a directory it owns")
+		return
+	}
+	detail := dir + " is writable"
+	if created {
+		detail += " (created it)"
+	}
+	c.ok(what, detail)
+}
+
+// writeProbe writes a temp file in dir, as the file store does for every
+// save, and removes it. The name starts with '.', like the store's temp
+// files, so it is never taken for state.
+func writeProbe(dir string) error {
+	f, err := os.CreateTemp(dir, ".presence-bot-check-*")
+	if err != nil {
+		return err
+	}
+	_, werr := f.WriteString("ok\n")
+	serr := f.Sync()
+	cerr := f.Close()
+	rerr := os.Remove(f.Name())
+	return errors.Join(werr, serr, cerr, rerr)
+}
+
+// redis reaches REDIS_URL as redisstate will: PING, the server's version
+// and role, a write under the bot's key prefix, and a second PING timed
+// against REDIS_TIMEOUT. redisstate speaks to one server, plain or TLS
+// (redis:// or rediss://); it has no Sentinel or Cluster client.
+func (c *checker) redis(ctx context.Context, r config.Redis) {
+	const what = "redis"
+	shown := redact.URL(r.URL)
+	ropts, err := redis.ParseURL(r.URL)
+	if err != nil {
+		c.refuse(what, fmt.Errorf("REDIS_URL: %s", scrub(err.Error(), "", r.URL)),
+			"REDIS_URL is redis://[[user]:password@]host:port/db, or rediss:// for TLS")
+		return
+	}
+	mode := "single server"
+	if ropts.TLSConfig != nil {
+		mode += ", TLS"
+	}
+	ropts.DialTimeout, ropts.ReadTimeout, ropts.WriteTimeout = checkTimeout, checkTimeout, checkTimeout
+	ropts.MaxRetries = -1 // one attempt: check reports, it does not insist
+	ropts.DialerRetries = 1
+	ropts.PoolSize = 1
+	ropts.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	rdb := redis.NewClient(ropts)
+	defer rdb.Close()
+	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+
+	failed := func(err error, detail string) {
+		c.fail(what, fmt.Errorf("%s: %s", detail, scrub(err.Error(), ropts.Password, r.URL)), redisHint(err, ropts.Addr))
+	}
+	detail := fmt.Sprintf("%s (%s)", shown, mode)
+	if err := rdb.Ping(cctx).Err(); err != nil {
+		failed(err, detail)
+		return
+	}
+	server := infoFields(rdb.Info(cctx, "server").Val())
+	replication := infoFields(rdb.Info(cctx, "replication").Val())
+	if v := server["redis_version"]; v != "" {
+		detail += ": Redis " + v
+		if role := replication["role"]; role != "" {
+			detail += ", role " + role
+		}
+	}
+	switch {
+	case server["redis_mode"] == "cluster":
+		c.fail(what, fmt.Errorf("%s: a Redis Cluster node; the bot needs a single server", detail),
+			"point REDIS_URL at a single Redis server (a primary), not a cluster")
+		return
+	case replication["role"] == "slave" || replication["role"] == "replica":
+		c.fail(what, fmt.Errorf("%s: a read-only replica; the bot writes", detail), "point REDIS_URL at the primary")
+		return
+	}
+	key := redisstate.DefaultPrefix + "check:" + randomHex(8)
+	if err := rdb.Set(cctx, key, "1", 10*time.Second).Err(); err != nil {
+		failed(err, detail+": cannot write")
+		return
+	}
+	_ = rdb.Del(cctx, key).Err() // it expires anyway
+	start := time.Now()
+	if err := rdb.Ping(cctx).Err(); err != nil {
+		failed(err, detail)
+		return
+	}
+	if took := time.Since(start); took > r.Timeout {
+		c.fail(what, fmt.Errorf("%s: answered in %s, more than REDIS_TIMEOUT (%s)", detail, took.Round(time.Microsecond), r.Timeout),
+			"raise REDIS_TIMEOUT, or use a Redis closer to the bot: the bot treats a slower answer as Redis being down")
+		return
+	}
+	c.ok(what, detail)
+}
+
+// infoFields reads INFO's "key:value" lines.
+func infoFields(info string) map[string]string {
+	fields := make(map[string]string)
+	for _, line := range strings.Split(info, "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok && !strings.HasPrefix(k, "#") {
+			fields[k] = v
+		}
+	}
+	return fields
+}
+
+// redisHint says what to do about an error from Redis.
+func redisHint(err error, addr string) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "WRONGPASS"), strings.Contains(msg, "NOAUTH"), strings.Contains(msg, "invalid password"),
+		strings.Contains(msg, "invalid username-password"):
+		return "Redis refused the password in REDIS_URL, or wants one: redis://[user]:password@host:port/db"
+	case strings.Contains(msg, "READONLY"):
+		return "point REDIS_URL at the primary: this is a read-only replica"
+	case strings.Contains(msg, "NOPERM"):
+		return "the Redis user may not write keys under " + redisstate.DefaultPrefix + "*: grant it in the ACL (~" + redisstate.DefaultPrefix + "* +@all)"
+	case strings.Contains(msg, "tls:"), strings.Contains(msg, "x509"):
+		return "TLS failed: rediss:// needs a server speaking TLS (redis:// for one that does not) with a certificate this machine trusts"
+	case errors.Is(err, context.DeadlineExceeded), strings.Contains(msg, "dial"), strings.Contains(msg, "timeout"),
+		strings.Contains(msg, "connection refused"), strings.Contains(msg, "no such host"):
+		return "nothing answered at " + addr + ": check REDIS_URL's host and port, and that this machine reaches it"
+	}
+	return "check REDIS_URL"
+}
+
+// scrub removes a password, and any userinfo of raw, from an error text.
+func scrub(msg, password, raw string) string {
+	if password != "" {
+		msg = strings.ReplaceAll(msg, password, "xxxxx")
+	}
+	if i := strings.Index(raw, "://"); i >= 0 {
+		if at := strings.LastIndex(raw[i+3:], "@"); at >= 0 {
+			if userinfo := raw[i+3 : i+3+at]; userinfo != "" {
+				msg = strings.ReplaceAll(msg, userinfo, "xxxxx")
+			}
+		}
+	}
+	return msg
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b)
+}
+
+// switched lists what the configuration switches on and off, for the end
+// of check's report.
+func switched(cfg *config.Config) (on, off []string) {
+	if cfg.Summary.Enabled() {
+		on = append(on, "summaries to "+cfg.Summary.Channel+" "+when(cfg.Summary.Schedule, cfg))
+	} else {
+		off = append(off, "summaries (SUMMARY_CHANNEL not set)")
+	}
+	if cfg.Alert.Enabled() {
+		var below []string
+		if cfg.Alert.Threshold > 0 {
+			below = append(below, fmt.Sprintf("total below %d", cfg.Alert.Threshold))
+		}
+		for _, t := range cfg.Alert.TeamThresholds {
+			below = append(below, fmt.Sprintf("%s below %d", t.TeamID, t.Min))
+		}
+		if len(below) == 0 {
+			below = append(below, "no threshold above 0: only data-unavailable notices")
+		}
+		on = append(on, fmt.Sprintf("alerts to %s (%s)", cfg.Alert.Channel, strings.Join(below, "; ")))
+	} else {
+		off = append(off, "alerts (ALERT_CHANNEL not set)")
+	}
+	if cfg.Redis.URL != "" {
+		mode := "single server"
+		if strings.HasPrefix(cfg.Redis.URL, "rediss:") {
+			mode += ", TLS"
+		}
+		on = append(on, fmt.Sprintf("replicas via Redis (%s, %s)", redact.URL(cfg.Redis.URL), mode))
+	} else {
+		off = append(off, "replicas (no REDIS_URL: state in "+cfg.StateDir+")")
+	}
+	if cfg.HTTPAddr != "" {
+		on = append(on, "health on "+cfg.HTTPAddr)
+	} else {
+		off = append(off, "health endpoints (HTTP_ADDR not set)")
+	}
+	if len(on) == 0 {
+		on = append(on, "only /status and /presence")
+	}
+	return on, off
+}
+
+// when says when a schedule fires.
+func when(s config.Schedule, cfg *config.Config) string {
+	if s.Cron != "" {
+		return fmt.Sprintf("at %q (%s)", s.Cron, cfg.Location)
+	}
+	return "every " + shortDuration(s.Every)
+}
+
+// shortDuration drops a Duration's zero tails: 1h, not 1h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func slackHint(err error, variable string) string {
@@ -100,6 +618,8 @@ func contactCenterHint(err error) string {
 		return ""
 	case errors.Is(err, presence.ErrUnauthorized):
 		return "the contact center refused EXOTEL_ACCESS_TOKEN: check it, and that it belongs to EXOTEL_ACCOUNT_SID"
+	case errors.Is(err, presence.ErrForbidden):
+		return "the contact center knows EXOTEL_ACCESS_TOKEN but does not let it read presence: give the token that permission, or use one that has it"
 	case errors.Is(err, presence.ErrNotFound):
 		return "no such account here: check EXOTEL_ACCOUNT_SID, and EXOTEL_REGION or EXOTEL_BASE_URL"
 	case errors.Is(err, presence.ErrUnavailable):

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -78,6 +79,15 @@ type Config struct {
 	StateDir string
 	Redis    Redis
 	Log      Log
+	// Unknown lists the environment's variables that look like the bot's
+	// (one of its prefixes, or a near miss of one of its names) but that
+	// it does not read: typos, mostly. Only WithEnviron fills it. They
+	// never stop the start: a stray variable must not take production
+	// down; main logs them at ERROR level and check fails on them.
+	Unknown []Problem
+	// Ignored lists settings that have no effect as configured, such as
+	// ALERT_THRESHOLD while alerts are off: warnings, not errors.
+	Ignored []Problem
 }
 
 // Slack holds what the Socket Mode connection needs.
@@ -236,6 +246,9 @@ func (p Problem) String() string { return p.Var + ": " + p.Message }
 // ValidationError lists every problem Load found.
 type ValidationError struct {
 	Problems []Problem
+	// Unknown is Config.Unknown: not problems in themselves, but a typo
+	// is often why a variable is missing.
+	Unknown []Problem
 }
 
 // Error joins the problems, one per line.
@@ -253,6 +266,8 @@ type Option func(*options)
 type options struct {
 	requireCredentials bool
 	stat               func(name string) (fs.FileInfo, error)
+	environ            []string // nil: unknown variables are not looked for
+	allowChannelNames  bool
 }
 
 // WithoutCredentials skips the checks that the Slack and Exotel credentials
@@ -282,7 +297,7 @@ func Load(lookup func(string) (string, bool), opts ...Option) (*Config, error) {
 	if lookup == nil {
 		lookup = func(string) (string, bool) { return "", false }
 	}
-	l := &loader{lookup: lookup}
+	l := &loader{lookup: lookup, read: make(map[string]bool)}
 	c := &Config{}
 
 	c.Slack.AppToken = l.token("SLACK_APP_TOKEN", slackAppTokenPrefix, "the app-level token", o.requireCredentials)
@@ -302,11 +317,15 @@ func Load(lookup func(string) (string, bool), opts ...Option) (*Config, error) {
 	c.PresenceOpenToAll = l.boolean("PRESENCE_OPEN_TO_ALL", false)
 	c.PresenceCacheTTL = l.duration("PRESENCE_CACHE_TTL", defaultPresenceCacheTTL, 0)
 
-	c.Summary.Channel = l.str("SUMMARY_CHANNEL")
+	c.Summary.Channel = l.channel("SUMMARY_CHANNEL")
 	c.Summary.Schedule = l.schedule("SUMMARY_SCHEDULE")
+	l.ignoredIf(c.Summary.Channel == "", "summaries are off (SUMMARY_CHANNEL is not set)", "SUMMARY_SCHEDULE")
 
 	c.Location = l.location("TIMEZONE")
 	c.Alert = l.alert(c.Location)
+	l.ignoredIf(c.Alert.Channel == "", "alerts are off (ALERT_CHANNEL is not set)",
+		"ALERT_THRESHOLD", "ALERT_TEAM_THRESHOLDS", "ALERT_INTERVAL", "ALERT_FOR", "ALERT_REPEAT",
+		"ALERT_UNAVAILABLE_AFTER", "ALERT_ACTIVE_HOURS")
 
 	c.AfterCall.Poll = l.duration("AFTER_CALL_POLL", defaultAfterCallPoll, minInterval)
 	c.AfterCall.Expiry = l.duration("AFTER_CALL_EXPIRY", defaultAfterCallExpiry, minInterval)
@@ -318,12 +337,24 @@ func Load(lookup func(string) (string, bool), opts ...Option) (*Config, error) {
 	}
 	c.Redis.URL = l.redisURL("REDIS_URL")
 	c.Redis.Timeout = l.positiveDuration("REDIS_TIMEOUT", defaultRedisTimeout)
+	// With Redis, app keeps all its state there and never opens STATE_DIR.
+	l.ignoredIf(c.Redis.URL != "", "state lives in Redis (REDIS_URL is set)", "STATE_DIR")
 
 	c.Log.Level = l.logLevel("LOG_LEVEL")
 	c.Log.Format = l.logFormat("LOG_FORMAT")
 
-	if len(l.problems) > 0 {
-		return nil, &ValidationError{Problems: l.problems}
+	if o.environ != nil {
+		// Every variable is read above whatever the others hold, so l.read
+		// is every name the bot knows.
+		known := maps.Clone(l.read)
+		for _, name := range futureVars {
+			known[name] = true
+		}
+		c.Unknown = unknownVars(o.environ, known)
+	}
+	c.Ignored = l.ignored
+	if len(l.problems) > 0 && !(o.allowChannelNames && len(l.problems) == l.channelProblems) {
+		return nil, &ValidationError{Problems: l.problems, Unknown: c.Unknown}
 	}
 	return c, nil
 }
@@ -332,7 +363,12 @@ func Load(lookup func(string) (string, bool), opts ...Option) (*Config, error) {
 // of them at once.
 type loader struct {
 	lookup   func(string) (string, bool)
+	read     map[string]bool // every name looked up
 	problems []Problem
+	// channelProblems counts the problems that are channel names or links
+	// (see AllowChannelNames).
+	channelProblems int
+	ignored         []Problem
 }
 
 func (l *loader) addf(name, format string, args ...any) {
@@ -341,6 +377,7 @@ func (l *loader) addf(name, format string, args ...any) {
 
 // str returns the trimmed value of name; "" when unset or empty.
 func (l *loader) str(name string) string {
+	l.read[name] = true
 	v, ok := l.lookup(name)
 	if !ok {
 		return ""
@@ -569,7 +606,7 @@ func (l *loader) location(name string) *time.Location {
 }
 
 func (l *loader) alert(loc *time.Location) Alert {
-	a := Alert{Channel: l.str("ALERT_CHANNEL")}
+	a := Alert{Channel: l.channel("ALERT_CHANNEL")}
 
 	a.Threshold = l.integer("ALERT_THRESHOLD", 0, 0)
 	if a.Channel != "" && l.str("ALERT_THRESHOLD") == "" {

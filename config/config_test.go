@@ -180,6 +180,8 @@ func TestLoadEverySet(t *testing.T) {
 		StateDir:  "/var/lib/presence-bot",
 		Redis:     Redis{URL: "redis://127.0.0.1:6379/0", Timeout: 50 * time.Millisecond},
 		Log:       Log{Level: slog.LevelDebug, Format: "json"},
+		// Both set: the state lives in Redis.
+		Ignored: []Problem{{"STATE_DIR", "set, but state lives in Redis (REDIS_URL is set): it has no effect"}},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load:\ngot  %+v\nwant %+v", c, want)

@@ -114,6 +114,7 @@ type Server struct {
 	latency      map[string]time.Duration
 	users        map[string]User
 	homes        map[string]json.RawMessage // user → the Home view as published, with id and hash
+	directory    channelDirectory           // conversations.list; see conversations.go
 	connSig      signal
 	ackSig       signal
 	msgSig       signal

@@ -78,6 +78,7 @@ var apiMethods = map[string]apiMethod{
 	"views.publish":         {botToken, (*Server).publishView},
 	"users.info":            {botToken, (*Server).userInfo},
 	"conversations.open":    {botToken, (*Server).openConversation},
+	"conversations.list":    {botToken, (*Server).listConversations},
 }
 
 // FailNext makes the next n calls of method ("response_url" for response_url
