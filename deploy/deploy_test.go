@@ -457,6 +457,12 @@ func TestManifestConfigurationIsValid(t *testing.T) {
 	if cfg.HTTPAddr == "" {
 		t.Errorf("HTTP_ADDR is empty: the probes would find nothing")
 	}
+	// The shipped configuration starts without a warning: a setting the
+	// bot would ignore (a threshold without its channel) teaches operators
+	// to read past warnings.
+	for _, p := range append(cfg.Ignored, cfg.Unknown...) {
+		t.Errorf("the manifest's configuration draws a warning: %s", p)
+	}
 }
 
 // mountedFiles maps each file mounted from a ConfigMap key to its content.
