@@ -225,3 +225,26 @@ func TestClickReplacesTheMessageOnlyWithAView(t *testing.T) {
 		})
 	}
 }
+
+// A click finished late (its replica died after the change landed, another
+// replica runs it again) finds the agent already where the button leads:
+// that is "already", not a stale button, and nothing is written.
+func TestLateClickWhoseChangeLandedSaysAlready(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	click := commands.Click{UserID: userJohn, ActionID: commands.ActionSetStatus,
+		Value: fmt.Sprintf("agent=agent_001&from=%s&to=%s", presence.Available, presence.Busy)}
+	if m := f.h.Click(context.Background(), click); m.Outcome() != "ok" {
+		t.Fatalf("first click: %s %q", m.Outcome(), m.Text)
+	}
+	puts := f.sim.Stats().Puts
+	m := f.h.Click(context.Background(), click)
+	if !strings.Contains(m.Text, "already") || strings.Contains(m.Text, "That button was for") {
+		t.Errorf("the repeated click says %q, want that the agent is already busy", m.Text)
+	}
+	if m.Outcome() != "ok" {
+		t.Errorf("outcome %s, want ok", m.Outcome())
+	}
+	if n := f.sim.Stats().Puts - puts; n != 0 {
+		t.Errorf("the repeated click made %d PUTs, want 0", n)
+	}
+}

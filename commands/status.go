@@ -338,6 +338,12 @@ func (h *Handler) changeStatus(ctx context.Context, subj subject, target, expect
 	if !self {
 		who = agentLabel(*cur) + " is"
 	}
+	// Already there comes first: a click whose change landed before its
+	// replica died, finished late by another, is not a stale click.
+	if cur.Status == target {
+		h.audit(caller, agentID, cur.Status, target, "no change: already in that status")
+		return h.statusAnswer(ctx, subj, *cur, fmt.Sprintf("%s already %s.", who, statusMark(target)))
+	}
 	if expected != "" && cur.Status != expected {
 		h.audit(caller, agentID, cur.Status, target, "refused: stale button (made for "+string(expected)+")")
 		lead := fmt.Sprintf("That button was for %s, but %s now %s, so I changed nothing. Here is where things stand:",
@@ -346,10 +352,6 @@ func (h *Handler) changeStatus(ctx context.Context, subj subject, target, expect
 			lead = fmt.Sprintf("That button was for %s, but %s now %s, so I changed nothing.", statusMark(expected), who, statusMark(cur.Status))
 		}
 		return refusal(h.statusAnswer(ctx, subj, *cur, lead))
-	}
-	if cur.Status == target {
-		h.audit(caller, agentID, cur.Status, target, "no change: already in that status")
-		return h.statusAnswer(ctx, subj, *cur, fmt.Sprintf("%s already %s.", who, statusMark(target)))
 	}
 	if cur.Status.SystemManaged() {
 		h.audit(caller, agentID, cur.Status, target, "refused: on a call")
