@@ -70,7 +70,14 @@ type scenario struct {
 	name    string
 	kind    scenarioKind
 	latency time.Duration
+	// redis runs the bot with REDIS_URL, as replicas run: shared
+	// deduplication and the command journal on a local redis-server.
+	redis bool
 }
+
+// redisPrefix names the scenarios with Redis. They run only when asked
+// for by name ("-scenarios redis"): they need redis-server on PATH.
+const redisPrefix = "redis-"
 
 // renderName selects the in-process rendering measurement.
 const renderName = "render"
@@ -85,6 +92,16 @@ func allScenarios() []scenario {
 			}
 			out = append(out, scenario{name: fmt.Sprintf("%s-%dms", name, lat.Milliseconds()), kind: kind, latency: lat})
 		}
+	}
+	return out
+}
+
+// redisScenarios are allScenarios again, with Redis.
+func redisScenarios() []scenario {
+	var out []scenario
+	for _, sc := range allScenarios() {
+		sc.name, sc.redis = redisPrefix+sc.name, true
+		out = append(out, sc)
 	}
 	return out
 }
@@ -139,6 +156,11 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 			plan = append(plan, sc)
 		}
 	}
+	for _, sc := range redisScenarios() {
+		if len(o.Scenarios) > 0 && selected(o.Scenarios, sc.name) {
+			plan = append(plan, sc)
+		}
+	}
 	if !doRender && len(plan) == 0 {
 		return fmt.Errorf("bench: no scenario matches %q (have %s)", o.Scenarios, strings.Join(scenarioNames(), ", "))
 	}
@@ -186,7 +208,7 @@ func writeHeader(out io.Writer, o Options, runs int) {
 // scenarioNames lists the names Options.Scenarios can select, for usage.
 func scenarioNames() []string {
 	names := []string{renderName}
-	for _, sc := range allScenarios() {
+	for _, sc := range append(allScenarios(), redisScenarios()...) {
 		names = append(names, sc.name)
 	}
 	return names

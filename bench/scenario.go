@@ -28,6 +28,11 @@ func runScenario(ctx context.Context, binary string, sc scenario, steadyFor time
 		return figures{}, err
 	}
 	defer w.close()
+	if sc.redis {
+		if w.redis, err = startRedis(w.dir); err != nil {
+			return figures{}, err
+		}
+	}
 	addr, err := freeAddr()
 	if err != nil {
 		return figures{}, err

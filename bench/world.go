@@ -21,6 +21,7 @@ type world struct {
 	ccm   *httptest.Server
 	slack *fakeslack.Server
 	dir   string
+	redis *redisServer // nil unless the scenario runs with Redis
 
 	mapFile string
 	// agents are the mapped Slack users; agents[i] is agentIDs[i].
@@ -89,7 +90,7 @@ func (w *world) mapping() string {
 // env is the bot's whole environment: nothing leaks in from the shell
 // that runs the benchmark, so every run configures the same bot.
 func (w *world) env(httpAddr string) []string {
-	return []string{
+	env := []string{
 		"SLACK_APP_TOKEN=" + fakeslack.AppToken,
 		"SLACK_BOT_TOKEN=" + fakeslack.BotToken,
 		"SLACK_API_URL=" + w.slack.URL(),
@@ -98,9 +99,13 @@ func (w *world) env(httpAddr string) []string {
 		"EXOTEL_BASE_URL=" + w.ccm.URL,
 		"AGENT_MAP_FILE=" + w.mapFile,
 		"HTTP_ADDR=" + httpAddr,
-		"STATE_DIR=" + filepath.Join(w.dir, "state"),
 		"LOG_LEVEL=warn",
 	}
+	if w.redis != nil {
+		// State lives in Redis then; STATE_DIR set as well is warned about.
+		return append(env, "REDIS_URL="+w.redis.url())
+	}
+	return append(env, "STATE_DIR="+filepath.Join(w.dir, "state"))
 }
 
 // secrets are the values that must never reach the bot's logs.
@@ -109,6 +114,9 @@ func (w *world) secrets() []string {
 }
 
 func (w *world) close() {
+	if w.redis != nil {
+		w.redis.stop()
+	}
 	if w.slack != nil {
 		w.slack.Close()
 	}
