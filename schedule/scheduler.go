@@ -36,10 +36,11 @@ type Spec struct {
 
 // Scheduler runs named jobs on gocron: each job in singleton mode (a run
 // still going when the next tick comes makes that tick skip), in one
-// location, on an injectable clock. A job's error or panic is logged with
-// its name and tick and never stops the process. A tick that does not run
-// here is never silent: it is logged with its reason (see TickSkip) and
-// reported to WithSkipObserver.
+// location, on an injectable clock. Every run has a deadline (see
+// JobTimeout). A job's error or panic is logged with its name and tick and
+// never stops the process. A tick that does not run here is never silent:
+// it is logged with its reason (see TickSkip) and reported to
+// WithSkipObserver.
 type Scheduler struct {
 	gs          gocron.Scheduler
 	clock       clockwork.Clock
@@ -48,6 +49,7 @@ type Scheduler struct {
 	obs         func(JobRun)
 	skipObs     func(TickSkip)
 	lockReasons []lockReason
+	leases      Leases // nil without a leasing distributed locker
 
 	mu   sync.Mutex
 	jobs map[string]*job
@@ -77,8 +79,10 @@ const (
 	// SkipOtherReplica: another replica holds the tick's lock and runs it.
 	// The normal case on every replica but one: logged at debug.
 	SkipOtherReplica = "other_replica"
-	// SkipStillRunning: the job's previous tick is still running here. A
-	// warning: the job is slower than its interval.
+	// SkipStillRunning: the job's previous tick is still running, here
+	// (gocron's singleton mode) or on another replica (its lease, mapped
+	// with WithLockSkipReason). A warning: the job is slower than its
+	// interval.
 	SkipStillRunning = "still_running"
 	// SkipStoreUnavailable: the job could not read its state and skipped
 	// the tick rather than decide from nothing. A warning.
@@ -91,7 +95,7 @@ type TickSkip struct {
 	Job    string
 	Tick   time.Time
 	Reason string // one of the Skip… constants
-	Err    error  // the lock's or the job's error; nil for SkipStillRunning
+	Err    error  // the lock's or the job's error; nil when still running here
 }
 
 // SkippedError is what a job returns, through SkipTick, when it skipped
@@ -127,6 +131,7 @@ type options struct {
 	obs         func(JobRun)
 	skipObs     func(TickSkip)
 	lockReasons []lockReason
+	leases      Leases
 	gocron      []gocron.SchedulerOption
 }
 
@@ -176,6 +181,33 @@ func WithGocronOptions(opts ...gocron.SchedulerOption) Option {
 	return func(s *options) { s.gocron = append(s.gocron, opts...) }
 }
 
+// Leases is a distributed locker whose locks hold a per-job lease, renewed
+// while the run goes on, so that no replica starts a job's tick while its
+// previous one still runs (redisstate's Locker). The scheduler binds each
+// run to the lease its lock took.
+type Leases interface {
+	// Bind is called as a run of job starts, once its lock is held, with
+	// the run's context (its deadline set). The lease is renewed until
+	// that context ends, and a little longer while the run unwinds, then
+	// left to expire: a run stuck past its deadline cannot hold it for
+	// ever. The context returned also ends when the lease is lost, so a
+	// run that can no longer be sure it is alone stops. release is called
+	// when the run returns, before the lock's Unlock.
+	Bind(ctx context.Context, job string) (_ context.Context, release context.CancelFunc)
+}
+
+// WithDistributedLocker makes replicas share the jobs' ticks through l
+// (gocron.WithDistributedLocker), and binds each run to its lease when l
+// implements Leases.
+func WithDistributedLocker(l gocron.Locker) Option {
+	return func(s *options) {
+		s.gocron = append(s.gocron, gocron.WithDistributedLocker(l))
+		if ls, ok := l.(Leases); ok {
+			s.leases = ls
+		}
+	}
+}
+
 // NewScheduler returns a scheduler that is not yet started.
 func New(opts ...Option) (*Scheduler, error) {
 	cfg := options{clock: clockwork.NewRealClock(), loc: time.UTC, log: slog.New(slog.DiscardHandler)}
@@ -192,7 +224,7 @@ func New(opts ...Option) (*Scheduler, error) {
 		cfg.skipObs = func(TickSkip) {}
 	}
 	s := &Scheduler{clock: cfg.clock, loc: cfg.loc, log: cfg.log, obs: cfg.obs, skipObs: cfg.skipObs,
-		lockReasons: cfg.lockReasons, jobs: make(map[string]*job)}
+		lockReasons: cfg.lockReasons, leases: cfg.leases, jobs: make(map[string]*job)}
 	// gocron drops a singleton tick whose previous run still goes with no
 	// word but to a scheduler monitor; the monitor goes last so the skip
 	// is reported whatever else was passed.
@@ -221,7 +253,7 @@ func (s *Scheduler) skipped(sk TickSkip) {
 	case SkipLockUnavailable:
 		detail = "the job's distributed lock could not be taken, so no replica runs this tick; check that REDIS_URL names a Redis that answers"
 	case SkipStillRunning:
-		detail = "the job's previous tick is still running"
+		detail = "the job's previous tick is still running, here or on another replica"
 	case SkipStoreUnavailable:
 		detail = "the job could not read its state"
 	}
@@ -281,10 +313,31 @@ func (skipMonitor) JobCompleted(gocron.Job)                             {}
 func (skipMonitor) JobExecutionTime(gocron.Job, time.Duration)          {}
 func (skipMonitor) JobSchedulingDelay(gocron.Job, time.Time, time.Time) {}
 
+// DefaultJobTimeout is the longest a run may take when its job sets no
+// JobTimeout: its deadline is its period or this, whichever is shorter, so
+// a stuck run ends by the next tick and an hourly one within minutes.
+const DefaultJobTimeout = 5 * time.Minute
+
+// JobOption configures one job.
+type JobOption func(*jobOptions)
+
+type jobOptions struct {
+	timeout time.Duration
+}
+
+// JobTimeout sets the job's deadline: each run's context ends d after the
+// run starts, on the scheduler's clock, whatever the period. A deadline
+// past the period is fine: the ticks that come meanwhile are skipped as
+// still running, on every replica.
+func JobTimeout(d time.Duration) JobOption {
+	return func(o *jobOptions) { o.timeout = d }
+}
+
 // job is one named job and the schedule its ticks are computed from.
 type job struct {
-	name string
-	fn   JobFunc
+	name    string
+	fn      JobFunc
+	timeout time.Duration // 0: the period, at most DefaultJobTimeout
 	// tickOf returns the scheduled instant nearest to now and the period
 	// around it, so a run that fires a hair early or late, or on a replica
 	// whose clock is a second off, still names the same tick.
@@ -295,11 +348,11 @@ type job struct {
 }
 
 // Add adds a job on a Schedule: AddEvery when Every is set, else AddCron.
-func (s *Scheduler) Add(name string, sched Spec, fn JobFunc) error {
+func (s *Scheduler) Add(name string, sched Spec, fn JobFunc, opts ...JobOption) error {
 	if sched.Every > 0 {
-		return s.AddEvery(name, sched.Every, fn)
+		return s.AddEvery(name, sched.Every, fn, opts...)
 	}
-	return s.AddCron(name, sched.Cron, sched.WithSeconds, fn)
+	return s.AddCron(name, sched.Cron, sched.WithSeconds, fn, opts...)
 }
 
 // AddEvery adds a job that runs every d on ticks aligned to the wall clock
@@ -308,7 +361,7 @@ func (s *Scheduler) Add(name string, sched Spec, fn JobFunc) error {
 // a daylight-saving change alike. The ticks are a function of d, the zone
 // and nothing else (see alignedTicks), so every replica computes the same
 // ones whenever it started. d is at least a second.
-func (s *Scheduler) AddEvery(name string, d time.Duration, fn JobFunc) error {
+func (s *Scheduler) AddEvery(name string, d time.Duration, fn JobFunc, opts ...JobOption) error {
 	if d < time.Second {
 		return fmt.Errorf("add job %q: interval must be at least 1s, got %s", name, d)
 	}
@@ -327,7 +380,7 @@ func (s *Scheduler) AddEvery(name string, d time.Duration, fn JobFunc) error {
 	// gocron has no custom schedule but a custom cron: its CronJob asks
 	// ticks for each next run. It starts from the tick at or before now, so
 	// a job added on a tick runs for that tick.
-	return s.add(name, gocron.CronJob(ticks.String(), false), tickOf, fn,
+	return s.add(name, gocron.CronJob(ticks.String(), false), tickOf, fn, opts,
 		gocron.WithCronImplementation(ticks),
 		gocron.WithStartAt(gocron.WithStartDateTimePast(ticks.atOrBefore(s.clock.Now()).UTC())))
 }
@@ -422,7 +475,7 @@ func (a alignedTicks) sinceBoundary(t time.Time, offset int) time.Duration {
 
 // AddCron adds a job on a cron expression of 5 fields, or 6 with leading
 // seconds when withSeconds is set, read in the scheduler's location.
-func (s *Scheduler) AddCron(name, expr string, withSeconds bool, fn JobFunc) error {
+func (s *Scheduler) AddCron(name, expr string, withSeconds bool, fn JobFunc, opts ...JobOption) error {
 	fields := cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow
 	if withSeconds {
 		fields |= cron.Second
@@ -461,19 +514,27 @@ func (s *Scheduler) AddCron(name, expr string, withSeconds bool, fn JobFunc) err
 		}
 		return p, period
 	}
-	return s.add(name, gocron.CronJob(expr, withSeconds), tickOf, fn)
+	return s.add(name, gocron.CronJob(expr, withSeconds), tickOf, fn, opts)
 }
 
-func (s *Scheduler) add(name string, def gocron.JobDefinition, tickOf func(time.Time) (time.Time, time.Duration), fn JobFunc, opts ...gocron.JobOption) error {
+func (s *Scheduler) add(name string, def gocron.JobDefinition, tickOf func(time.Time) (time.Time, time.Duration), fn JobFunc,
+	jopts []JobOption, opts ...gocron.JobOption) error {
 	if name == "" {
 		return errors.New("add job: empty name")
+	}
+	var jo jobOptions
+	for _, o := range jopts {
+		o(&jo)
+	}
+	if jo.timeout < 0 {
+		return fmt.Errorf("add job %q: timeout must not be negative, got %s", name, jo.timeout)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, dup := s.jobs[name]; dup {
 		return fmt.Errorf("add job %q: a job of that name exists", name)
 	}
-	j := &job{name: name, fn: fn, tickOf: tickOf}
+	j := &job{name: name, fn: fn, tickOf: tickOf, timeout: jo.timeout}
 	opts = append(opts,
 		gocron.WithName(name),
 		gocron.WithSingletonMode(gocron.LimitModeReschedule),
@@ -488,10 +549,10 @@ func (s *Scheduler) add(name string, def gocron.JobDefinition, tickOf func(time.
 }
 
 // run is one run of a job: it finds the tick, skips a tick that already
-// ran (gocron can deliver one twice), and turns a failure or a panic into
-// a log line.
+// ran (gocron can deliver one twice), sets the run's deadline, binds it to
+// its lease, and turns a failure or a panic into a log line.
 func (s *Scheduler) run(ctx context.Context, j *job) (err error) {
-	tick, _ := j.tickOf(s.clock.Now().In(s.loc))
+	tick, period := j.tickOf(s.clock.Now().In(s.loc))
 	j.mu.Lock()
 	if !tick.After(j.lastTick) {
 		j.mu.Unlock()
@@ -501,6 +562,18 @@ func (s *Scheduler) run(ctx context.Context, j *job) (err error) {
 	}
 	j.lastTick = tick
 	j.mu.Unlock()
+
+	timeout := j.timeout
+	if timeout == 0 {
+		timeout = min(period, DefaultJobTimeout)
+	}
+	ctx, cancel := s.withTimeout(ctx, timeout)
+	defer cancel()
+	if s.leases != nil {
+		var release context.CancelFunc
+		ctx, release = s.leases.Bind(ctx, j.name)
+		defer release()
+	}
 
 	start := s.clock.Now()
 	defer func() {
@@ -512,6 +585,11 @@ func (s *Scheduler) run(ctx context.Context, j *job) (err error) {
 		case errors.As(err, &skip):
 			s.skipped(TickSkip{Job: j.name, Tick: tick, Reason: skip.Reason, Err: skip.Err})
 		case err != nil:
+			// Say why the run was stopped (its deadline, its lease lost)
+			// when the job's own error does not.
+			if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) {
+				err = fmt.Errorf("%w (%w)", err, cause)
+			}
 			s.log.Error("job failed", "job", j.name, "tick", tick, "err", err)
 		default:
 			s.log.Debug("job done", "job", j.name, "tick", tick, "took", s.clock.Since(start))
@@ -523,6 +601,40 @@ func (s *Scheduler) run(ctx context.Context, j *job) (err error) {
 		s.obs(run)
 	}()
 	return j.fn(ctx, tick)
+}
+
+// withTimeout is context.WithTimeout on the scheduler's clock. On a fake
+// clock the run ends when the test moves the clock past its deadline; its
+// timer is stopped with the run (clockwork.WithTimeout leaves it on the
+// clock, which tests count), and Deadline reports the deadline in real
+// time, which is what the I/O below (go-redis, net) compares it with.
+func (s *Scheduler) withTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if _, fake := s.clock.(*clockwork.FakeClock); !fake {
+		return context.WithTimeout(parent, d)
+	}
+	ctx, cancel := context.WithCancelCause(parent)
+	t := s.clock.AfterFunc(d, func() { cancel(context.DeadlineExceeded) })
+	return &fakeDeadline{Context: ctx, deadline: time.Now().Add(d)}, func() {
+		t.Stop()
+		cancel(context.Canceled)
+	}
+}
+
+// fakeDeadline is a run's context on a fake clock: cancelled by the
+// clock's timer, with DeadlineExceeded as its error once that fired.
+type fakeDeadline struct {
+	context.Context
+	deadline time.Time
+}
+
+func (c *fakeDeadline) Deadline() (time.Time, bool) { return c.deadline, true }
+
+func (c *fakeDeadline) Err() error {
+	err := c.Context.Err()
+	if err != nil && errors.Is(context.Cause(c.Context), context.DeadlineExceeded) {
+		return context.DeadlineExceeded
+	}
+	return err
 }
 
 // TickOf names the tick of a job at now: the scheduled instant nearest to
