@@ -8,7 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"math/rand/v2"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -92,12 +95,31 @@ type Settings struct {
 	Active func(time.Time) bool
 	// Location is the zone of times in messages; nil is UTC.
 	Location *time.Location
+	// OnChange, when set, is called after an alert fired, resolved, was
+	// closed, was posted again or was acknowledged: once the new state is
+	// saved and its messages posted, so what it reads (Firing) is what
+	// the channel shows. It runs on the caller's goroutine (the poll's or
+	// the click's, which may run at once), so it should be safe for
+	// concurrent use and hand slow work off; it must not call Poll.
+	OnChange func(ctx context.Context)
 }
 
 // State is everything the alerter remembers, stored under one key.
 type State struct {
+	// Rev is the revision: every write adds one. A poll's write is a
+	// compare-and-set on it, refused when another write (a poll or an
+	// acknowledgement, on any replica) came after the read it decided
+	// from; state never goes back to an older decision.
+	Rev int64 `json:"rev,omitempty"`
+	// Tick is the last tick whose decision was saved: another poll of the
+	// same tick (a replica that lost the race) leaves it at that.
+	Tick  time.Time             `json:"tick,omitzero"`
 	Data  DataState             `json:"data,omitzero"`
 	Rules map[string]AlertState `json:"rules,omitempty"`
+	// Posting holds, by rule key, the posts decided and saved but not yet
+	// known to be made; DataPosting the data notice's.
+	Posting     map[string]Posting `json:"posting,omitempty"`
+	DataPosting *Posting           `json:"data_posting,omitempty"`
 }
 
 // Alerter polls availability and posts alerts. Poll and Acknowledge may be
@@ -119,15 +141,25 @@ type Alerter struct {
 	// a team that has nobody available to name it.
 	teamNames map[string]string
 
+	// outcomes, guarded by mu, are what became of this replica's posts
+	// whose result it could not save: facts about Slack, not decisions,
+	// so the next poll here settles its own markers exactly (see Poll).
+	outcomes map[postRef]postResult
+
 	// stateMu guards what follows: quick reads and writes, never I/O.
 	stateMu sync.Mutex
-	// last is the state as last committed or loaded. While dirty (its
-	// save failed) it is newer than the store's, and is used instead of
-	// loading; the home board reads it too.
+	// last is the newest state read from or saved to the store, for the
+	// home board; no poll decides from it.
 	last   State
-	dirty  bool
 	loaded bool
 }
+
+// postRef names a decided post: the poll's ID and the rule's key
+// (dataRef for the data notice).
+type postRef struct{ id, key string }
+
+// dataRef is the data notice's key in a postRef; no rule key is empty.
+const dataRef = ""
 
 // NewAlerter returns an alerter; log may be nil.
 func NewAlerter(api Lister, post Poster, store state.Store, s Settings, log *slog.Logger) *Alerter {
@@ -146,6 +178,7 @@ func NewAlerter(api Lister, post Poster, store state.Store, s Settings, log *slo
 		rules:     rules,
 		data:      DataRule{After: s.UnavailableAfter, Active: s.Active},
 		teamNames: make(map[string]string),
+		outcomes:  make(map[postRef]postResult),
 	}
 }
 
@@ -226,141 +259,319 @@ func summarize(count int, agents []presence.Agent, teamID string) teamReading {
 	return tr
 }
 
-// Poll runs one poll at now (the tick): read, decide per rule, send, and
-// save what was sent. A failed post leaves its rule's state as it was, so
-// the next poll tries again.
+// confirmTimeout bounds the save of a poll's outcomes once its own
+// context has ended; the store's own timeout (REDIS_TIMEOUT) is shorter.
+const confirmTimeout = 5 * time.Second
+
+// casTries bounds how often a poll decides again after losing the race
+// for the state to another writer; then it skips the tick.
+const casTries = 3
+
+// intent is one thing a poll decided to send: a post (or, for a firing
+// alert closed outside active hours, only an update).
+type intent struct {
+	key    string // rule key; dataRef for the data notice
+	reason Reason
+	rule   Rule
+	before AlertState // the rule's state it was decided from
+	after  AlertState // the rule's state once posted, as saved
+	tr     teamReading
+	data   DataState // the data notice's state once posted, as saved
+	prev   DataState // and before
+	obsErr error
+}
+
+// Poll runs one poll at now (the tick).
+//
+// The order is: read the state, read the counts, decide, save the
+// decision, post, save what was posted. No message is posted from a state
+// that was not saved, and every write of a decision is a compare-and-set
+// on the state's revision, so nothing decided from an old read (before
+// another replica's poll or a supervisor's click) is ever saved or posted:
+// the poll reads again and decides again (a few times, then it skips the
+// tick). A tick whose decision another poll saved is left at that.
+//
+// The decision is saved with a marker (Posting) per post, then the posts
+// are made, then the markers are replaced by the outcome: the message
+// recorded, or, for a post that failed, the state before the decision, so
+// the next tick tries again. A replica that dies (or loses the store)
+// between the two saves leaves its markers; the next poll cannot know
+// whether those posts were made, and assumes they were. That trade-off is
+// deliberate: at most one post, never two. What can be lost is one post
+// decided by a replica that died before making it: an alert then shows at
+// its first repeat, a recovery or notice not at all. A replica that is
+// alive knows its own posts' outcomes, and the next poll here applies
+// them exactly.
 func (a *Alerter) Poll(ctx context.Context, now time.Time) error {
 	if a.set.Channel == "" {
 		return nil // alerts are off
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	prev, err := a.load(ctx)
+	base, err := a.load(ctx)
 	if err != nil {
 		// Deciding from a state we could not read risks posting again
 		// what another replica posted: skip this tick instead.
 		return schedule.SkipTick(schedule.SkipStoreUnavailable, err)
 	}
+	first := base
 	rd, obsErr := a.observe(ctx)
-	failed := obsErr != nil
-	if failed && ctx.Err() != nil {
+	if obsErr != nil && ctx.Err() != nil {
 		// Cancelled (shutdown): that says nothing about the contact center.
 		return fmt.Errorf("read availability: %w", obsErr)
 	}
-
 	var errs []error
-	if failed {
+	if obsErr != nil {
 		errs = append(errs, fmt.Errorf("read availability: %w", obsErr))
 	}
-	next := State{Rules: make(map[string]AlertState, len(a.rules))}
 
-	reason, ds := DecideData(prev.Data, failed, a.data, now)
-	if err := a.sendData(ctx, reason, prev.Data, obsErr, now); err != nil {
+	id := newPollID()
+	var next State
+	var todo []intent
+	for try := 1; ; try++ {
+		if !base.Tick.Before(now) {
+			a.log.Debug("alert tick already decided", "tick", now, "decided", base.Tick)
+			return nil
+		}
+		var assumed []string
+		next, todo, assumed = a.decide(base, rd, obsErr, now, id)
+		if same(base, next) {
+			clear(a.outcomes) // base has no markers left to settle
+			return errors.Join(errs...)
+		}
+		err := a.saveDecision(ctx, base.Rev, &next, now)
+		if err == nil {
+			clear(a.outcomes) // the decision settled every marker it found
+			for _, key := range assumed {
+				a.log.Warn("an earlier poll decided a post and never confirmed it (its replica died or lost the store); assuming it was made",
+					"alert", key)
+			}
+			break
+		}
+		if !errors.Is(err, state.ErrConflict) {
+			return schedule.SkipTick(schedule.SkipStoreUnavailable, errors.Join(append(errs, err)...))
+		}
+		if try == casTries {
+			return schedule.SkipTick(schedule.SkipStoreUnavailable,
+				errors.Join(append(errs, fmt.Errorf("alert state changed under %d tries: %w", casTries, err))...))
+		}
+		a.log.Debug("alert state changed since it was read; deciding again", "try", try)
+		if base, err = a.load(ctx); err != nil {
+			return schedule.SkipTick(schedule.SkipStoreUnavailable, errors.Join(append(errs, err)...))
+		}
+	}
+	a.remember(next)
+
+	results := make([]postResult, len(todo))
+	for i, in := range todo {
+		res, err := a.send(ctx, in, now)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		results[i] = res
+	}
+	// The outcome is saved even when the poll's context has ended
+	// (shutdown, deadline), briefly: a marker left behind would make the
+	// next poll, on any replica, assume a failed post made.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), confirmTimeout)
+	final, err := a.confirm(cctx, id, todo, results)
+	cancel()
+	if err != nil {
 		errs = append(errs, err)
-		ds = prev.Data
+		final = next
+	}
+	if !slices.Equal(a.firingLines(first), a.firingLines(final)) {
+		a.changed(ctx)
+	}
+	return errors.Join(errs...)
+}
+
+// newPollID names a poll's markers: unique enough among the polls that
+// ever meet in one store.
+func newPollID() string { return strconv.FormatUint(rand.Uint64(), 36) }
+
+// decide is the poll's decision, from base alone and this poll's reading:
+// the state to save before posting (with a marker per post) and what to
+// send. It first settles the markers earlier polls left: with the outcome
+// when this replica knows it, else assuming the post made (listed in
+// assumed, for the log). It does no I/O.
+func (a *Alerter) decide(base State, rd reading, obsErr error, now time.Time, id string) (State, []intent, []string) {
+	st := base
+	var assumed []string
+	for _, key := range slices.Sorted(maps.Keys(base.Posting)) {
+		p := base.Posting[key]
+		res, known := a.outcomes[postRef{p.ID, key}]
+		if !known {
+			assumed = append(assumed, key)
+		}
+		settleRule(&st, key, p.ID, res, st.Rules[key])
+	}
+	if p := base.DataPosting; p != nil {
+		res, known := a.outcomes[postRef{p.ID, dataRef}]
+		if !known {
+			assumed = append(assumed, "data")
+		}
+		settleData(&st, p.ID, res)
+	}
+
+	failed := obsErr != nil
+	next := State{Rev: base.Rev, Tick: base.Tick, Rules: make(map[string]AlertState, len(a.rules))}
+	var todo []intent
+	reason, ds := DecideData(st.Data, failed, a.data, now)
+	if reason.Posts() {
+		next.DataPosting = &Posting{ID: id, Reason: reason.String(), At: now, PrevData: st.Data}
+		todo = append(todo, intent{key: dataRef, reason: reason, data: ds, prev: st.Data, obsErr: obsErr})
 	}
 	next.Data = ds
 
 	for _, r := range a.rules {
-		before := prev.Rules[r.Key]
+		before := st.Rules[r.Key]
 		obs := Observation{Failed: failed}
 		if !failed {
 			obs.Count = rd[r.Key].count
 		}
 		reason, after := Decide(before, obs, r, now)
-		after, err := a.send(ctx, r, reason, before, after, rd[r.Key], now)
-		if err != nil {
-			errs = append(errs, err)
-			after = before
+		tr := rd[r.Key]
+		switch reason {
+		case Fire, Repeat:
+			after.Posted = Posted{Channel: a.set.Channel, Count: tr.count, Team: tr.team, Names: tr.names}
+		case Suppressed:
+			if before.Phase != PhaseFiring {
+				reason = Nothing
+			}
+		}
+		if reason.Posts() {
+			if next.Posting == nil {
+				next.Posting = make(map[string]Posting)
+			}
+			next.Posting[r.Key] = Posting{ID: id, Reason: reason.String(), At: now, Prev: before}
+		}
+		if reason.Posts() || reason == Suppressed {
+			todo = append(todo, intent{key: r.Key, reason: reason, rule: r, before: before, after: after, tr: tr})
 		}
 		if after.Phase != PhaseInactive {
 			next.Rules[r.Key] = after
 		}
 	}
-	if err := a.commit(ctx, prev, next); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	return next, todo, assumed
 }
 
-// load returns the state to decide from: the store's, or the last
-// committed one while the store is behind. A corrupt store value is logged
-// and replaced by an empty state: better a repeated alert than none. Any
-// other read failure is an error.
-func (a *Alerter) load(ctx context.Context) (State, error) {
-	a.stateMu.Lock()
-	if a.dirty {
-		defer a.stateMu.Unlock()
-		return a.last, nil
+// saveDecision writes next as the revision after baseRev, for tick now,
+// unless the stored revision is no longer baseRev: then it saves nothing
+// and returns an error wrapping state.ErrConflict.
+func (a *Alerter) saveDecision(ctx context.Context, baseRev int64, next *State, now time.Time) error {
+	next.Rev, next.Tick = baseRev+1, now
+	var stored State
+	err := a.store.Update(ctx, alertsStateKey, &stored, func(bool) (bool, error) {
+		if stored.Rev != baseRev {
+			return false, fmt.Errorf("revision %d, decided from %d: %w", stored.Rev, baseRev, state.ErrConflict)
+		}
+		stored = *next
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("save alert decision: %w", err)
 	}
-	a.stateMu.Unlock()
+	return nil
+}
+
+// confirm replaces the poll's markers by what became of its posts, on the
+// state as stored now (acknowledgements may have come in since the
+// decision). It is a read-modify-write of facts, not a decision: a marker
+// another poll has taken over is left to that poll's assumption. When the
+// store fails, the outcomes are kept for the next poll here.
+func (a *Alerter) confirm(ctx context.Context, id string, todo []intent, results []postResult) (State, error) {
+	if !slices.ContainsFunc(todo, func(in intent) bool { return in.reason.Posts() }) {
+		return a.lastKnown(), nil
+	}
+	var stored State
+	var missed []string
+	err := a.store.Update(ctx, alertsStateKey, &stored, func(bool) (bool, error) {
+		orig := stored // settle* copy what they change, so orig stays as read
+		missed = missed[:0]
+		for i, in := range todo {
+			var lost bool
+			switch {
+			case !in.reason.Posts():
+				continue
+			case in.key == dataRef:
+				lost = settleData(&stored, id, results[i])
+			default:
+				lost = settleRule(&stored, in.key, id, results[i], in.after)
+			}
+			if lost {
+				missed = append(missed, in.key)
+			}
+		}
+		if same(orig, stored) {
+			return false, nil
+		}
+		stored.Rev++
+		return true, nil
+	})
+	if err != nil {
+		for i, in := range todo {
+			if in.reason.Posts() {
+				a.outcomes[postRef{id, in.key}] = results[i]
+			}
+		}
+		return State{}, fmt.Errorf("save posted alert messages: %w", err)
+	}
+	for _, key := range missed {
+		a.log.Warn("an alert post failed after another poll assumed it made; it is not retried", "alert", cmp.Or(key, "data"))
+	}
+	a.remember(stored)
+	return stored, nil
+}
+
+// load reads the state to decide from. A corrupt value is logged and
+// replaced by an empty state (better a repeated alert than none), so that
+// the compare-and-set writes, which must decode it, work again. Any other
+// read failure is an error.
+func (a *Alerter) load(ctx context.Context) (State, error) {
 	var st State
 	found, err := a.store.Load(ctx, alertsStateKey, &st)
 	switch {
 	case errors.Is(err, state.ErrCorrupt):
 		a.log.Error("alert state is corrupt; starting from empty state", "err", err)
-		st = State{}
+		if err := a.store.Save(ctx, alertsStateKey, State{}); err != nil {
+			return State{}, fmt.Errorf("replace corrupt alert state: %w", err)
+		}
+		a.stateMu.Lock()
+		a.last, a.loaded = State{}, true
+		a.stateMu.Unlock()
+		return State{}, nil
 	case err != nil:
 		return State{}, fmt.Errorf("load alert state: %w", err)
 	case !found:
 		st = State{}
 	}
-	a.remember(st, false)
+	a.remember(st)
 	return st, nil
 }
 
-// remember records st as the latest known state.
-func (a *Alerter) remember(st State, dirty bool) {
+// remember records st, read from or saved to the store, for the board,
+// unless a newer revision is known already (an acknowledgement saved
+// while a poll runs).
+func (a *Alerter) remember(st State) {
 	a.stateMu.Lock()
 	defer a.stateMu.Unlock()
-	a.last, a.dirty, a.loaded = st, dirty, true
+	if !a.loaded || st.Rev >= a.last.Rev {
+		a.last, a.loaded = st, true
+	}
 }
 
-// commit saves next when it differs from what was loaded, keeping any
-// acknowledgement saved meanwhile (on this replica or another): the poll
-// decided from a state read before it.
-func (a *Alerter) commit(ctx context.Context, prev, next State) error {
-	// An acknowledgement made during this poll, kept in memory while the
-	// store was behind, must survive it too.
+// lastKnown is the state remember recorded.
+func (a *Alerter) lastKnown() State {
 	a.stateMu.Lock()
-	dirty := a.dirty
-	mergeAcks(&next, a.last)
-	a.stateMu.Unlock()
-	if same(prev, next) && !dirty {
-		a.remember(next, false)
-		return nil
-	}
-	var stored State
-	err := a.store.Update(ctx, alertsStateKey, &stored, func(bool) (bool, error) {
-		mergeAcks(&next, stored)
-		stored = next
-		return true, nil
-	})
-	if err != nil && !errors.Is(err, state.ErrCorrupt) {
-		a.remember(next, true)
-		return fmt.Errorf("save alert state: %w", err)
-	}
-	if errors.Is(err, state.ErrCorrupt) {
-		if err := a.store.Save(ctx, alertsStateKey, next); err != nil {
-			a.remember(next, true)
-			return fmt.Errorf("save alert state: %w", err)
-		}
-	}
-	a.remember(next, false)
-	return nil
+	defer a.stateMu.Unlock()
+	return a.last
 }
 
-// mergeAcks copies into next the acknowledgements from that it lacks, for
-// the same firing (same FiredAt): a poll decides from a state read before
-// a supervisor's click, and must not undo it.
-func mergeAcks(next *State, from State) {
-	for key, st := range next.Rules {
-		was, ok := from.Rules[key]
-		if !ok || !was.Acked || st.Acked || !was.FiredAt.Equal(st.FiredAt) {
-			continue
-		}
-		st.Acked, st.AckedBy, st.AckedAt = true, was.AckedBy, was.AckedAt
-		next.Rules[key] = st
+// changed calls the OnChange hook, if any.
+func (a *Alerter) changed(ctx context.Context) {
+	if a.set.OnChange != nil {
+		a.set.OnChange(ctx)
 	}
 }
 
@@ -370,22 +581,33 @@ func same(x, y State) bool {
 	return errx == nil && erry == nil && bytes.Equal(bx, by)
 }
 
-// send carries out a rule's decision and returns the state to keep, with
-// the posted message recorded. An error means nothing was posted, and the
-// caller keeps the previous state.
-func (a *Alerter) send(ctx context.Context, r Rule, reason Reason, before, after AlertState, tr teamReading, now time.Time) (AlertState, error) {
-	log := a.log.With("alert", r.Key, "reason", reason.String())
-	switch reason {
-	case Fire, Repeat:
-		p := Posted{Channel: a.set.Channel, Count: tr.count, Team: tr.team, Names: tr.names}
-		ts, err := a.post.Post(ctx, a.set.Channel, a.alertMessage(r, after, p, reason == Repeat, true, now))
+// send carries out one decided intent and reports what became of its
+// post. An error means nothing was posted.
+func (a *Alerter) send(ctx context.Context, in intent, now time.Time) (postResult, error) {
+	r, before, after, tr := in.rule, in.before, in.after, in.tr
+	log := a.log.With("alert", cmp.Or(in.key, "data"), "reason", in.reason.String())
+	var ts string
+	var err error
+	switch in.reason {
+	case Unavailable:
+		ts, err = a.post.Post(ctx, a.set.Channel, a.unavailableMessage(in.data.Failures, in.data.Since, in.obsErr, now))
 		if err != nil {
-			return AlertState{}, fmt.Errorf("post %s alert %s: %w", reason, r.Key, err)
+			return postResult{failed: true}, fmt.Errorf("post data unavailable notice: %w", err)
 		}
-		p.TS = ts
-		after.Posted = p
+		log.Warn("presence data unavailable notice posted", "failures", in.data.Failures, "err", in.obsErr)
+	case Back:
+		ts, err = a.post.Post(ctx, a.set.Channel, a.backMessage(in.prev.Since, now))
+		if err != nil {
+			return postResult{failed: true}, fmt.Errorf("post data back notice: %w", err)
+		}
+		log.Info("presence data back notice posted")
+	case Fire, Repeat:
+		ts, err = a.post.Post(ctx, a.set.Channel, a.alertMessage(r, after, after.Posted, in.reason == Repeat, true, now))
+		if err != nil {
+			return postResult{failed: true}, fmt.Errorf("post %s alert %s: %w", in.reason, r.Key, err)
+		}
 		log.Info("low availability alert posted", "count", tr.count, "threshold", r.Threshold)
-		if reason == Repeat {
+		if in.reason == Repeat {
 			// Only the newest copy keeps Acknowledge, so people click the
 			// one that says how things are now. Best effort: a copy left
 			// with its button still acknowledges this same episode.
@@ -393,19 +615,18 @@ func (a *Alerter) send(ctx context.Context, r Rule, reason Reason, before, after
 				a.clock(now, now)))
 		}
 	case Resolve:
-		if _, err := a.post.Post(ctx, a.set.Channel, a.recoveryMessage(r, before, tr, now)); err != nil {
-			return AlertState{}, fmt.Errorf("post recovery %s: %w", r.Key, err)
+		ts, err = a.post.Post(ctx, a.set.Channel, a.recoveryMessage(r, before, tr, now))
+		if err != nil {
+			return postResult{failed: true}, fmt.Errorf("post recovery %s: %w", r.Key, err)
 		}
 		log.Info("availability recovered", "count", tr.count, "threshold", r.Threshold)
 		a.updateOriginal(ctx, log, r, before, fmt.Sprintf("Recovered at %s: %s available, after %s below.",
 			a.clock(now, now), message.Thousands(tr.count), message.Duration(now.Sub(before.Since))))
 	case Suppressed:
-		if before.Phase == PhaseFiring {
-			log.Info("firing alert closed outside active hours")
-			a.updateOriginal(ctx, log, r, before, fmt.Sprintf("Closed at %s: outside active hours.", a.clock(now, now)))
-		}
+		log.Info("firing alert closed outside active hours")
+		a.updateOriginal(ctx, log, r, before, fmt.Sprintf("Closed at %s: outside active hours.", a.clock(now, now)))
 	}
-	return after, nil
+	return postResult{ts: ts}, nil
 }
 
 // updateOriginal rewrites the last alert message without its button, with
@@ -421,33 +642,17 @@ func (a *Alerter) updateOriginal(ctx context.Context, log *slog.Logger, r Rule, 
 	}
 }
 
-func (a *Alerter) sendData(ctx context.Context, reason Reason, prev DataState, obsErr error, now time.Time) error {
-	switch reason {
-	case Unavailable:
-		failures := prev.Failures + 1
-		since := prev.Since
-		if failures == 1 {
-			since = now
-		}
-		if _, err := a.post.Post(ctx, a.set.Channel, a.unavailableMessage(failures, since, obsErr, now)); err != nil {
-			return fmt.Errorf("post data unavailable notice: %w", err)
-		}
-		a.log.Warn("presence data unavailable notice posted", "failures", failures, "err", obsErr)
-	case Back:
-		if _, err := a.post.Post(ctx, a.set.Channel, a.backMessage(prev.Since, now)); err != nil {
-			return fmt.Errorf("post data back notice: %w", err)
-		}
-		a.log.Info("presence data back notice posted")
-	}
-	return nil
-}
-
 // Acknowledge marks a firing alert as acknowledged by a Slack user at a
 // time: it is not repeated until it resolves (the recovery is still
 // posted). value is the clicked button's value, which names the rule and
 // its episode. It returns the alert message as it now reads, without its
 // button, for the caller to put in place of the original (replace_original
 // or chat.update). Acknowledging twice keeps the first acknowledgement.
+//
+// The acknowledgement is decided from the stored state and saved in one
+// atomic update that adds a revision, so a poll that decided from the
+// revision before it has its write refused and decides again: no poll
+// undoes it, on any replica.
 //
 // A button from another episode (an earlier one, one that resolved, or a
 // button without an episode) changes nothing and returns an
@@ -482,49 +687,31 @@ func (a *Alerter) Acknowledge(ctx context.Context, value, by string, at time.Tim
 			return rs, false, nil // the first acknowledgement stands
 		}
 		rs.Acked, rs.AckedBy, rs.AckedAt = true, by, at
-		rules := make(map[string]AlertState, len(st.Rules))
-		for k, v := range st.Rules {
-			rules[k] = v
-		}
-		rules[key] = rs
-		st.Rules = rules
+		st.Rules = withRule(st.Rules, key, rs)
+		st.Rev++
 		return rs, true, nil
 	}
 
+	var stored State
 	var rs AlertState
+	var changed bool
 	var err error
-	a.stateMu.Lock()
-	if a.dirty {
-		// The store is behind: acknowledge in memory; the next poll saves it.
-		var changed bool
-		rs, changed, err = ack(&a.last)
-		a.stateMu.Unlock()
-		if err == nil && changed {
-			a.log.Info("alert acknowledged (saved with the next poll)", "alert", key, "by", by)
-		}
-	} else {
-		a.stateMu.Unlock()
-		// Atomic in the store, so no poll on any replica overwrites it.
-		var stored State
-		var ackErr error
-		storeErr := a.store.Update(ctx, alertsStateKey, &stored, func(bool) (bool, error) {
-			var changed bool
-			rs, changed, ackErr = ack(&stored)
-			return changed && ackErr == nil, nil
-		})
-		switch {
-		case ackErr != nil:
-			err = ackErr
-		case storeErr != nil && episode.IsZero():
-			// A button without an episode is over whatever the store says.
-			err = &EpisodeOverError{Key: key}
-		case storeErr != nil:
-			a.log.Warn("alert acknowledgement failed: alert state unavailable", "alert", key, "by", by, "err", storeErr)
-			return message.Message{}, fmt.Errorf("acknowledge %q: %w: %w", key, ErrStateUnavailable, storeErr)
-		default:
-			a.patchAck(key, rs)
-			a.log.Info("alert acknowledged", "alert", key, "by", by)
-		}
+	storeErr := a.store.Update(ctx, alertsStateKey, &stored, func(bool) (bool, error) {
+		rs, changed, err = ack(&stored)
+		return changed && err == nil, nil
+	})
+	switch {
+	case err != nil:
+	case storeErr != nil && episode.IsZero():
+		// A button without an episode is over whatever the store says.
+		err = &EpisodeOverError{Key: key}
+	case storeErr != nil:
+		a.log.Warn("alert acknowledgement failed: alert state unavailable", "alert", key, "by", by, "err", storeErr)
+		return message.Message{}, fmt.Errorf("acknowledge %q: %w: %w", key, ErrStateUnavailable, storeErr)
+	case changed:
+		a.remember(stored)
+		a.log.Info("alert acknowledged", "alert", key, "by", by)
+		a.changed(ctx)
 	}
 	if over, ok := errors.AsType[*EpisodeOverError](err); ok {
 		a.log.Info("alert acknowledgement refused: the button is from another episode",
@@ -541,22 +728,4 @@ func (a *Alerter) Acknowledge(ctx context.Context, value, by string, at time.Tim
 // ruleIndex is the index of the rule with key in a.rules, or -1.
 func (a *Alerter) ruleIndex(key string) int {
 	return slices.IndexFunc(a.rules, func(r Rule) bool { return r.Key == key })
-}
-
-// patchAck copies a saved acknowledgement into what this replica knows;
-// a poll's unsaved state (dirty) stays as it is.
-func (a *Alerter) patchAck(key string, rs AlertState) {
-	a.stateMu.Lock()
-	defer a.stateMu.Unlock()
-	r, ok := a.last.Rules[key]
-	if !ok || !r.FiredAt.Equal(rs.FiredAt) || r.Acked {
-		return
-	}
-	rules := make(map[string]AlertState, len(a.last.Rules))
-	for k, v := range a.last.Rules {
-		rules[k] = v
-	}
-	r.Acked, r.AckedBy, r.AckedAt = rs.Acked, rs.AckedBy, rs.AckedAt
-	rules[key] = r
-	a.last.Rules = rules
 }

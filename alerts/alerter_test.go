@@ -11,8 +11,8 @@ import (
 
 	"github.com/presencebot/presence-bot/message"
 	"github.com/presencebot/presence-bot/presence"
-	"github.com/presencebot/presence-bot/schedule"
 	"github.com/presencebot/presence-bot/presence/ccmsim"
+	"github.com/presencebot/presence-bot/schedule"
 	"github.com/presencebot/presence-bot/state"
 )
 
@@ -315,29 +315,6 @@ func TestFailedPostIsRetriedNotDuplicated(t *testing.T) {
 	f.expect(t, "retried recovery", 1, 1)
 	poll(t, a, at(5*time.Minute))
 	f.expect(t, "after the retried recovery", 0, 0)
-}
-
-func TestFailedSaveDoesNotRepost(t *testing.T) {
-	f := newFixture(t, floor()...)
-	store := &failingStore{Store: state.NewMemoryStore()}
-	a := f.alerter(t, store, settings())
-	f.force(t, presence.Offline, "s1")
-
-	store.setFailSave(true)
-	if err := a.Poll(context.Background(), at(0)); err == nil || !strings.Contains(err.Error(), "disk full") {
-		t.Fatalf("poll with a failing save: got %v, want the save error", err)
-	}
-	f.expect(t, "fired", 1, 0)
-	_ = a.Poll(context.Background(), at(time.Minute))
-	f.expect(t, "store still failing", 0, 0)
-
-	store.setFailSave(false)
-	poll(t, a, at(2*time.Minute))
-	f.expect(t, "store back", 0, 0)
-	var st State
-	if found, err := store.Load(context.Background(), alertsStateKey, &st); !found || err != nil || st.Rules[TotalKey].Phase != PhaseFiring {
-		t.Errorf("saved state: got %+v, %v, %v; want firing", st, found, err)
-	}
 }
 
 func TestPendingForPeriod(t *testing.T) {

@@ -8,7 +8,11 @@ import (
 // Firing describes each alert firing now, one mrkdwn line each, for the
 // supervisors' App Home.
 func (a *Alerter) Firing(ctx context.Context) []string {
-	st := a.known(ctx)
+	return a.firingLines(a.known(ctx))
+}
+
+// firingLines is Firing for st.
+func (a *Alerter) firingLines(st State) []string {
 	var lines []string
 	for _, r := range a.rules {
 		s, ok := st.Rules[r.Key]

@@ -2,6 +2,7 @@ package alerts
 
 import (
 	"fmt"
+	"maps"
 	"time"
 )
 
@@ -208,4 +209,94 @@ func DecideData(prev DataState, failed bool, r DataRule, now time.Time) (Reason,
 	}
 	next.Notified = true
 	return Unavailable, next
+}
+
+// Posting marks a post that a poll decided and saved, with the decision,
+// before making it. A later poll that finds it knows the post was decided,
+// not whether it was made; see Alerter.Poll for what it then assumes.
+type Posting struct {
+	// ID names the poll that decided it, so that poll knows its own.
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+	// At is the tick it was decided at.
+	At time.Time `json:"at"`
+	// Prev is the rule's state before the decision (PrevData the data
+	// notice's): what the state goes back to when the post fails.
+	Prev     AlertState `json:"prev,omitzero"`
+	PrevData DataState  `json:"prev_data,omitzero"`
+}
+
+// postResult is what became of a decided post.
+type postResult struct {
+	ts     string // the message posted, when known
+	failed bool   // nothing was posted
+}
+
+// settleRule records in st what became of the post that poll id decided
+// for rule key; want is the rule's state as that poll decided it. The
+// marker goes, if it is still the poll's. A post made records its message
+// while the rule is still in the state decided. A post not made undoes
+// the decision (keeping any acknowledgement since) while the marker is the
+// poll's; once another poll has taken the marker over it assumed the post
+// made and decided from that, so it is too late to undo: settleRule then
+// reports the post missed. It changes st's maps by copying them, never in
+// place.
+func settleRule(st *State, key, id string, res postResult, want AlertState) (missed bool) {
+	p, ok := st.Posting[key]
+	mine := ok && p.ID == id
+	if mine {
+		st.Posting = maps.Clone(st.Posting)
+		delete(st.Posting, key)
+	}
+	cur, has := st.Rules[key]
+	switch {
+	case res.failed && mine:
+		st.Rules = withRule(st.Rules, key, restore(p.Prev, cur))
+	case res.failed:
+		return true
+	case res.ts != "" && has && cur.Phase == PhaseFiring && cur.Posted.TS == "" &&
+		cur.FiredAt.Equal(want.FiredAt) && cur.LastSent.Equal(want.LastSent):
+		cur.Posted.TS = res.ts
+		st.Rules = withRule(st.Rules, key, cur)
+	}
+	return false
+}
+
+// settleData is settleRule for the data notice.
+func settleData(st *State, id string, res postResult) (missed bool) {
+	p := st.DataPosting
+	mine := p != nil && p.ID == id
+	if mine {
+		st.DataPosting = nil
+	}
+	switch {
+	case res.failed && mine:
+		st.Data = p.PrevData
+	case res.failed:
+		return true
+	}
+	return false
+}
+
+// restore is prev, a rule's state before a decision whose post failed,
+// with any acknowledgement of the same episode saved since: a click is
+// never undone.
+func restore(prev, cur AlertState) AlertState {
+	if cur.Acked && !prev.Acked && prev.Phase == PhaseFiring && cur.FiredAt.Equal(prev.FiredAt) {
+		prev.Acked, prev.AckedBy, prev.AckedAt = true, cur.AckedBy, cur.AckedAt
+	}
+	return prev
+}
+
+// withRule is rules with key set to st, or without key when st is
+// inactive, in a new map.
+func withRule(rules map[string]AlertState, key string, st AlertState) map[string]AlertState {
+	out := make(map[string]AlertState, len(rules)+1)
+	maps.Copy(out, rules)
+	if st.Phase == PhaseInactive {
+		delete(out, key)
+	} else {
+		out[key] = st
+	}
+	return out
 }

@@ -9,10 +9,13 @@
 // no sooner than the Repeat period, resolve with a recovery, or nothing.
 // DecideData does the same for the one "presence data unavailable" notice
 // and its "back" notice: a failed poll is never read as "0 available".
-// Outside active hours nothing fires or repeats. The Alerter sends, and
-// commits a rule's new state only once its message was posted, so a failed
-// post is tried again on the next tick and a sent one is never sent twice.
-// State lives in a state.Store, so a restart while firing stays quiet.
+// Outside active hours nothing fires or repeats. The Alerter saves each
+// decision before it posts (a compare-and-set on the state's revision, so
+// a decision made from an old read is refused and made again), then posts,
+// then records the message, or undoes the decision when the post failed,
+// so a failed post is tried again on the next tick and none is posted
+// twice (see Alerter.Poll). State lives in a state.Store, shared by the
+// replicas, so a restart while firing stays quiet.
 //
 // # API cost
 //

@@ -66,9 +66,19 @@ type recorder struct {
 	updates []sent
 	n       int
 	fail    bool
+	// onPost, when set, runs once at the start of the next Post, outside
+	// the lock: what another replica does while this one posts.
+	onPost func()
 }
 
 func (r *recorder) Post(_ context.Context, channel string, m message.Message) (string, error) {
+	r.mu.Lock()
+	hook := r.onPost
+	r.onPost = nil
+	r.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fail {
@@ -88,6 +98,13 @@ func (r *recorder) Update(_ context.Context, channel, ts string, m message.Messa
 	}
 	r.updates = append(r.updates, sent{channel: channel, ts: ts, msg: m})
 	return nil
+}
+
+// beforeNextPost sets onPost.
+func (r *recorder) beforeNextPost(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.onPost = f
 }
 
 func (r *recorder) setFail(fail bool) {

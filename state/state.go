@@ -44,3 +44,9 @@ var ErrCorrupt = errors.New("corrupt state")
 
 // ErrEmptyKey is returned for the empty key, which names nothing.
 var ErrEmptyKey = errors.New("empty state key")
+
+// ErrConflict is what an Update's change function returns (wrapped) to
+// refuse a compare-and-set: the stored value is not the one its caller
+// decided from (another writer came first). Update passes it on and saves
+// nothing; the caller reads again and decides again.
+var ErrConflict = errors.New("state changed since it was read")
