@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-co-op/gocron/v2"
 	"github.com/jonboulle/clockwork"
 
 	"github.com/presencebot/presence-bot/agentmap"
@@ -53,6 +52,10 @@ type options struct {
 	bot      func(*bot.Config)
 	clock    clockwork.Clock
 	probes   observe.Probes
+	store    func(state.Store) state.Store
+
+	// journalLease and journalSweep time the command journal (0: defaults).
+	journalLease, journalSweep time.Duration
 }
 
 // WithProbes sets how often the contact center is re-checked while it
@@ -65,6 +68,19 @@ func WithProbes(every, max time.Duration) Option {
 // WithClock runs the scheduled jobs on clock (a fake one in tests).
 func WithClock(c clockwork.Clock) Option {
 	return func(o *options) { o.clock = c }
+}
+
+// WithStateStore wraps the state store the jobs and commands share, so a
+// test can make one replica's writes fail while the others' succeed.
+func WithStateStore(wrap func(state.Store) state.Store) Option {
+	return func(o *options) { o.store = wrap }
+}
+
+// WithJournal sets the command journal's lease and how often replicas
+// sweep it for a dead one's commands (with REDIS_URL only; tests shorten
+// both).
+func WithJournal(lease, sweep time.Duration) Option {
+	return func(o *options) { o.journalLease, o.journalSweep = lease, sweep }
 }
 
 // WithPresenceOptions adds options to the contact-center client.
@@ -137,6 +153,9 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (_ *App, err erro
 		}
 	}()
 	store := sh.store
+	if o.store != nil {
+		store = o.store(store)
+	}
 	// The locker asks the scheduler for a job's tick, and gocron wants the
 	// locker before the scheduler exists: the closure bridges the two,
 	// since locks are only taken once the scheduler runs.
@@ -153,18 +172,30 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (_ *App, err erro
 		schedule.WithSkipObserver(func(s schedule.TickSkip) { metrics.JobTickSkipped(s.Job, s.Reason) }),
 		// Another replica holding the tick is normal, not a warning.
 		schedule.WithLockSkipReason(redisstate.ErrTickTaken, schedule.SkipOtherReplica),
+		// Another replica still running the job's previous tick is.
+		schedule.WithLockSkipReason(redisstate.ErrStillRunning, schedule.SkipStillRunning),
 	}
 	if sh.redis != nil {
+		// Ticks are named on the scheduler's clock; the job's lease is
+		// renewed on the real one (the default), since it expires on
+		// Redis's time.
 		locker := sh.redis.Locker(o.clock, func(job string, now time.Time) (time.Time, time.Duration, bool) {
 			return sched.TickOf(job, now)
 		})
-		schedOpts = append(schedOpts, schedule.WithGocronOptions(gocron.WithDistributedLocker(locker)))
+		schedOpts = append(schedOpts, schedule.WithDistributedLocker(locker))
 	}
 	sched, err = schedule.New(schedOpts...)
 	if err != nil {
 		return nil, err
 	}
-	jobs, err := addJobs(cfg, sched, client, roster, web, store, metrics, log)
+	// The bot, built below, refreshes the Homes an alert's change shows
+	// in: the closure bridges the two, as for the locker.
+	var alertChanged func()
+	jobs, err := addJobs(cfg, sched, client, roster, web, store, metrics, log, func(context.Context) {
+		if alertChanged != nil {
+			alertChanged()
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -184,13 +215,15 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (_ *App, err erro
 		ccfg.Directory.Share(store)
 	}
 	handler := commands.New(ccfg)
-	if err := sched.AddEvery("after_call", cfg.AfterCall.Poll, handler.AfterCall(client, web).Poll); err != nil {
+	if err := sched.AddEvery("after_call", cfg.AfterCall.Poll, handler.AfterCall(client, web).Poll,
+		schedule.JobTimeout(afterCallTimeout)); err != nil {
 		return nil, err
 	}
 	botCfg := bot.Config{
 		Web:      web,
 		Commands: handler,
 		Dedup:    sh.dedup,
+		HomeSet:  sh.homes,
 		Logger:   log.With("component", "slack"),
 		Hooks: bot.Hooks{
 			Acked:    metrics.Acked,
@@ -199,7 +232,14 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (_ *App, err erro
 				metrics.Connection(up)
 				health.Connection(up)
 			},
+			Recovered: metrics.JournalRecovered,
 		},
+	}
+	if sh.redis != nil {
+		// Acked commands outlive this replica; alone, there is no one to
+		// hand them to.
+		botCfg.Journal = sh.redis.Journal(redisstate.JournalOptions{Lease: o.journalLease, OnDropped: metrics.JournalDropped})
+		botCfg.JournalSweep = o.journalSweep
 	}
 	if o.bot != nil {
 		o.bot(&botCfg)
@@ -208,6 +248,9 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (_ *App, err erro
 	if err != nil {
 		return nil, err
 	}
+	// Supervisors' Homes show the alerts firing: refreshed (in the
+	// background) for those who opened it, from whichever replica polled.
+	alertChanged = func() { b.RefreshHomes(ccfg.Directory.IsSupervisor) }
 	probes := o.probes
 	probes.Check = func(ctx context.Context) error {
 		// The cheapest request that proves the token and the account:
@@ -224,6 +267,7 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (_ *App, err erro
 type shared struct {
 	store state.Store
 	dedup bot.Deduper
+	homes bot.HomeSet        // who opened the App Home
 	redis *redisstate.Client // nil without REDIS_URL
 }
 
@@ -239,7 +283,8 @@ func openShared(cfg *config.Config, clock clockwork.Clock, health *observe.Healt
 		if err != nil {
 			return shared{}, &ConfigError{Err: fmt.Errorf("STATE_DIR: %w", err)}
 		}
-		return shared{store: store, dedup: bot.NewMemoryDeduper(bot.DefaultDedupeTTL, nil)}, nil
+		return shared{store: store, dedup: bot.NewMemoryDeduper(bot.DefaultDedupeTTL, nil),
+			homes: bot.NewMemoryHomeSet(bot.DefaultHomeTTL, bot.DefaultMaxHomes, clock.Now)}, nil
 	}
 	rc, err := redisstate.Open(context.Background(), redisstate.Options{
 		URL:     cfg.Redis.URL,
@@ -263,12 +308,21 @@ func openShared(cfg *config.Config, clock clockwork.Clock, health *observe.Healt
 	return shared{
 		store: rc.Store(),
 		dedup: rc.Deduper(bot.DefaultDedupeTTL, bot.NewMemoryDeduper(bot.DefaultDedupeTTL, nil)),
+		homes: rc.HomeSet(bot.DefaultHomeTTL, bot.DefaultMaxHomes,
+			bot.NewMemoryHomeSet(bot.DefaultHomeTTL, bot.DefaultMaxHomes, clock.Now)),
 		redis: rc,
 	}, nil
 }
 
 // partRedis is Redis's part in /readyz.
 const partRedis = "redis"
+
+// afterCallTimeout is the after-call poll's deadline, however often it
+// polls: room for a few slow updates (each up to three attempts of 4 s and
+// a confirmation), which the queue keeps for the next poll if they do not
+// fit. The job's lease keeps the ticks that come meanwhile from running on
+// any replica, so a slow poll is never doubled.
+const afterCallTimeout = 30 * time.Second
 
 // scheduledJobs are the jobs configuration switched on.
 type scheduledJobs struct {
@@ -278,7 +332,7 @@ type scheduledJobs struct {
 // addJobs schedules the summary and the alert poll when their channels
 // are set.
 func addJobs(cfg *config.Config, sched *schedule.Scheduler, client *presence.Client, roster *presence.Snapshots,
-	web *bot.WebAPI, store state.Store, metrics *observe.Metrics, log *slog.Logger) (scheduledJobs, error) {
+	web *bot.WebAPI, store state.Store, metrics *observe.Metrics, log *slog.Logger, onAlertChange func(context.Context)) (scheduledJobs, error) {
 	var jobs scheduledJobs
 	if cfg.Summary.Enabled() {
 		summary := alerts.NewSummarizer(roster, web, store,
@@ -297,6 +351,7 @@ func addJobs(cfg *config.Config, sched *schedule.Scheduler, client *presence.Cli
 			Repeat:           a.Repeat,
 			UnavailableAfter: a.UnavailableAfter,
 			Location:         cfg.Location,
+			OnChange:         onAlertChange,
 		}
 		for _, t := range a.TeamThresholds {
 			settings.Teams = append(settings.Teams, alerts.TeamThreshold{TeamID: t.TeamID, Min: t.Min})
@@ -305,11 +360,10 @@ func addJobs(cfg *config.Config, sched *schedule.Scheduler, client *presence.Cli
 			settings.Active = a.ActiveHours.Contains
 		}
 		jobs.alerter = alerts.NewAlerter(client, web, store, settings, log)
+		// The scheduler's deadline (the interval, at most
+		// schedule.DefaultJobTimeout) keeps a stuck poll from holding up
+		// the next.
 		poll := func(ctx context.Context, tick time.Time) error {
-			// A poll never outlives its interval: a stuck one would only
-			// hold up the next.
-			ctx, cancel := context.WithTimeout(ctx, a.Interval)
-			defer cancel()
 			err := jobs.alerter.Poll(ctx, tick)
 			for rule, firing := range jobs.alerter.FiringRules(ctx) {
 				metrics.SetAlert(rule, firing)

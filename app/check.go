@@ -3,11 +3,13 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -21,6 +23,7 @@ import (
 	"github.com/presencebot/presence-bot/bot"
 	"github.com/presencebot/presence-bot/config"
 	"github.com/presencebot/presence-bot/internal/redact"
+	"github.com/presencebot/presence-bot/internal/redisurl"
 	"github.com/presencebot/presence-bot/presence"
 	"github.com/presencebot/presence-bot/redisstate"
 )
@@ -418,57 +421,83 @@ func writeProbe(dir string) error {
 
 // redis reaches REDIS_URL as redisstate will: PING, the server's version
 // and role, a write under the bot's key prefix, and a second PING timed
-// against REDIS_TIMEOUT. redisstate speaks to one server, plain or TLS
-// (redis:// or rediss://); it has no Sentinel or Cluster client.
+// against REDIS_TIMEOUT. Through Sentinel it first asks each sentinel for
+// the master, and says which master they name and how many answered; in a
+// cluster it says how many nodes it has.
 func (c *checker) redis(ctx context.Context, r config.Redis) {
 	const what = "redis"
-	shown := redact.URL(r.URL)
-	ropts, err := redis.ParseURL(r.URL)
+	rdb, target, err := redisstate.NewUniversalClient(r.URL, checkTimeout)
 	if err != nil {
-		c.refuse(what, fmt.Errorf("REDIS_URL: %s", scrub(err.Error(), "", r.URL)),
-			"REDIS_URL is redis://[[user]:password@]host:port/db, or rediss:// for TLS")
+		c.refuse(what, fmt.Errorf("REDIS_URL: %w", err), "REDIS_URL is "+redisurl.Forms)
 		return
 	}
-	mode := "single server"
-	if ropts.TLSConfig != nil {
-		mode += ", TLS"
-	}
-	ropts.DialTimeout, ropts.ReadTimeout, ropts.WriteTimeout = checkTimeout, checkTimeout, checkTimeout
-	ropts.MaxRetries = -1 // one attempt: check reports, it does not insist
-	ropts.DialerRetries = 1
-	ropts.PoolSize = 1
-	ropts.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-	rdb := redis.NewClient(ropts)
 	defer rdb.Close()
 	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-
-	failed := func(err error, detail string) {
-		c.fail(what, fmt.Errorf("%s: %s", detail, scrub(err.Error(), ropts.Password, r.URL)), redisHint(err, ropts.Addr))
+	scrubbed := func(err error) string {
+		return scrub(scrub(err.Error(), target.Password, r.URL), target.SentinelPassword, r.URL)
 	}
-	detail := fmt.Sprintf("%s (%s)", shown, mode)
+
+	mode := target.Kind.String()
+	addr := strings.Join(target.Addrs, ", ") // where a dial failure points
+	prefix := redisstate.DefaultPrefix
+	switch target.Kind {
+	case redisurl.Sentinel:
+		master, answered, ok := c.sentinels(cctx, target, scrubbed)
+		if !ok {
+			return
+		}
+		mode = fmt.Sprintf("Sentinel: master %s at %s via %d sentinels", target.Master, master, answered)
+		addr = master
+	case redisurl.Cluster:
+		prefix = redisstate.ClusterPrefix(prefix)
+	}
+	describe := func() string {
+		if target.TLS {
+			return fmt.Sprintf("%s (%s, TLS)", target, mode)
+		}
+		return fmt.Sprintf("%s (%s)", target, mode)
+	}
+	detail := describe()
+	failed := func(err error, detail string) {
+		c.fail(what, fmt.Errorf("%s: %s", detail, scrubbed(err)), redisHint(err, addr, prefix))
+	}
 	if err := rdb.Ping(cctx).Err(); err != nil {
 		failed(err, detail)
 		return
+	}
+	if target.Kind == redisurl.Cluster {
+		nodes, err := rdb.ClusterNodes(cctx).Result()
+		if err != nil {
+			failed(err, detail)
+			return
+		}
+		mode = fmt.Sprintf("cluster of %d nodes", len(strings.Split(strings.TrimSpace(nodes), "\n")))
+		detail = describe()
 	}
 	server := infoFields(rdb.Info(cctx, "server").Val())
 	replication := infoFields(rdb.Info(cctx, "replication").Val())
 	if v := server["redis_version"]; v != "" {
 		detail += ": Redis " + v
-		if role := replication["role"]; role != "" {
+		// A cluster client asks any node: its role says nothing.
+		if role := replication["role"]; role != "" && target.Kind != redisurl.Cluster {
 			detail += ", role " + role
 		}
 	}
 	switch {
-	case server["redis_mode"] == "cluster":
-		c.fail(what, fmt.Errorf("%s: a Redis Cluster node; the bot needs a single server", detail),
-			"point REDIS_URL at a single Redis server (a primary), not a cluster")
+	case server["redis_mode"] == "sentinel":
+		c.fail(what, fmt.Errorf("%s: a Sentinel, which holds no data", detail),
+			"write REDIS_URL as redis-sentinel://host:26379,host:26379/mastername?db=0 to reach the master it watches")
 		return
-	case replication["role"] == "slave" || replication["role"] == "replica":
+	case server["redis_mode"] == "cluster" && target.Kind != redisurl.Cluster:
+		c.fail(what, fmt.Errorf("%s: a Redis Cluster node, which holds only some of the keys", detail),
+			"write REDIS_URL as redis-cluster://host:6379,host:6379 (some or all of the cluster's nodes)")
+		return
+	case target.Kind != redisurl.Cluster && (replication["role"] == "slave" || replication["role"] == "replica"):
 		c.fail(what, fmt.Errorf("%s: a read-only replica; the bot writes", detail), "point REDIS_URL at the primary")
 		return
 	}
-	key := redisstate.DefaultPrefix + "check:" + randomHex(8)
+	key := prefix + "check:" + randomHex(8)
 	if err := rdb.Set(cctx, key, "1", 10*time.Second).Err(); err != nil {
 		failed(err, detail+": cannot write")
 		return
@@ -484,7 +513,75 @@ func (c *checker) redis(ctx context.Context, r config.Redis) {
 			"raise REDIS_TIMEOUT, or use a Redis closer to the bot: the bot treats a slower answer as Redis being down")
 		return
 	}
+	if target.Kind == redisurl.Cluster {
+		// The ACL and any key-space tooling must know where the keys are.
+		detail += ", keys under " + prefix
+	}
 	c.ok(what, detail)
+}
+
+// sentinels asks each sentinel of target where its master is. It returns
+// the master's address, how many sentinels answered, and true; or reports
+// the failure and returns false. Some sentinels not answering is a
+// warning: the bot works, but a failover needs a majority of them.
+func (c *checker) sentinels(ctx context.Context, target redisurl.Target, scrubbed func(error) string) (master string, answered int, ok bool) {
+	const what = "redis"
+	var (
+		down     []string
+		firstErr error
+	)
+	for _, addr := range target.Addrs {
+		o := &redis.Options{
+			Addr: addr, Password: target.SentinelPassword,
+			DialTimeout: checkTimeout, ReadTimeout: checkTimeout, WriteTimeout: checkTimeout,
+			MaxRetries: -1, DialerRetries: 1, PoolSize: 1,
+			MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
+		}
+		if target.TLS {
+			o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		sc := redis.NewSentinelClient(o)
+		hp, err := sc.GetMasterAddrByName(ctx, target.Master).Result()
+		_ = sc.Close()
+		switch {
+		case err == nil && len(hp) == 2:
+			answered++
+			if master == "" {
+				master = net.JoinHostPort(hp[0], hp[1])
+			}
+		case errors.Is(err, redis.Nil):
+			answered++ // it answered: it knows no such master
+		default:
+			if err == nil {
+				err = fmt.Errorf("answered %v", hp)
+			}
+			if firstErr == nil {
+				firstErr = err
+			}
+			down = append(down, addr+" ("+scrubbed(err)+")")
+		}
+	}
+	shown := target.String()
+	switch {
+	case master != "":
+	case answered > 0:
+		c.fail(what, fmt.Errorf("%s: the sentinels know no master named %q", shown, target.Master),
+			"REDIS_URL's path is the master's name as the sentinels know it (sentinel monitor <name> …; SENTINEL MASTERS lists them)")
+		return "", 0, false
+	case strings.Contains(firstErr.Error(), "unknown command"):
+		c.fail(what, fmt.Errorf("%s: %s", shown, scrubbed(firstErr)),
+			fmt.Sprintf("%s is not a Sentinel: REDIS_URL lists the sentinels (port 26379 by default); for one server write redis://host:6379/0", target.Addrs[0]))
+		return "", 0, false
+	default:
+		c.fail(what, fmt.Errorf("%s: no sentinel answered: %s", shown, strings.Join(down, "; ")),
+			redisHint(firstErr, strings.Join(target.Addrs, ", "), redisstate.DefaultPrefix))
+		return "", 0, false
+	}
+	if len(down) > 0 {
+		c.warn(what, fmt.Sprintf("%d of %d sentinels did not answer: %s", len(down), len(target.Addrs), strings.Join(down, "; ")),
+			"a failover needs a majority of the sentinels: check those addresses in REDIS_URL")
+	}
+	return master, answered, true
 }
 
 // infoFields reads INFO's "key:value" lines.
@@ -498,8 +595,9 @@ func infoFields(info string) map[string]string {
 	return fields
 }
 
-// redisHint says what to do about an error from Redis.
-func redisHint(err error, addr string) string {
+// redisHint says what to do about an error from Redis at addr, whose keys
+// start with prefix.
+func redisHint(err error, addr, prefix string) string {
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "WRONGPASS"), strings.Contains(msg, "NOAUTH"), strings.Contains(msg, "invalid password"),
@@ -508,7 +606,7 @@ func redisHint(err error, addr string) string {
 	case strings.Contains(msg, "READONLY"):
 		return "point REDIS_URL at the primary: this is a read-only replica"
 	case strings.Contains(msg, "NOPERM"):
-		return "the Redis user may not write keys under " + redisstate.DefaultPrefix + "*: grant it in the ACL (~" + redisstate.DefaultPrefix + "* +@all)"
+		return "the Redis user may not write keys under " + prefix + "*: grant it in the ACL (~" + prefix + "* +@all)"
 	case strings.Contains(msg, "tls:"), strings.Contains(msg, "x509"):
 		return "TLS failed: rediss:// needs a server speaking TLS (redis:// for one that does not) with a certificate this machine trusts"
 	case errors.Is(err, context.DeadlineExceeded), strings.Contains(msg, "dial"), strings.Contains(msg, "timeout"),
@@ -563,11 +661,13 @@ func switched(cfg *config.Config) (on, off []string) {
 		off = append(off, "alerts (ALERT_CHANNEL not set)")
 	}
 	if cfg.Redis.URL != "" {
-		mode := "single server"
-		if strings.HasPrefix(cfg.Redis.URL, "rediss:") {
+		// config checked the URL: it parses.
+		target, _ := redisurl.Parse(cfg.Redis.URL)
+		mode := target.Kind.String()
+		if target.TLS {
 			mode += ", TLS"
 		}
-		on = append(on, fmt.Sprintf("replicas via Redis (%s, %s)", redact.URL(cfg.Redis.URL), mode))
+		on = append(on, fmt.Sprintf("replicas via Redis (%s, %s)", target, mode))
 	} else {
 		off = append(off, "replicas (no REDIS_URL: state in "+cfg.StateDir+")")
 	}

@@ -326,7 +326,7 @@ func (c *cluster) startInProcess(name string, skew time.Duration) *replica {
 	clock := clockwork.NewFakeClockAt(c.truth.Add(skew))
 	logs := &testlog.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})).With("replica", name)
-	a, err := app.New(cfg, log, replicaOptions(clock)...)
+	a, err := app.New(cfg, log, append(replicaOptions(clock), testEnvOptions(t, env)...)...)
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}
@@ -427,6 +427,9 @@ func (c *cluster) tick(k int, posted bool) {
 	}
 	if got := c.alertPosts(); got != c.alertsWant {
 		c.t.Errorf("%s: %d alerts in all, want %d", what, got, c.alertsWant)
+	}
+	if posted {
+		c.waitJobsOver()
 	}
 }
 
@@ -827,7 +830,7 @@ func TestReplicaProcess(t *testing.T) {
 	}
 	clock := clockwork.NewFakeClockAt(spec.Clock)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("replica", spec.Name)
-	a, err := app.New(cfg, log, replicaOptions(clock)...)
+	a, err := app.New(cfg, log, append(replicaOptions(clock), testEnvOptions(t, spec.Env)...)...)
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}

@@ -46,6 +46,16 @@ type Config struct {
 	// Dedup remembers envelopes across redeliveries; nil keeps them in
 	// memory for ten minutes.
 	Dedup Deduper
+	// HomeSet remembers who opened the App Home, whose view is refreshed
+	// after a change; nil keeps them in memory (NewMemoryHomeSet).
+	HomeSet HomeSet
+	// Journal keeps accepted commands until they are answered, so that
+	// another replica finishes them should this one die (journal.go); nil
+	// journals nothing (a single instance has no one to hand over to).
+	Journal Journal
+	// JournalSweep is how often the journal is searched for a dead
+	// replica's commands; 0 means DefaultJournalSweep.
+	JournalSweep time.Duration
 	// Workers bounds the commands in flight. Commands mostly wait on the
 	// contact center, so this is sized for I/O, not for cores.
 	Workers int
@@ -77,6 +87,9 @@ type Hooks struct {
 	// the bot failed to run it or to deliver the answer.
 	Answered   func(command, outcome string, took time.Duration)
 	Connection func(up bool)
+	// Recovered hears each command or click this replica finished for a
+	// replica that died after acknowledging it.
+	Recovered func()
 }
 
 // Defaults for Config.
@@ -108,6 +121,8 @@ type Bot struct {
 	web    *WebAPI
 	log    *slog.Logger
 	dedup  Deduper
+	// journal is nil without Config.Journal.
+	journal *journaler
 
 	teamID    string
 	connected atomic.Bool
@@ -119,8 +134,10 @@ type Bot struct {
 	deliveries context.Context
 
 	// homes are the users who opened the App Home, whose view is
-	// refreshed after they change a status through the bot.
-	homes sync.Map
+	// refreshed after a change through the bot (homes.go).
+	homes     HomeSet
+	refresh   refresher
+	refreshes sync.WaitGroup // RefreshHomes's passes; Run waits for them
 }
 
 // job is one accepted envelope waiting for a worker: a slash command, a
@@ -138,6 +155,10 @@ type job struct {
 	// the event_id for events, which Slack retries under new envelopes.
 	dedupeKey string
 	received  time.Time
+	// recovered marks a command another replica acknowledged and did not
+	// answer, claimed from the journal: it is journaled (by this replica
+	// now) and was checked for redelivery already.
+	recovered bool
 }
 
 type jobKind int
@@ -177,6 +198,9 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.Dedup == nil {
 		cfg.Dedup = NewMemoryDeduper(DefaultDedupeTTL, nil)
 	}
+	if cfg.HomeSet == nil {
+		cfg.HomeSet = NewMemoryHomeSet(DefaultHomeTTL, DefaultMaxHomes, nil)
+	}
 	var sockOpts []socketmode.Option
 	if cfg.PingInterval > 0 {
 		sockOpts = append(sockOpts, socketmode.OptionPingInterval(cfg.PingInterval))
@@ -194,9 +218,14 @@ func New(cfg Config) (*Bot, error) {
 		web:      cfg.Web,
 		log:      cfg.Logger,
 		dedup:    cfg.Dedup,
+		homes:    cfg.HomeSet,
+		journal:  newJournaler(cfg.Journal, cfg.JournalSweep, cfg.Logger),
 		jobs:     make(chan job, cfg.Queue),
 		overflow: make(chan struct{}, overflowAnswers),
 	}
+	// Refreshes may be asked for before Run (the scheduler starts first)
+	// and are stopped by it.
+	b.refresh.ctx, b.refresh.cancel = context.WithCancel(context.Background())
 	return b, nil
 }
 
@@ -208,6 +237,7 @@ func (b *Bot) Connected() bool { return b.connected.Load() }
 // It returns an error when Slack refuses the tokens; trouble reaching
 // Slack, at start as later, is retried until ctx is done (then nil).
 func (b *Bot) Run(ctx context.Context) error {
+	defer b.stopRefreshes()
 	auth, err := b.authenticate(ctx)
 	if err != nil {
 		return err
@@ -240,15 +270,20 @@ func (b *Bot) Run(ctx context.Context) error {
 	sockDone := make(chan error, 1)
 	go func() { sockDone <- b.socket.RunContext(sockCtx) }()
 
+	stopSweeps, stopRenewals := b.startJournal(deliveries)
+	defer stopRenewals() // the leases of commands in flight are kept to the end
+
 	runErr := b.loop(ctx, sockDone)
 
 	// Shutdown in order: stop taking Slack work, drain, then return, all
 	// within DrainTimeout + lateDeliveryTimeout + abandonAfter.
 	stopSocket()
 	b.setConnected(false)
+	stopSweeps() // nothing may enqueue once jobs is closed
 	close(b.jobs)
+	b.stopRefreshes()
 	done := make(chan struct{})
-	go func() { workers.Wait(); b.refusing.Wait(); close(done) }()
+	go func() { workers.Wait(); b.refusing.Wait(); b.refreshes.Wait(); close(done) }()
 	if !waitFor(done, b.cfg.DrainTimeout) {
 		b.log.Warn("shutdown: commands still running after the drain timeout; cancelling them")
 		stopWork()
@@ -446,7 +481,6 @@ func (b *Bot) onEvent(ctx context.Context, evt socketmode.Event) {
 	if _, ok := b.cfg.Commands.(Homes); !ok || !b.accept(evt, ev.TeamID) {
 		return
 	}
-	b.homes.Store(opened.User, true)
 	b.enqueue(ctx, job{
 		kind:       homeJob,
 		req:        commands.Request{UserID: opened.User, Command: "app_home_opened"},
@@ -502,6 +536,9 @@ func (b *Bot) refuseOverload(ctx context.Context, j job) {
 // the user's: it is logged with its stack and the user told.
 func (b *Bot) runJob(ctx context.Context, j job) {
 	if ctx.Err() != nil {
+		if b.journalRelease(j) {
+			return // claimed from the journal: its lease lapses, another replica finishes it
+		}
 		// Taken from the queue after shutdown cut the drain short: say so
 		// rather than start what cannot finish.
 		b.log.Warn("shutdown: command not run", "command", j.req.Command, "user", j.req.UserID, "outcome", message.OutcomeError)
@@ -509,10 +546,11 @@ func (b *Bot) runJob(ctx context.Context, j job) {
 		b.answered(j, message.OutcomeError)
 		return
 	}
-	if !b.dedup.FirstDelivery(ctx, j.dedupeKey) {
+	if !j.recovered && !b.dedup.FirstDelivery(ctx, j.dedupeKey) {
 		b.log.Info("slack: redelivered envelope ignored", "envelope", j.envelopeID, "key", j.dedupeKey)
 		return
 	}
+	journaled := b.journalPut(ctx, j)
 	start := time.Now()
 	var (
 		answer    message.Message
@@ -525,6 +563,9 @@ func (b *Bot) runJob(ctx context.Context, j job) {
 		case clickJob:
 			answer = b.cfg.Commands.(Clicker).Click(cctx, j.click)
 		case homeJob:
+			// Recorded by the worker, not the socket loop: a slow shared
+			// store must not delay the acks behind this event.
+			b.homes.Opened(cctx, j.req.UserID)
 			delivered = b.publishHome(cctx, j.req.UserID)
 		default:
 			answer = b.cfg.Commands.Handle(cctx, j.req)
@@ -533,17 +574,24 @@ func (b *Bot) runJob(ctx context.Context, j job) {
 	if !ok {
 		answer = message.Reply("⚠️ Something went wrong on my side and the command did not finish. It has been logged; please try again.")
 	}
+	if j.recovered {
+		answer = lateNote(answer, j.received, time.Now())
+	}
 	switch {
 	case j.inHome:
 		// The Home view is the only place to answer a click in it.
-		b.homes.Store(j.req.UserID, true)
+		b.homes.Opened(ctx, j.req.UserID)
 		delivered = b.answerInHome(ctx, j, answer)
 	case j.kind != homeJob:
 		delivered = b.deliver(ctx, j, answer)
 	}
+	if journaled {
+		b.journalDone(ctx, j)
+	}
 	refreshed := j.inHome && answer.Changed == j.req.UserID
-	if _, opened := b.homes.Load(answer.Changed); opened && answer.Changed != "" && !refreshed {
-		// Keep the Home tab of the person whose status changed true.
+	if answer.Changed != "" && !refreshed && b.homes.IsOpen(ctx, answer.Changed) {
+		// Keep the Home tab of the person whose status changed true,
+		// wherever they opened it: the set is shared by the replicas.
 		b.safely(j)(func() {
 			cctx, cancel := context.WithTimeout(ctx, b.cfg.CommandTimeout)
 			defer cancel()

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/presencebot/presence-bot/internal/redisurl"
 	"github.com/presencebot/presence-bot/presence"
 )
 
@@ -198,31 +199,16 @@ func redact(secret string) string {
 	return redactedSecret
 }
 
-// redactURL masks a URL's password; a URL that does not parse is replaced
-// whole, because its password cannot be located.
+// redactURL masks a Redis URL's passwords; a URL that does not split
+// cleanly is replaced whole, because its password cannot be located.
 func redactURL(raw string) string {
 	if raw == "" {
 		return ""
 	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return redactedSecret
+	if shown := redisurl.Redact(raw); shown != "" {
+		return shown
 	}
-	return maskUserinfo(u)
-}
-
-// maskUserinfo is u.Redacted, except that a lone user name is masked too:
-// some Redis clients read "redis://secret@host" as a password.
-func maskUserinfo(u *url.URL) string {
-	if u.User == nil {
-		return u.String()
-	}
-	if _, hasPassword := u.User.Password(); hasPassword {
-		return u.Redacted()
-	}
-	masked := *u
-	masked.User = url.User("xxxxx")
-	return masked.String()
+	return redactedSecret
 }
 
 // showURL is a URL as problems show it: without any userinfo, whose user
@@ -655,25 +641,23 @@ func (l *loader) httpAddr(name string) string {
 	return v
 }
 
-// redisURL checks REDIS_URL without ever echoing its password: a value that
-// does not parse is not shown at all.
+// redisURL checks REDIS_URL's form (one server, Sentinel or cluster)
+// without ever echoing its password: the value is shown masked, and not
+// at all when the password cannot be told from the hosts.
 func (l *loader) redisURL(name string) string {
 	v := l.str(name)
 	if v == "" {
 		return ""
 	}
-	u, err := url.Parse(v)
-	switch {
-	case err != nil:
-		l.addf(name, "not a valid URL (value not shown: it may hold a password)")
-	case u.Scheme != "redis" && u.Scheme != "rediss":
-		l.addf(name, "%q: want a redis:// or rediss:// URL", maskUserinfo(u))
-	case u.Host == "":
-		l.addf(name, "%q: the URL has no host", maskUserinfo(u))
-	default:
-		return v
+	if _, err := redisurl.Parse(v); err != nil {
+		if shown := redisurl.Redact(v); shown != "" {
+			l.addf(name, "%q: %v", shown, err)
+		} else {
+			l.addf(name, "%v (value not shown: it may hold a password)", err)
+		}
+		return ""
 	}
-	return ""
+	return v
 }
 
 func (l *loader) logLevel(name string) slog.Level {

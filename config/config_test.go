@@ -827,3 +827,48 @@ func TestEnvExampleDocumentsEveryVariable(t *testing.T) {
 		}
 	}
 }
+
+// REDIS_URL takes one server, a master through Sentinel, or a cluster's
+// seed nodes; a malformed one is a problem that says what is wrong and
+// what the forms are, never showing a password (nor the sentinels').
+func TestRedisURLForms(t *testing.T) {
+	for _, ok := range []string{
+		"redis://:pw@cache:6379/0",
+		"redis-sentinel://:pw@s1:26379,s2:26379,s3:26379/mymaster?db=0",
+		"redis-sentinel://s1,s2/mymaster?sentinel_password=spw",
+		"rediss-sentinel://app:pw@s1:26379/mymaster",
+		"redis-cluster://:pw@n1:6379,n2:6379,n3:6379",
+		"rediss-cluster://n1:6380",
+	} {
+		if c := mustLoad(t, withCredentials(map[string]string{"REDIS_URL": ok})); c.Redis.URL != ok {
+			t.Errorf("REDIS_URL %q: got %q", ok, c.Redis.URL)
+		}
+	}
+
+	const secret = "SECRETREDIS-7777"
+	for _, tt := range []struct{ url, want string }{
+		// The masked URL is shown when it splits cleanly.
+		{"redis-sentinel://:" + secret + "@s1:26379/", `"redis-sentinel://:xxxxx@s1:26379/": no master name`},
+		{"redis-sentinel://:" + secret + "@s1/m?db=one&sentinel_password=" + secret, `db is not a database number`},
+		{"redis-sentinel://:" + secret + "@s1/m?sentinel_pass=" + secret, `unknown option "sentinel_pass"`},
+		{"redis-cluster://:" + secret + "@n1:6379/2", "a cluster has only database 0"},
+		{"redis://:" + secret + "@n1:6379,n2:6379/0", "redis-cluster://"},
+		{"memcached://:" + secret + "@n1", "redis-sentinel://[:password@]host:26379,host:26379/mastername?db=0"},
+		// Otherwise it is not.
+		{"redis-sentinel://:" + secret + "@s1:port/m", "value not shown"},
+	} {
+		problems := problemsOf(t, withCredentials(map[string]string{"REDIS_URL": tt.url}))
+		if len(problems) != 1 || problems[0].Var != "REDIS_URL" {
+			t.Errorf("REDIS_URL %q: got problems %v, want one for REDIS_URL", tt.url, problems)
+			continue
+		}
+		if msg := problems[0].Message; !strings.Contains(msg, tt.want) || strings.Contains(msg, secret) {
+			t.Errorf("REDIS_URL %q: got %q, want it to say %q without the password", tt.url, msg, tt.want)
+		}
+	}
+
+	c := mustLoad(t, withCredentials(map[string]string{"REDIS_URL": "redis-sentinel://:" + secret + "@s1/m?db=1&sentinel_password=" + secret}))
+	if got, want := c.Redacted().Redis.URL, "redis-sentinel://:xxxxx@s1/m?db=1&sentinel_password=xxxxx"; got != want {
+		t.Errorf("Redacted Redis URL %q, want %q", got, want)
+	}
+}

@@ -70,6 +70,8 @@ type Metrics struct {
 	redisFallbacks  *prometheus.CounterVec
 	jobTicks        *prometheus.CounterVec
 	jobSkips        *prometheus.CounterVec
+	journalRecov    prometheus.Counter
+	journalDropped  prometheus.Counter
 	health          *healthCollector
 
 	mu    sync.Mutex // guards the connection state below
@@ -137,15 +139,23 @@ func NewMetrics() *Metrics {
 		}),
 		redisFallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "redis_fallbacks_total",
-			Help: "Operations that could not use Redis, by op: dedupe (fell back to local memory), lock (scheduled run skipped), store (state not shared).",
+			Help: "Operations that could not use Redis, by op: dedupe (fell back to local memory), lock (scheduled run skipped), store (state not shared), journal (a command ran unjournaled, or its entry stayed after the answer).",
 		}, []string{"op"}),
 		jobTicks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "job_ticks_total",
 			Help: "Scheduled job ticks this replica ran, by job and result (ok or error).",
 		}, []string{"job", "result"}),
+		journalRecov: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "journal_recovered_total",
+			Help: "Commands and clicks another replica acknowledged and died before answering, finished by this one from the journal (with REDIS_URL).",
+		}),
+		journalDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "journal_dropped_total",
+			Help: "Journaled commands dropped unanswered because they were found after their response_url expired (30 min).",
+		}),
 		jobSkips: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "job_ticks_skipped_total",
-			Help: "Scheduled job ticks this replica did not run, by job and reason: lock_unavailable (the shared lock could not be asked, e.g. Redis down), other_replica (another replica runs it; normal), still_running (this job's previous tick is still going), store_unavailable (the job could not read its state).",
+			Help: "Scheduled job ticks this replica did not run, by job and reason: lock_unavailable (the shared lock could not be asked, e.g. Redis down), other_replica (another replica runs it; normal), still_running (this job's previous tick is still going, here or on another replica), store_unavailable (the job could not read or save its state).",
 		}, []string{"job", "reason"}),
 	}
 	m.reg.MustRegister(
@@ -158,6 +168,7 @@ func NewMetrics() *Metrics {
 		m.agents, m.alertFiring, m.health,
 		m.redisFallbacks,
 		m.jobTicks, m.jobSkips,
+		m.journalRecov, m.journalDropped,
 	)
 	return m
 }
@@ -245,7 +256,14 @@ func (m *Metrics) RedisFallback(op string) {
 	m.redisFallbacks.WithLabelValues(bounded(op, redisOps)).Inc()
 }
 
-var redisOps = map[string]bool{"dedupe": true, "lock": true, "store": true}
+var redisOps = map[string]bool{"dedupe": true, "lock": true, "store": true, "journal": true, "homes": true}
+
+// JournalRecovered counts a command finished here for a replica that
+// died before answering it. It fits bot.Hooks.Recovered.
+func (m *Metrics) JournalRecovered() { m.journalRecov.Inc() }
+
+// JournalDropped counts a journaled command dropped as too old to answer.
+func (m *Metrics) JournalDropped() { m.journalDropped.Inc() }
 
 // JobTick counts a tick a scheduled job ran on this replica; err is what
 // the run returned.

@@ -317,6 +317,8 @@ func TestEveryMetricIsExposedWithHelp(t *testing.T) {
 		"presence_bot_redis_fallbacks_total",
 		"presence_bot_job_ticks_total",
 		"presence_bot_job_ticks_skipped_total",
+		"presence_bot_journal_recovered_total",
+		"presence_bot_journal_dropped_total",
 		"go_goroutines",
 		"go_memstats_heap_alloc_bytes",
 		"process_start_time_seconds",

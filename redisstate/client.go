@@ -3,6 +3,13 @@
 // jobs' lock (one replica per job and tick) and the state.Store of alert
 // state, queued after-call statuses and learned email mappings.
 //
+// Redis is one server, a master found through Sentinel, or a Redis
+// Cluster (see package redisurl for REDIS_URL's forms). Through Sentinel
+// the client follows a failover to the new master by itself; in a
+// cluster every key carries the prefix as a hash tag (ClusterPrefix), so
+// all of them live in one slot, where WATCH, Lua scripts over several
+// keys and the locks work as on one server.
+//
 // Redis is never allowed to stop a command. Every call is bounded by
 // Options.Timeout, and while Redis is down or slow the Client is
 // "degraded": deduplication falls back to local memory, Lock fails so
@@ -13,10 +20,10 @@ package redisstate
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +33,8 @@ import (
 	"github.com/go-redsync/redsync/v4/redis/goredis/v9"
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/presencebot/presence-bot/internal/redisurl"
 )
 
 // Defaults for the zero Options.
@@ -48,13 +57,16 @@ var ErrUnavailable = errors.New("redis unavailable")
 
 // Options configure a Client.
 type Options struct {
-	// URL is REDIS_URL: redis://[user:password@]host:port/db, or
-	// rediss:// for TLS. The password never appears in errors or logs.
+	// URL is REDIS_URL: redis://[user:password@]host:port/db (rediss://
+	// for TLS), redis-sentinel://[user:password@]host:26379,…/master?db=N
+	// or redis-cluster://[user:password@]host:6379,…; see package
+	// redisurl. The password never appears in errors or logs.
 	URL string
 	// Timeout bounds every call to Redis (REDIS_TIMEOUT). Default 200ms.
 	Timeout time.Duration
 	// Prefix starts every key, so several bots can share one Redis.
-	// Default "presence-bot:".
+	// Default "presence-bot:". In a cluster it becomes a hash tag
+	// (ClusterPrefix: "{presence-bot}:").
 	Prefix string
 	// Logger receives state changes (Redis lost, Redis back). Default:
 	// discard.
@@ -78,9 +90,10 @@ type Options struct {
 // Client is a connection to Redis shared by the Store, the Deduper and
 // the Locker it hands out. It is safe for concurrent use.
 type Client struct {
-	rdb        *redis.Client
+	// rdb is a *redis.Client for one server or through Sentinel (go-redis'
+	// failover client), a *redis.ClusterClient for a cluster.
+	rdb        redis.UniversalClient
 	rs         *redsync.Redsync
-	addr       string // host:port, for logs; never the password
 	timeout    time.Duration
 	prefix     string
 	log        *slog.Logger
@@ -103,15 +116,18 @@ type Client struct {
 // Healthy false) and recovers by itself once Redis answers, so a Redis
 // outage never keeps the bot from starting or serving commands.
 func Open(ctx context.Context, o Options) (*Client, error) {
-	ropts, err := parseURL(o.URL)
-	if err != nil {
-		return nil, err
-	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
+	rdb, target, err := newRedis(o.URL, o.Timeout)
+	if err != nil {
+		return nil, err
+	}
 	if o.Prefix == "" {
 		o.Prefix = DefaultPrefix
+	}
+	if target.Kind == redisurl.Cluster {
+		o.Prefix = ClusterPrefix(o.Prefix)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -123,26 +139,12 @@ func Open(ctx context.Context, o Options) (*Client, error) {
 		o.ProbeInterval = DefaultProbeInterval
 	}
 
-	// Every wait inside go-redis is bounded by the timeout too, and the
-	// context deadline we set on each call is honoured; one attempt per
-	// dial, because the probe is what retries.
-	ropts.DialTimeout = o.Timeout
-	ropts.ReadTimeout = o.Timeout
-	ropts.WriteTimeout = o.Timeout
-	ropts.PoolTimeout = o.Timeout
-	ropts.ContextTimeoutEnabled = true
-	ropts.DialerRetries = 1
-	ropts.MaxRetries = 1 // one retry replaces a pooled connection Redis closed
-	ropts.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-	rdb := redis.NewClient(ropts)
-
 	c := &Client{
 		rdb:        rdb,
 		rs:         redsync.New(goredis.NewPool(rdb)),
-		addr:       ropts.Addr,
 		timeout:    o.Timeout,
 		prefix:     o.Prefix,
-		log:        o.Logger.With("redis", ropts.Addr),
+		log:        o.Logger.With("redis", target.String()), // never the password
 		now:        o.Now,
 		onChange:   o.OnStateChange,
 		onFallback: o.OnFallback,
@@ -166,31 +168,86 @@ func Open(ctx context.Context, o Options) (*Client, error) {
 	return c, nil
 }
 
-// parseURL accepts redis:// and rediss:// URLs. Its errors never hold the
-// password: url.Parse quotes the whole URL, so its message is rebuilt.
-func parseURL(raw string) (*redis.Options, error) {
-	if raw == "" {
-		return nil, errors.New("redis URL: empty")
-	}
-	u, err := url.Parse(raw)
+// NewUniversalClient builds the go-redis client REDIS_URL names, as Open
+// does, for those who speak to Redis without a Client (check): a
+// *redis.Client for one server or through Sentinel, a
+// *redis.ClusterClient for a cluster. See newRedis.
+func NewUniversalClient(raw string, timeout time.Duration) (redis.UniversalClient, redisurl.Target, error) {
+	return newRedis(raw, timeout)
+}
+
+// newRedis builds the go-redis client REDIS_URL names, every wait inside
+// it bounded by timeout (and by the context deadline each call sets), one
+// attempt per dial: the probe is what retries. Its errors never hold the
+// password.
+func newRedis(raw string, timeout time.Duration) (redis.UniversalClient, redisurl.Target, error) {
+	target, err := redisurl.Parse(raw)
 	if err != nil {
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			return nil, fmt.Errorf("redis URL: %s", redact(uerr.Err.Error(), raw))
-		}
-		return nil, errors.New("redis URL: not a valid URL")
+		return nil, target, fmt.Errorf("redis URL: %w", err)
 	}
-	if u.Scheme != "redis" && u.Scheme != "rediss" {
-		return nil, fmt.Errorf("redis URL: scheme %q, want redis or rediss", u.Scheme)
+	if target.Kind != redisurl.Single {
+		return redis.NewUniversalClient(universalOptions(target, timeout)), target, nil
 	}
-	if u.Hostname() == "" {
-		return nil, errors.New("redis URL: no host")
-	}
-	opts, err := redis.ParseURL(raw)
+	// One server: go-redis reads the URL itself, with the options it
+	// takes as parameters, as it always has.
+	ropts, err := redis.ParseURL(raw)
 	if err != nil {
-		return nil, fmt.Errorf("redis URL: %s", redact(err.Error(), raw))
+		return nil, target, fmt.Errorf("redis URL: %s", redact(err.Error(), raw))
 	}
-	return opts, nil
+	ropts.DialTimeout = timeout
+	ropts.ReadTimeout = timeout
+	ropts.WriteTimeout = timeout
+	ropts.PoolTimeout = timeout
+	ropts.ContextTimeoutEnabled = true
+	ropts.DialerRetries = 1
+	ropts.MaxRetries = 1 // one retry replaces a pooled connection Redis closed
+	ropts.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	return redis.NewClient(ropts), target, nil
+}
+
+// universalOptions are the go-redis options of a Sentinel or cluster
+// target, bounded as newRedis bounds one server's. Through Sentinel the
+// client asks the sentinels for the master on every dial and drops its
+// connections to a master they replace, so a failover needs nothing of
+// ours beyond failing fast meanwhile.
+func universalOptions(t redisurl.Target, timeout time.Duration) *redis.UniversalOptions {
+	o := &redis.UniversalOptions{
+		Addrs:            t.Addrs,
+		MasterName:       t.Master,
+		IsClusterMode:    t.Kind == redisurl.Cluster, // even with one seed
+		DB:               t.DB,
+		Username:         t.Username,
+		Password:         t.Password,
+		SentinelPassword: t.SentinelPassword,
+
+		DialTimeout:           timeout,
+		ReadTimeout:           timeout,
+		WriteTimeout:          timeout,
+		PoolTimeout:           timeout,
+		ContextTimeoutEnabled: true,
+		DialerRetries:         1,
+		MaxRetries:            1,
+
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
+	}
+	if t.TLS {
+		// No ServerName: each node is checked against its own host name
+		// (a master named by Sentinel, a cluster node), as tls.Dial does.
+		o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	return o
+}
+
+// ClusterPrefix makes a key prefix a hash tag, "presence-bot:" becoming
+// "{presence-bot}:", so that in a cluster every key of the bot hashes to
+// one slot: WATCH and Lua scripts over several keys, and MULTI, need
+// their keys in one slot. The bot's data is small, so one slot (one
+// shard) holds it all. A prefix that already has a tag is kept.
+func ClusterPrefix(prefix string) string {
+	if open := strings.Index(prefix, "{"); open >= 0 && strings.Index(prefix[open:], "}") > 1 {
+		return prefix
+	}
+	return "{" + strings.TrimSuffix(prefix, ":") + "}:"
 }
 
 // redact removes the URL's user information (and with it the password)

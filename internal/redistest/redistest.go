@@ -29,6 +29,7 @@ type Server struct {
 
 	t    testing.TB
 	dir  string
+	conf string // a config file to start from, "" for none
 	args []string
 	port int
 
@@ -45,14 +46,16 @@ type Server struct {
 // "--requirepass", "secret".
 func Start(t testing.TB, args ...string) *Server {
 	t.Helper()
+	return launch(t, &Server{t: t, dir: t.TempDir(), args: args})
+}
+
+// launch runs s on a free port (s.t, s.dir, s.conf and s.args are set),
+// as Start does.
+func launch(t testing.TB, s *Server) *Server {
+	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
-		const msg = "redis-server not on PATH (apt-get install -y redis-server, or run .ci/run)"
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s: %v", msg, err)
-		}
-		t.Skip(msg)
+		skipOrFail(t, err)
 	}
-	s := &Server{t: t, dir: t.TempDir(), args: args}
 	t.Cleanup(s.Stop)
 	// A free port found by listening on :0 can be taken again before
 	// redis-server binds it; another port is tried then.
@@ -72,6 +75,16 @@ func Start(t testing.TB, args ...string) *Server {
 	}
 	t.Fatalf("redistest: start redis-server: %v", errors.Join(errs...))
 	return nil
+}
+
+// skipOrFail skips a test that needs redis-server, or fails it under CI.
+func skipOrFail(t testing.TB, err error) {
+	t.Helper()
+	const msg = "redis-server not on PATH (apt-get install -y redis-server, or run .ci/run)"
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s: %v", msg, err)
+	}
+	t.Skip(msg)
 }
 
 // URL is the server's address as a REDIS_URL, database 0.
@@ -131,7 +144,11 @@ func (s *Server) start() error {
 		return fmt.Errorf("create log: %w", err)
 	}
 	defer logFile.Close() // the child has its own descriptor
-	cmd := exec.Command("redis-server", append([]string{
+	var argv []string
+	if s.conf != "" {
+		argv = append(argv, s.conf) // it must come first
+	}
+	cmd := exec.Command("redis-server", append(append(argv,
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
 		"--save", "",
@@ -140,7 +157,7 @@ func (s *Server) start() error {
 		"--daemonize", "no",
 		"--logfile", "",
 		"--loglevel", "warning",
-	}, s.args...)...)
+	), s.args...)...)
 	cmd.Dir = s.dir
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
