@@ -316,3 +316,11 @@ func emojiFor(code string) string {
 	}
 	return code
 }
+
+// A shortcode is a word of its own: "channels:read:" (a Slack scope in a
+// hint) holds none, and renders as it is.
+func TestShortcodesAreWordsOfTheirOwn(t *testing.T) {
+	if got := shortcodeRE.FindAllString("lacks channels:read: reinstall; :white_check_mark: done", -1); len(got) != 1 || got[0] != ":white_check_mark:" {
+		t.Errorf("shortcodes found %q, want only :white_check_mark:", got)
+	}
+}

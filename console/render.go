@@ -16,8 +16,9 @@ var mentionRE = regexp.MustCompile(`<@([UW][A-Z0-9]+)(?:\|[^>]*)?>`)
 // agent_001 keep theirs.
 var italicRE = regexp.MustCompile(`(^|\s)_([^_\n]+)_($|\s|[.,;:!?])`)
 
-// shortcodeRE finds Slack emoji shortcodes, :white_check_mark:.
-var shortcodeRE = regexp.MustCompile(`:[a-z][a-z0-9_+-]*:`)
+// shortcodeRE finds Slack emoji shortcodes, :white_check_mark:, as words of
+// their own: "channels:read:" holds none.
+var shortcodeRE = regexp.MustCompile(`\B:[a-z][a-z0-9_+-]*:`)
 
 // shortcodes are the Slack emoji a terminal should show as Slack does. The
 // bot itself writes Unicode emoji (console tests check it); these cover a
