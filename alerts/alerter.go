@@ -102,6 +102,12 @@ type Settings struct {
 	// the click's, which may run at once), so it should be safe for
 	// concurrent use and hand slow work off; it must not call Poll.
 	OnChange func(ctx context.Context)
+	// Roster, when set, is the roster snapshot the bot shares
+	// (presence.Snapshots): a poll reads it when it is fresh, asking the
+	// contact center nothing, and otherwise reads whichever way costs
+	// fewer requests (see the package doc). nil: the poll makes its own
+	// list every time.
+	Roster presence.Reader
 }
 
 // State is everything the alerter remembers, stored under one key.
@@ -198,6 +204,83 @@ const maxNames = 15
 // observe reads the counts with as few requests as it can (see the
 // package doc).
 func (a *Alerter) observe(ctx context.Context) (reading, error) {
+	snap, err := a.snapshot(ctx)
+	var r reading
+	switch {
+	case err != nil:
+		return nil, err
+	case snap != nil:
+		r = a.fromSnapshot(snap)
+	default:
+		if r, err = a.list(ctx); err != nil {
+			return nil, err
+		}
+	}
+	for _, rule := range a.rules[1:] {
+		tr := r[rule.Key]
+		if tr.team != rule.TeamID {
+			a.teamNames[rule.TeamID] = tr.team
+		} else if name, ok := a.teamNames[rule.TeamID]; ok {
+			tr.team = name
+			r[rule.Key] = tr
+		}
+	}
+	return r, nil
+}
+
+// snapshot returns the shared roster when reading it costs no more than
+// the poll's own lists: fresh, it costs nothing; stale, a refresh costs a
+// request per hundred agents, which is the cheaper read of a small floor
+// (and leaves it fresh for every other reader). nil when the lists are
+// cheaper, or nothing is known of the roster's size.
+func (a *Alerter) snapshot(ctx context.Context) (*presence.Snapshot, error) {
+	src := a.set.Roster
+	if src == nil {
+		return nil, nil
+	}
+	if s, ok := src.Fresh(ctx); ok {
+		return s, nil
+	}
+	last := src.LastKnown()
+	if last == nil {
+		return nil, nil
+	}
+	lists := 1
+	if last.Summary.Available > presence.MaxPageSize {
+		lists += len(a.rules) - 1
+	}
+	if pages := max(1, (last.Len()+presence.MaxPageSize-1)/presence.MaxPageSize); pages > lists {
+		return nil, nil
+	}
+	s, err := src.Get(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the roster: %w", err)
+	}
+	return s, nil
+}
+
+// fromSnapshot counts the available agents of a whole roster, in all and
+// per team.
+func (a *Alerter) fromSnapshot(s *presence.Snapshot) reading {
+	var all []presence.Agent
+	byTeam := map[string][]presence.Agent{}
+	for ag := range s.All() {
+		if ag.Status != presence.Available {
+			continue
+		}
+		all = append(all, ag)
+		byTeam[ag.TeamID()] = append(byTeam[ag.TeamID()], ag)
+	}
+	r := reading{TotalKey: summarize(len(all), all, "")}
+	for _, rule := range a.rules[1:] {
+		team := byTeam[rule.TeamID]
+		r[rule.Key] = summarize(len(team), team, rule.TeamID)
+	}
+	return r
+}
+
+// list counts the available agents with the poll's own requests.
+func (a *Alerter) list(ctx context.Context) (reading, error) {
 	page, err := a.api.List(ctx, presence.ListOptions{Status: presence.Available, Limit: presence.MaxPageSize})
 	if err != nil {
 		return nil, err
@@ -231,15 +314,6 @@ func (a *Alerter) observe(ctx context.Context) (reading, error) {
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
-	}
-	for _, rule := range a.rules[1:] {
-		tr := r[rule.Key]
-		if tr.team != rule.TeamID {
-			a.teamNames[rule.TeamID] = tr.team
-		} else if name, ok := a.teamNames[rule.TeamID]; ok {
-			tr.team = name
-			r[rule.Key] = tr
-		}
 	}
 	return r, nil
 }

@@ -19,8 +19,17 @@
 //
 // # API cost
 //
-// One alert poll, for N agents and T teams with a threshold:
+// One alert poll, for N agents and T teams with a threshold, first looks
+// at the roster snapshot the bot shares (Settings.Roster): when another
+// reader fetched it within PRESENCE_CACHE_TTL, on any replica, the poll
+// counts from it and asks the contact center nothing. Otherwise it reads
+// whichever way costs fewer requests, judging N and the available count
+// from the last roster known:
 //
+//   - ceil(N/100) requests (at least 1): a refresh of the snapshot, when
+//     that costs no more than the lists below (a floor of up to 100
+//     agents, or more when many are available in many teams); the fresh
+//     snapshot then serves every other reader too.
 //   - 1 request when at most 100 agents are available, whatever N and T:
 //     GET agents/presence?status=available&limit=100. Its metadata.total
 //     is the total available count and its agents give each team's count
@@ -29,11 +38,12 @@
 //     GET agents/presence?status=available&team_id=X&limit=100 per
 //     thresholded team, whose total is that team's count.
 //
-// The roster is never paged, so the cost does not grow with N. The client
-// retries a failed request (its attempts setting), which adds requests
-// only while the API fails.
+// So the cost never grows with N beyond what a fresh snapshot already
+// paid. The client retries a failed request (its attempts setting), which
+// adds requests only while the API fails.
 //
-// A summary reads the whole roster through the shared snapshot cache:
-// ceil(N/100) requests (at least 1), none when /presence fetched it within
-// the cache TTL.
+// A summary reads the whole roster through the shared snapshot:
+// ceil(N/100) requests (at least 1), none when any reader fetched it
+// within the TTL. Under pressure on the API budget the snapshot lives
+// longer, and a summary drawn from one older than the TTL says how old.
 package alerts

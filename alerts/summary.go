@@ -30,7 +30,7 @@ const (
 const noTeam = "No team"
 
 // RosterSource gives the whole roster; presence.Snapshots is one, shared
-// with /presence.
+// with /presence (and, with REDIS_URL, with every replica).
 type RosterSource interface {
 	Get(ctx context.Context) (*presence.Snapshot, error)
 }
@@ -102,7 +102,12 @@ func (s *Summarizer) Run(ctx context.Context, now time.Time) error {
 	if found {
 		prevp = &prev
 	}
-	if _, err := s.post.Post(ctx, s.set.Channel, s.message(total, teams, prevp, now)); err != nil {
+	var stale string
+	if snap.Stale(now) {
+		// Kept past the TTL while the API budget is busy: said so.
+		stale = message.StaleNote(snap.Age(now))
+	}
+	if _, err := s.post.Post(ctx, s.set.Channel, s.message(total, teams, prevp, now, stale)); err != nil {
 		return fmt.Errorf("summary: post: %w", err)
 	}
 	cur := SummaryState{At: now, Total: total.sum, Teams: make(map[string]presence.Summary, len(teams))}
@@ -152,10 +157,11 @@ func countRoster(snap *presence.Snapshot) (teamCount, []*teamCount) {
 	return total, teams
 }
 
-// message renders the summary. It fits Slack's limits for any roster:
-// names are capped per team, and past the block limit the smallest part
-// of the list is folded into one line.
-func (s *Summarizer) message(total teamCount, teams []*teamCount, prev *SummaryState, now time.Time) message.Message {
+// message renders the summary, with the stale note (if any) before its
+// closing one. It fits Slack's limits for any roster: names are capped per
+// team, and past the block limit the smallest part of the list is folded
+// into one line.
+func (s *Summarizer) message(total teamCount, teams []*teamCount, prev *SummaryState, now time.Time, stale string) message.Message {
 	var prevTotal *presence.Summary
 	if prev != nil {
 		prevTotal = &prev.Total
@@ -167,9 +173,13 @@ func (s *Summarizer) message(total teamCount, teams []*teamCount, prev *SummaryS
 	}
 	blocks := []message.Block{message.NewHeader(header), message.NewSection(totalText), message.NewDivider()}
 
+	room := message.MaxBlocks - summaryFixedBlocks
+	if stale != "" {
+		room--
+	}
 	shown := teams
-	if len(teams) > message.MaxBlocks-summaryFixedBlocks {
-		shown = teams[:message.MaxBlocks-summaryFixedBlocks-1] // one block left for the fold
+	if len(teams) > room {
+		shown = teams[:room-1] // one block left for the fold
 	}
 	for _, t := range shown {
 		var p *presence.Summary
@@ -188,6 +198,9 @@ func (s *Summarizer) message(total teamCount, teams []*teamCount, prev *SummaryS
 		}
 		blocks = append(blocks, message.NewContext(fmt.Sprintf("…and %s not shown: %s available of %s.",
 			message.Plural(len(rest), "team"), message.Thousands(sum.Available), message.Plural(sum.Total, "agent"))))
+	}
+	if stale != "" {
+		blocks = append(blocks, message.NewContext(stale))
 	}
 	note := "First summary: changes since the previous one show from the next."
 	if prev != nil {

@@ -115,6 +115,7 @@ func Demo(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logger, o 
 		Teams:            []alerts.TeamThreshold{{TeamID: "sales_team", Min: 3}},
 		Repeat:           time.Minute,
 		UnavailableAfter: 3,
+		Roster:           roster,
 	}, log)
 	handler := commands.New(commands.Config{
 		API:       client,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/presencebot/presence-bot/message"
@@ -158,9 +159,17 @@ type Lister interface {
 	ListAll(ctx context.Context, opts presence.ListOptions) (*presence.Roster, error)
 }
 
-// AfterCall applies queued statuses when calls end. Each poll costs one
-// roster request per hundred agents on a call, plus one per hundred in
-// after-call work when someone left a call: never one per waiting agent.
+// getWorkers bounds the after-call poll's GETs in flight: enough that a
+// few dozen queued statuses take a few round trips, few enough not to
+// crowd out the commands sharing the API budget.
+const getWorkers = 8
+
+// AfterCall applies queued statuses when calls end. Each poll asks only
+// about the agents it waits on, whichever way costs fewer requests: one
+// GET per waiting agent, or, when more wait than that, a list of who is
+// on a call (one request per hundred on calls) and, when someone left
+// theirs, one of who is in after-call work. The counts come from the
+// shared roster the other readers fetched; the poll never fetches it.
 type AfterCall struct {
 	h      *Handler
 	list   Lister
@@ -194,6 +203,55 @@ func (a *AfterCall) Poll(ctx context.Context, now time.Time) error {
 	if len(waiting) == 0 {
 		return nil
 	}
+	if len(waiting) <= a.listCost() {
+		return a.pollEach(ctx, waiting)
+	}
+	return a.pollLists(ctx, waiting)
+}
+
+// listCost is what the lists would cost, from the last roster's counts:
+// a page per hundred on calls and per hundred in after-call work (two
+// pages when no roster is known yet).
+func (a *AfterCall) listCost() int {
+	pages := func(n int) int { return max(1, (n+presence.MaxPageSize-1)/presence.MaxPageSize) }
+	s := a.h.roster.LastKnown()
+	if s == nil {
+		return 2
+	}
+	return pages(s.Summary.OnCall) + pages(s.Summary.AfterCallWork)
+}
+
+// pollEach reads each waiting agent with one GET, a few at a time.
+func (a *AfterCall) pollEach(ctx context.Context, waiting []Pending) error {
+	got := make([]*presence.Agent, len(waiting))
+	errs := make([]error, len(waiting))
+	sem := make(chan struct{}, getWorkers)
+	var wg sync.WaitGroup
+	for i, p := range waiting {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			// The GET that checks a queued change goes with the changes in
+			// the API budget, ahead of roster reads.
+			got[i], errs[i] = a.h.api.Get(presence.WithPriority(ctx, presence.Write), p.AgentID)
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("read %s for its queued status: %w", p.AgentID, errs[i])
+			}
+		})
+	}
+	wg.Wait()
+	for i, p := range waiting {
+		if errs[i] != nil || got[i].Status == presence.OnCall {
+			continue // kept for the next poll
+		}
+		errs[i] = a.apply(ctx, p, *got[i])
+	}
+	return errors.Join(errs...)
+}
+
+// pollLists finds who left their call from the lists of agents on calls
+// and in after-call work.
+func (a *AfterCall) pollLists(ctx context.Context, waiting []Pending) error {
 	onCall, err := a.list.ListAll(ctx, presence.ListOptions{Status: presence.OnCall})
 	if err != nil {
 		return fmt.Errorf("list agents on calls: %w", err)
@@ -221,28 +279,29 @@ func (a *AfterCall) Poll(ctx context.Context, now time.Time) error {
 	}
 	var errs []error
 	for _, p := range left {
-		if err := a.apply(ctx, p, inACW); err != nil {
+		cur, ok := inACW[p.AgentID]
+		if !ok {
+			// Not in after-call work either: someone or something moved
+			// them on already. A rare path, so one GET for this agent.
+			got, err := a.h.api.Get(ctx, p.AgentID)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("read %s for its queued status: %w", p.AgentID, err))
+				continue
+			}
+			cur = *got
+		}
+		if err := a.apply(ctx, p, cur); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// apply carries out one wish whose call has ended. A failure that may
-// pass keeps the wish for the next poll: nothing accepted is dropped
-// silently.
-func (a *AfterCall) apply(ctx context.Context, p Pending, inACW map[string]presence.Agent) error {
+// apply carries out one wish whose call has ended, cur being the agent
+// as read just now. A failure that may pass keeps the wish for the next
+// poll: nothing accepted is dropped silently.
+func (a *AfterCall) apply(ctx context.Context, p Pending, cur presence.Agent) error {
 	h := a.h
-	cur, ok := inACW[p.AgentID]
-	if !ok {
-		// Not in after-call work either: someone or something moved them
-		// on already. A rare path, so one GET for this agent.
-		got, err := h.api.Get(ctx, p.AgentID)
-		if err != nil {
-			return fmt.Errorf("read %s for its queued status: %w", p.AgentID, err)
-		}
-		cur = *got
-	}
 	var note string
 	w := noteWordsFor(p, agentLabel(cur))
 	switch {
@@ -256,7 +315,7 @@ func (a *AfterCall) apply(ctx context.Context, p Pending, inACW map[string]prese
 			w.ended, w.youre, statusMark(cur.Status), w.you, statusMark(p.Target), w.dropped)
 		h.audit(p.By, p.AgentID, cur.Status, p.Target, "queued: refused, invalid transition")
 	default:
-		if err := h.api.SetStatus(ctx, p.AgentID, p.Target); err != nil {
+		if err := h.api.SetStatus(presence.WithPriority(ctx, presence.Write), p.AgentID, p.Target); err != nil {
 			if presence.Temporary(err) {
 				return fmt.Errorf("apply the queued %s to %s: %w", p.Target, p.AgentID, err)
 			}

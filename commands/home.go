@@ -62,8 +62,10 @@ type teamCount struct {
 func (h *Handler) floorHome(ctx context.Context) []message.Block {
 	blocks := []message.Block{message.NewHeader("The floor")}
 	snap, err := h.roster.Get(ctx)
-	note := ""
-	if err != nil {
+	var note string
+	if err == nil {
+		note = h.staleNote(snap)
+	} else {
 		if snap = h.roster.LastKnown(); snap == nil {
 			return append(blocks, message.NewSection(troubleText(err, readOnly)))
 		}

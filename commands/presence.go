@@ -80,7 +80,7 @@ func (h *Handler) mayQuery(ctx context.Context, userID string) *message.Message 
 func (h *Handler) withSnapshot(ctx context.Context, render func(*presence.Snapshot, string) message.Message) message.Message {
 	snap, err := h.roster.Get(ctx)
 	if err == nil {
-		return h.rendered(ctx, func() message.Message { return render(snap, "") })
+		return h.rendered(ctx, func() message.Message { return render(snap, h.staleNote(snap)) })
 	}
 	h.log.Warn("roster fetch failed", "err", err)
 	last := h.roster.LastKnown()
@@ -90,6 +90,16 @@ func (h *Handler) withSnapshot(ctx context.Context, render func(*presence.Snapsh
 	note := fmt.Sprintf("⚠️ %s This is the last known data, from %s ago.",
 		troubleWhat(err), message.Duration(last.Age(h.now())))
 	return failure(h.rendered(ctx, func() message.Message { return render(last, note) })) // the note says it failed
+}
+
+// staleNote says how old the snapshot is when it is older than the TTL
+// (served so while the API budget is under pressure), or "".
+func (h *Handler) staleNote(s *presence.Snapshot) string {
+	now := h.now()
+	if !s.Stale(now) {
+		return ""
+	}
+	return message.StaleNote(s.Age(now))
 }
 
 // rendered runs a render of the whole roster once a rendering slot is

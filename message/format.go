@@ -46,6 +46,14 @@ func Duration(d time.Duration) string {
 	}
 }
 
+// StaleNote marks what an answer shows when its data is older than the
+// roster's TTL: kept longer while the contact center's API budget is
+// busy, and said so, never passed off as current. Every answer drawn from
+// the roster (commands, Home, summaries) words it the same.
+func StaleNote(age time.Duration) string {
+	return "⏳ Data from " + Duration(age) + " ago (the contact center's API budget is busy)."
+}
+
 // Truncate cuts s to at most n runes, marking the cut.
 func Truncate(s string, n int) string {
 	if n <= 0 {
