@@ -56,6 +56,22 @@ type options struct {
 
 	// journalLease and journalSweep time the command journal (0: defaults).
 	journalLease, journalSweep time.Duration
+	// budget adjusts the API budget's options (tests shorten its delays).
+	budget func(*presence.BudgetOptions)
+	// snapshotNow is the roster snapshot's clock (nil: the real one).
+	snapshotNow func() time.Time
+}
+
+// WithSnapshotClock runs the roster snapshot's TTL on now (tests move a
+// fake clock past it; the scheduler's clock, WithClock, is another).
+func WithSnapshotClock(now func() time.Time) Option {
+	return func(o *options) { o.snapshotNow = now }
+}
+
+// WithBudget adjusts the contact-center API budget's options that
+// configuration does not cover (the notice delay, the clock).
+func WithBudget(f func(*presence.BudgetOptions)) Option {
+	return func(o *options) { o.budget = f }
 }
 
 // WithProbes sets how often the contact center is re-checked while it
@@ -121,19 +137,6 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (_ *App, err erro
 	// the first second.
 	health.MarkChecking()
 
-	client := presence.NewClient(cfg.Exotel.AccountSID, cfg.Exotel.AccessToken,
-		append([]presence.Option{
-			presence.WithBaseURL(cfg.Exotel.BaseURL),
-			presence.WithLogger(log.With("component", "contact-center")),
-			presence.WithObserver(func(ob presence.Observation) {
-				metrics.ObserveAPI(ob)
-				health.ObserveAPI(ob)
-			}),
-		}, o.presence...)...,
-	)
-	roster := presence.NewSnapshots(client, cfg.PresenceCacheTTL, nil)
-	roster.OnRefresh(func(s *presence.Snapshot) { metrics.SetAgents(countAgents(s)) })
-
 	web := bot.NewWebAPI(bot.Slack{
 		AppToken:   cfg.Slack.AppToken,
 		BotToken:   cfg.Slack.BotToken,
@@ -152,6 +155,20 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (_ *App, err erro
 			sh.close()
 		}
 	}()
+	budget := newBudget(cfg, sh, metrics, log, o.budget)
+	health.WatchBudget(budget.State)
+	client := presence.NewClient(cfg.Exotel.AccountSID, cfg.Exotel.AccessToken,
+		append([]presence.Option{
+			presence.WithBaseURL(cfg.Exotel.BaseURL),
+			presence.WithLogger(log.With("component", "contact-center")),
+			presence.WithObserver(func(ob presence.Observation) {
+				metrics.ObserveAPI(ob)
+				health.ObserveAPI(ob)
+			}),
+			presence.WithBudget(budget),
+		}, o.presence...)...,
+	)
+	roster := newRoster(client, cfg, sh, metrics, o.snapshotNow, log, budget)
 	store := sh.store
 	if o.store != nil {
 		store = o.store(store)
@@ -262,6 +279,59 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (_ *App, err erro
 		probes: probes, started: make(chan struct{})}, nil
 }
 
+// newRoster builds the roster snapshot every reader shares: /presence,
+// the Home, the directory, the summary, the alert poll and the after-call
+// poll. With Redis the replicas share it too: one fetch per TTL for the
+// fleet (see presence.Snapshots).
+func newRoster(client *presence.Client, cfg *config.Config, sh shared, metrics *observe.Metrics, now func() time.Time,
+	log *slog.Logger, budget *presence.Budget) *presence.Snapshots {
+	opts := []presence.SnapshotOption{
+		// While changes wait for the budget the roster lives longer, so
+		// reads leave the tokens to them.
+		presence.WithPressureSource(budget.UnderPressure),
+		presence.WithSnapshotLogger(log.With("component", "roster")),
+		presence.WithRefreshObserver(func(source string, _ *presence.Snapshot) { metrics.RosterRefreshed(source) }),
+	}
+	if sh.redis != nil {
+		opts = append(opts, presence.WithSharedStore(sh.redis.RosterStore(0)))
+	}
+	roster := presence.NewSnapshots(client, cfg.PresenceCacheTTL, now, opts...)
+	roster.OnRefresh(func(s *presence.Snapshot) { metrics.SetAgents(countAgents(s)) })
+	if now == nil {
+		now = time.Now
+	}
+	metrics.WatchSnapshotAge(func() (time.Duration, bool) {
+		s := roster.LastKnown()
+		if s == nil {
+			return 0, false
+		}
+		return s.Age(now()), true
+	})
+	return roster
+}
+
+// newBudget is the contact-center API budget (EXOTEL_RATE_LIMIT) every
+// request of the client waits for: with Redis, one bucket for every
+// replica.
+func newBudget(cfg *config.Config, sh shared, metrics *observe.Metrics, log *slog.Logger,
+	adjust func(*presence.BudgetOptions)) *presence.Budget {
+	o := presence.BudgetOptions{
+		Rate:    cfg.Exotel.RateLimit.Rate,
+		Burst:   cfg.Exotel.RateLimit.Burst,
+		OnGrant: metrics.ObserveBudget,
+		Logger:  log.With("component", "budget"),
+	}
+	if sh.redis != nil && !cfg.Exotel.RateLimit.Off() {
+		o.Shared = sh.redis.Budget(redisstate.BudgetOptions{})
+	}
+	if adjust != nil {
+		adjust(&o)
+	}
+	b := presence.NewBudget(o)
+	metrics.WatchBudget(b)
+	return b
+}
+
 // shared is where state lives: files under STATE_DIR for one instance,
 // Redis for replicas.
 type shared struct {
@@ -352,6 +422,9 @@ func addJobs(cfg *config.Config, sched *schedule.Scheduler, client *presence.Cli
 			UnavailableAfter: a.UnavailableAfter,
 			Location:         cfg.Location,
 			OnChange:         onAlertChange,
+			// Read when fresh: a poll then asks the contact center
+			// nothing (see the alerts package doc).
+			Roster: roster,
 		}
 		for _, t := range a.TeamThresholds {
 			settings.Teams = append(settings.Teams, alerts.TeamThreshold{TeamID: t.TeamID, Min: t.Min})

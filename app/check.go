@@ -105,6 +105,7 @@ func Check(ctx context.Context, cfg *config.Config, out io.Writer, opts ...Optio
 	} else {
 		c.ok("contact center", fmt.Sprintf("%s: %d agents, %d available", redact.URL(cfg.Exotel.BaseURL), page.Summary.Total, page.Summary.Available))
 	}
+	c.budget(cfg)
 	if cfg.Exotel.Insecure() {
 		// Allowed by EXOTEL_ALLOW_INSECURE (config refuses it otherwise),
 		// but an operator should see it every time.
@@ -128,6 +129,22 @@ func Check(ctx context.Context, cfg *config.Config, out io.Writer, opts ...Optio
 		fmt.Fprintf(out, "Switched off: %s\n", strings.Join(off, "; "))
 	}
 	return c.result()
+}
+
+// budget says what API budget the bot keeps to, and how the replicas
+// share it.
+func (c *checker) budget(cfg *config.Config) {
+	const what = "API budget"
+	r := cfg.Exotel.RateLimit
+	switch {
+	case r.Off():
+		c.warn(what, "off (EXOTEL_RATE_LIMIT=0): nothing keeps the bot under the contact center's rate limit",
+			"set EXOTEL_RATE_LIMIT to the requests per second the bot may send, such as 10/20")
+	case cfg.Redis.URL != "":
+		c.ok(what, r.String()+", shared by the replicas through Redis")
+	default:
+		c.ok(what, r.String()+", for this instance alone (no REDIS_URL: replicas would each keep the whole budget)")
+	}
 }
 
 // checker writes check's lines and remembers the outcome.

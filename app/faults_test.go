@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/presencebot/presence-bot/app"
+	"github.com/presencebot/presence-bot/bot"
 	"github.com/presencebot/presence-bot/presence"
 	"github.com/presencebot/presence-bot/presence/ccmsim"
 )
@@ -17,7 +18,9 @@ func TestContactCenterFaultsGetClearAnswersThenRecover(t *testing.T) {
 	}{
 		{"server error", ccmsim.Fault{Code: 500}, "server error"},
 		{"unavailable", ccmsim.Fault{Code: 503}, "server error"},
-		{"rate limited", ccmsim.Fault{Code: 429, RetryAfter: time.Minute}, "rate-limiting"},
+		// A second: the bot then holds every request for that long (the
+		// API budget's pause), so "recovered" comes no sooner.
+		{"rate limited", ccmsim.Fault{Code: 429, RetryAfter: time.Second}, "rate-limiting"},
 		{"malformed body", ccmsim.Fault{Code: 200, Body: `{"response": {"data": {"user_id": `}, "could not read"},
 		{"timeout", ccmsim.Fault{}, "could not reach"}, // latency below, no fault
 	}
@@ -25,6 +28,11 @@ func TestContactCenterFaultsGetClearAnswersThenRecover(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := start(t, func(_ map[string]string, opts *[]app.Option) {
 				*opts = append(*opts, app.WithPresenceOptions(presence.WithAttemptTimeout(200*time.Millisecond)))
+				if tt.fault.RetryAfter > 0 {
+					// The real deadline: a read during the pause waits
+					// it out, then its own Retry-After, before it fails.
+					*opts = append(*opts, app.WithBotConfig(func(c *bot.Config) { c.CommandTimeout = bot.DefaultCommandTimeout }))
+				}
 			})
 			if tt.name == "timeout" {
 				w.sim.SetLatency(5 * time.Second)

@@ -130,6 +130,9 @@ func startJournalCluster(t *testing.T) (*cluster, *putCounter) {
 		"REDIS_URL":           rs.URL(),
 		"REDIS_TIMEOUT":       "1s",
 		"AFTER_CALL_POLL":     "1h",
+		// Shared through Redis, but never holding these commands back:
+		// the journal is under test, not the pacing (app: TestBudget…).
+		"EXOTEL_RATE_LIMIT": "1000/200",
 		// A short lease, so a death is noticed within a second or so.
 		journalLeaseVar: "1s",
 		journalSweepVar: "200ms",

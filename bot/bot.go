@@ -20,6 +20,7 @@ import (
 
 	"github.com/presencebot/presence-bot/commands"
 	"github.com/presencebot/presence-bot/message"
+	"github.com/presencebot/presence-bot/presence"
 )
 
 // Commands runs slash commands.
@@ -556,19 +557,27 @@ func (b *Bot) runJob(ctx context.Context, j job) {
 		answer    message.Message
 		delivered bool
 	)
+	notice := &queuedNotice{}
 	ok := b.safely(j, "outcome", message.OutcomeError)(func() {
-		cctx, cancel := context.WithTimeout(ctx, b.cfg.CommandTimeout)
+		// A status change waiting for the contact center's API budget is
+		// not cut off by the deadline: it waits on the budget's own
+		// limit, and is answered through the response_url when done.
+		cctx, cancel := presence.WithBudgetExemptTimeout(ctx, b.cfg.CommandTimeout)
 		defer cancel()
 		switch j.kind {
 		case clickJob:
-			answer = b.cfg.Commands.(Clicker).Click(cctx, j.click)
+			c := j.click
+			c.Notify = b.notifier(j, notice)
+			answer = b.cfg.Commands.(Clicker).Click(cctx, c)
 		case homeJob:
 			// Recorded by the worker, not the socket loop: a slow shared
 			// store must not delay the acks behind this event.
 			b.homes.Opened(cctx, j.req.UserID)
 			delivered = b.publishHome(cctx, j.req.UserID)
 		default:
-			answer = b.cfg.Commands.Handle(cctx, j.req)
+			req := j.req
+			req.Notify = b.notifier(j, notice)
+			answer = b.cfg.Commands.Handle(cctx, req)
 		}
 	})
 	if !ok {
@@ -576,6 +585,9 @@ func (b *Bot) runJob(ctx context.Context, j job) {
 	}
 	if j.recovered {
 		answer = lateNote(answer, j.received, time.Now())
+	}
+	if notice.answered() {
+		answer.ReplaceOriginal = true // in place of the "queued" message
 	}
 	switch {
 	case j.inHome:
@@ -610,6 +622,56 @@ func (b *Bot) runJob(ctx context.Context, j job) {
 		"delivered", delivered, "outcome", outcome, "took_ms", time.Since(j.received).Milliseconds(),
 		"ran_ms", time.Since(start).Milliseconds())
 	b.answered(j, outcome)
+}
+
+// noticeTimeout bounds the post of a "queued" notice: the change it is
+// about waits meanwhile.
+const noticeTimeout = 3 * time.Second
+
+// queuedNotice is what a job told the person before its answer.
+type queuedNotice struct {
+	mu   sync.Mutex
+	sent bool // a notice was posted: the answer replaces it
+	done bool // the answer is on its way: no notice may follow it
+}
+
+// answered marks the answer as on its way, and reports whether it must
+// replace a notice.
+func (n *queuedNotice) answered() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.done = true
+	return n.sent
+}
+
+// notifier is the job's commands.Request.Notify: one notice, through the
+// response_url only (a chat.postEphemeral message could not be replaced
+// by the answer), never after the answer. A click's notice replaces the
+// message clicked, so its buttons cannot be pressed twice meanwhile.
+func (b *Bot) notifier(j job, n *queuedNotice) func(context.Context, message.Message) {
+	if j.responseURL == "" || j.inHome {
+		return nil
+	}
+	return func(ctx context.Context, m message.Message) {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		if n.sent || n.done {
+			return
+		}
+		m.ReplaceOriginal = j.kind == clickJob
+		base := b.deliveries
+		if base == nil {
+			base = context.WithoutCancel(ctx)
+		}
+		dctx, cancel := context.WithTimeout(base, noticeTimeout)
+		defer cancel()
+		if err := b.web.Respond(dctx, j.responseURL, m); err != nil {
+			b.log.Warn("could not post the queued notice; the answer follows when the change is done",
+				"command", j.req.Command, "user", j.req.UserID, "envelope", j.envelopeID, "err", err)
+			return
+		}
+		n.sent = true
+	}
 }
 
 // answered tells the metrics hook how a command or click ended.

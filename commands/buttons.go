@@ -27,6 +27,8 @@ type Click struct {
 	ChannelID string
 	ActionID  string
 	Value     string // what the button carried
+	// Notify is Request.Notify's for a click.
+	Notify func(ctx context.Context, m message.Message)
 }
 
 // Alerts is what buttons and the home view need of the alerter.
@@ -121,7 +123,7 @@ func (h *Handler) Click(ctx context.Context, c Click) (m message.Message) {
 		if target == "" || from == "" {
 			return refused("That button is not one I understand. Type `/status` instead.")
 		}
-		m = h.changeStatus(ctx, subj, target, from)
+		m = h.changeStatus(ctx, subj, target, from, c.Notify)
 	case ActionQueueStatus:
 		if target == "" {
 			return refused("That button is not one I understand. Type `/status` instead.")

@@ -25,6 +25,11 @@ type Request struct {
 	ChannelID string
 	Command   string // "/status" or "/presence"
 	Text      string // everything after the command
+	// Notify, when set, shows the person m before the answer: a status
+	// change held by the contact center's API budget says it is queued.
+	// The answer that follows replaces it. The bot posts it; nil shows
+	// nothing.
+	Notify func(ctx context.Context, m message.Message)
 }
 
 // API is what the commands need of the contact center.
@@ -304,6 +309,16 @@ var troubles = []trouble{
 		short: "the contact center refused the bot's request"},
 }
 
+// budgetTrouble is a request the bot itself held back: it waited for the
+// API budget (EXOTEL_RATE_LIMIT) longer than it may, and was never sent.
+// Its kind is ErrRateLimited, whose row would blame the contact center.
+var budgetTrouble = trouble{
+	kind: presence.ErrBudgetExhausted,
+	what: "The contact center's API budget is exhausted: the bot keeps to its share of the contact center's rate limit " +
+		"(`EXOTEL_RATE_LIMIT`), and too many requests are waiting.",
+	short: "the contact center's API budget is exhausted",
+}
+
 // troubleDefault is for errors that are not the client's, such as a
 // command's own deadline passing while it waited for the roster.
 const troubleDefault = "Something went wrong while asking the contact center."
@@ -311,6 +326,9 @@ const troubleDefault = "Something went wrong while asking the contact center."
 // troubleFor finds err's row: by the APIError's kind first, so a cause
 // wrapped inside cannot pick another row, then by any kind it wraps.
 func troubleFor(err error) (trouble, bool) {
+	if errors.Is(err, presence.ErrBudgetExhausted) {
+		return budgetTrouble, true
+	}
 	if ae, ok := errors.AsType[*presence.APIError](err); ok {
 		for _, t := range troubles {
 			if t.kind == ae.Kind {

@@ -112,7 +112,7 @@ func (h *Handler) status(ctx context.Context, req Request, args []string) messag
 	if afterCall {
 		return h.queueStatus(ctx, subj, target)
 	}
-	return h.changeStatus(ctx, subj, target, "")
+	return h.changeStatus(ctx, subj, target, "", req.Notify)
 }
 
 // aliasList names the status aliases for the help, made from the one
@@ -326,9 +326,16 @@ func (h *Handler) subjectFor(ctx context.Context, caller, other string, what pre
 // changeStatus moves the subject's agent to target: one GET to check the
 // transition here, one PUT. expected, when set, is the status a button
 // was made for: if the agent has moved since, the click is stale and
-// nothing is written.
-func (h *Handler) changeStatus(ctx context.Context, subj subject, target, expected presence.Status) message.Message {
+// nothing is written. Both requests go before roster reads in the API
+// budget; held there long, the change tells the person through notify
+// (when set) that it is queued.
+func (h *Handler) changeStatus(ctx context.Context, subj subject, target, expected presence.Status,
+	notify func(context.Context, message.Message)) message.Message {
 	caller, agentID, self := subj.caller, subj.agentID, subj.self
+	ctx = presence.WithPriority(ctx, presence.Write)
+	if notify != nil {
+		ctx = presence.WithQueueNotice(ctx, func(position int) { notify(ctx, queuedNotice(subj, target, position)) })
+	}
 	cur, err := h.api.Get(ctx, agentID)
 	if err != nil {
 		h.audit(caller, agentID, "", target, "failed: "+err.Error())
@@ -402,6 +409,25 @@ func (h *Handler) changeStatus(ctx context.Context, subj subject, target, expect
 	return m
 }
 
+// queuedNotice tells the person that their change waits for the contact
+// center's API budget, and where it stands; the answer replaces it.
+func queuedNotice(subj subject, target presence.Status, position int) message.Message {
+	what := "Your change to " + statusMark(target)
+	if !subj.self {
+		what = "The change of " + subj.ref() + " to " + statusMark(target)
+	}
+	where := "it is next"
+	switch {
+	case position == 2:
+		where = "1 change is ahead of it"
+	case position > 2:
+		where = fmt.Sprintf("%s changes are ahead of it", message.Thousands(position-1))
+	}
+	text := fmt.Sprintf("⏳ %s is queued: the bot keeps to the contact center's API budget, and %s. "+
+		"This message will be replaced by the result.", what, where)
+	return message.Message{Visibility: message.Ephemeral, Text: message.Summary(text), Blocks: []message.Block{message.NewSection(text)}}
+}
+
 // slackUserOf is the Slack user who is the subject's agent, if known.
 func (h *Handler) slackUserOf(subj subject) string {
 	if subj.self {
@@ -441,10 +467,12 @@ func (h *Handler) onCallAnswer(ctx context.Context, subj subject, a presence.Age
 func writeEffect(err error) effect {
 	var ae *presence.APIError
 	if errors.As(err, &ae) && ae.Attempts == 0 {
-		return nothingDone // failed fast: nothing was sent
+		return nothingDone // failed fast, or never through the budget: nothing was sent
 	}
 	if errors.Is(err, presence.ErrServer) || errors.Is(err, presence.ErrUnavailable) ||
-		errors.Is(err, presence.ErrBadResponse) {
+		errors.Is(err, presence.ErrBadResponse) || errors.Is(err, presence.ErrBudgetExhausted) {
+		// A retry that never got through the budget follows an attempt
+		// that was sent.
 		return maybeChanged
 	}
 	return nothingDone

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"maps"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -39,6 +40,17 @@ const (
 	defaultRedisTimeout     = 200 * time.Millisecond
 	defaultLogFormat        = "text"
 )
+
+// defaultRateLimit is EXOTEL_RATE_LIMIT unset: 10 requests a second for
+// the whole fleet, 20 at once. Contact-center APIs allow an account a
+// few tens a second, shared with its other integrations (CRM, WFM,
+// reporting); 10 leaves them most of it, and is still 5 status changes a
+// second (a GET and a PUT each), the roster of 1,000 agents in one
+// second, or an alert poll in one request.
+var defaultRateLimit = RateLimit{Rate: 10, Burst: 20}
+
+// maxRateLimit bounds EXOTEL_RATE_LIMIT: more is a typo, not a budget.
+const maxRateLimit = 10000
 
 // minInterval is the shortest interval or schedule the contract accepts.
 const minInterval = time.Second
@@ -110,6 +122,26 @@ type Exotel struct {
 	// AllowInsecure is EXOTEL_ALLOW_INSECURE: plain http:// to a host
 	// other than loopback, which sends the access token in clear.
 	AllowInsecure bool
+	// RateLimit is EXOTEL_RATE_LIMIT: the API budget of the whole fleet.
+	RateLimit RateLimit
+}
+
+// RateLimit is the requests per second the whole fleet may send the
+// contact center, and how many at once.
+type RateLimit struct {
+	Rate  float64 // 0: off
+	Burst int
+}
+
+// Off reports whether the bot keeps no budget (EXOTEL_RATE_LIMIT=0).
+func (r RateLimit) Off() bool { return r.Rate <= 0 }
+
+// String is "10/s, burst 20", or "off".
+func (r RateLimit) String() string {
+	if r.Off() {
+		return "off"
+	}
+	return fmt.Sprintf("%s/s, burst %d", strconv.FormatFloat(r.Rate, 'f', -1, 64), r.Burst)
 }
 
 // Insecure reports whether requests go out in clear text to another
@@ -294,6 +326,7 @@ func Load(lookup func(string) (string, bool), opts ...Option) (*Config, error) {
 	c.Exotel.AccessToken = l.required("EXOTEL_ACCESS_TOKEN", o.requireCredentials)
 	c.Exotel.Region, c.Exotel.BaseURL = l.exotelEndpoint()
 	c.Exotel.AllowInsecure = l.boolean("EXOTEL_ALLOW_INSECURE", false)
+	c.Exotel.RateLimit = l.rateLimit("EXOTEL_RATE_LIMIT")
 	if c.Exotel.Insecure() && !c.Exotel.AllowInsecure {
 		l.addf("EXOTEL_BASE_URL", "%q: plain http:// to another machine would send EXOTEL_ACCESS_TOKEN in clear; "+
 			"use https://, or set EXOTEL_ALLOW_INSECURE=true if the network path is trusted", showURL(c.Exotel.BaseURL))
@@ -477,6 +510,42 @@ func (l *loader) integer(name string, def, min int) int {
 		return def
 	}
 	return n
+}
+
+// rateLimit reads "rate" or "rate/burst": requests per second (a
+// decimal), and how many may go at once (a whole number, by default two
+// seconds' worth). "0" is off.
+func (l *loader) rateLimit(name string) RateLimit {
+	v := l.str(name)
+	if v == "" {
+		return defaultRateLimit
+	}
+	const want = "want requests per second, optionally /burst: 10, 10/20, or 0 for off"
+	rateText, burstText, hasBurst := strings.Cut(v, "/")
+	r, err := strconv.ParseFloat(strings.TrimSpace(rateText), 64)
+	switch {
+	case err != nil || math.IsNaN(r) || math.IsInf(r, 0) || strings.Contains(burstText, "/"):
+		l.addf(name, "%q: %s", v, want)
+		return defaultRateLimit
+	case r < 0:
+		l.addf(name, "%q: must not be negative (0 turns the budget off)", v)
+		return defaultRateLimit
+	case r > maxRateLimit:
+		l.addf(name, "%q: at most %d requests per second", v, maxRateLimit)
+		return defaultRateLimit
+	case r == 0:
+		return RateLimit{}
+	}
+	burst := max(1, int(math.Ceil(2*r)))
+	if hasBurst {
+		b, err := strconv.Atoi(strings.TrimSpace(burstText))
+		if err != nil || b < 1 || b > 10*maxRateLimit {
+			l.addf(name, "%q: the burst (after /) must be a whole number from 1 to %d", v, 10*maxRateLimit)
+			return defaultRateLimit
+		}
+		burst = b
+	}
+	return RateLimit{Rate: r, Burst: burst}
 }
 
 // httpURL checks that v is an absolute http(s) URL with a host and nothing

@@ -94,8 +94,9 @@ func problemVars(problems []Problem) []string {
 func TestLoadDefaults(t *testing.T) {
 	c := mustLoad(t, withCredentials(nil))
 	want := &Config{
-		Slack:            Slack{AppToken: fakeAppToken, BotToken: fakeBotToken, APIURL: "https://slack.com/api/"},
-		Exotel:           Exotel{AccountSID: fakeAccountSID, AccessToken: fakeAccessToken, Region: "singapore", BaseURL: "https://ccm-api.exotel.com"},
+		Slack: Slack{AppToken: fakeAppToken, BotToken: fakeBotToken, APIURL: "https://slack.com/api/"},
+		Exotel: Exotel{AccountSID: fakeAccountSID, AccessToken: fakeAccessToken, Region: "singapore", BaseURL: "https://ccm-api.exotel.com",
+			RateLimit: RateLimit{Rate: 10, Burst: 20}},
 		PresenceCacheTTL: 2 * time.Second,
 		Summary:          Summary{Schedule: Schedule{Every: time.Hour}},
 		Alert: Alert{
@@ -131,6 +132,7 @@ func TestLoadEverySet(t *testing.T) {
 		"SLACK_API_URL":           "http://127.0.0.1:9999/api",
 		"EXOTEL_REGION":           "mumbai",
 		"EXOTEL_BASE_URL":         "http://127.0.0.1:8888/",
+		"EXOTEL_RATE_LIMIT":       "25/5",
 		"AGENT_MAP_FILE":          "",
 		"PRESENCE_OPEN_TO_ALL":    "Yes",
 		"PRESENCE_CACHE_TTL":      "0",
@@ -159,8 +161,9 @@ func TestLoadEverySet(t *testing.T) {
 		t.Fatalf("ParseActiveHours: %v", err)
 	}
 	want := &Config{
-		Slack:             Slack{AppToken: fakeAppToken, BotToken: fakeBotToken, APIURL: "http://127.0.0.1:9999/api/"},
-		Exotel:            Exotel{AccountSID: fakeAccountSID, AccessToken: fakeAccessToken, Region: "mumbai", BaseURL: "http://127.0.0.1:8888"},
+		Slack: Slack{AppToken: fakeAppToken, BotToken: fakeBotToken, APIURL: "http://127.0.0.1:9999/api/"},
+		Exotel: Exotel{AccountSID: fakeAccountSID, AccessToken: fakeAccessToken, Region: "mumbai", BaseURL: "http://127.0.0.1:8888",
+			RateLimit: RateLimit{Rate: 25, Burst: 5}},
 		PresenceOpenToAll: true,
 		PresenceCacheTTL:  0,
 		Summary:           Summary{Channel: "C0SUMMARY", Schedule: Schedule{Cron: "0 9 * * Mon-Fri"}},
@@ -813,7 +816,7 @@ func TestEnvExampleDocumentsEveryVariable(t *testing.T) {
 		"ALERT_CHANNEL", "ALERT_THRESHOLD", "ALERT_TEAM_THRESHOLDS", "ALERT_INTERVAL", "ALERT_FOR",
 		"ALERT_REPEAT", "ALERT_UNAVAILABLE_AFTER", "ALERT_ACTIVE_HOURS",
 		"AFTER_CALL_POLL", "AFTER_CALL_EXPIRY", "TIMEZONE", "HTTP_ADDR", "STATE_DIR",
-		"REDIS_URL", "REDIS_TIMEOUT", "LOG_LEVEL", "LOG_FORMAT", "EXOTEL_ALLOW_INSECURE",
+		"REDIS_URL", "REDIS_TIMEOUT", "LOG_LEVEL", "LOG_FORMAT", "EXOTEL_ALLOW_INSECURE", "EXOTEL_RATE_LIMIT",
 	}
 	slices.Sort(read)
 	read = slices.Compact(read)
@@ -870,5 +873,61 @@ func TestRedisURLForms(t *testing.T) {
 	c := mustLoad(t, withCredentials(map[string]string{"REDIS_URL": "redis-sentinel://:" + secret + "@s1/m?db=1&sentinel_password=" + secret}))
 	if got, want := c.Redacted().Redis.URL, "redis-sentinel://:xxxxx@s1/m?db=1&sentinel_password=xxxxx"; got != want {
 		t.Errorf("Redacted Redis URL %q, want %q", got, want)
+	}
+}
+
+// TestExotelRateLimit: EXOTEL_RATE_LIMIT is requests per second for the
+// whole fleet, optionally /burst; 0 turns the budget off; unset is the
+// documented default.
+func TestExotelRateLimit(t *testing.T) {
+	tests := []struct {
+		value     string
+		rate      float64
+		burst     int
+		wantError string // part of the problem; "" for none
+	}{
+		// The default: well under the contact center's limit.
+		{"", 10, 20, ""},
+		// The burst defaults to two seconds' worth.
+		{"10", 10, 20, ""},
+		{"10/20", 10, 20, ""},
+		{" 5 / 8 ", 5, 8, ""},
+		{"2.5", 2.5, 5, ""},
+		{"0.5", 0.5, 1, ""},
+		{"200/1", 200, 1, ""},
+		// Off.
+		{"0", 0, 0, ""},
+		{"0/20", 0, 0, ""},
+		// Mistakes.
+		{"ten", 0, 0, "requests per second"},
+		{"-1", 0, 0, "negative"},
+		{"10/0", 0, 0, "burst"},
+		{"10/x", 0, 0, "burst"},
+		{"10/20/30", 0, 0, "requests per second"},
+		{"NaN", 0, 0, "requests per second"},
+		{"Inf", 0, 0, "requests per second"},
+		{"100000", 0, 0, "at most"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.value, func(t *testing.T) {
+			vars := withCredentials(map[string]string{"EXOTEL_RATE_LIMIT": tt.value})
+			if tt.wantError != "" {
+				problems := problemsOf(t, vars)
+				if got := problemVars(problems); !reflect.DeepEqual(got, []string{"EXOTEL_RATE_LIMIT"}) {
+					t.Fatalf("problems for %v, want EXOTEL_RATE_LIMIT", got)
+				}
+				if !strings.Contains(problems[0].Message, tt.wantError) {
+					t.Errorf("problem %q does not say %q", problems[0].Message, tt.wantError)
+				}
+				return
+			}
+			got := mustLoad(t, vars).Exotel.RateLimit
+			if got.Rate != tt.rate || got.Burst != tt.burst {
+				t.Errorf("got %+v, want rate %v burst %d", got, tt.rate, tt.burst)
+			}
+			if off := tt.rate == 0; got.Off() != off {
+				t.Errorf("Off() = %v, want %v", got.Off(), off)
+			}
+		})
 	}
 }

@@ -27,7 +27,7 @@ func AllowChannelNames() Option {
 
 // futureVars are in the runtime contract for issues not done yet. They are
 // not read, but they are not typos either.
-var futureVars = []string{"ALERT_RULES_FILE", "REPORT_CHANNEL", "REPORT_SCHEDULE", "HISTORY_RETENTION", "EXOTEL_RATE_LIMIT"}
+var futureVars = []string{"ALERT_RULES_FILE", "REPORT_CHANNEL", "REPORT_SCHEDULE", "HISTORY_RETENTION"}
 
 // botPrefixes start the names of the contract's Environment table; any
 // variable with one of them is taken to be meant for the bot.

@@ -69,6 +69,8 @@ type Health struct {
 	// changed is closed and replaced on every change of a part's state,
 	// so the probe loop can sleep until the contact center leaves ok.
 	changed chan struct{}
+	// budget reads the API budget for the body (budget.go); nil: none.
+	budget func() presence.BudgetState
 }
 
 // NewHealth returns a Health reading the time from now (time.Now when nil).
@@ -188,7 +190,9 @@ func (h *Health) MarkChecking() {
 //     configuration is right now.
 //   - A call its caller gave up on (context canceled) changes nothing.
 func (h *Health) ObserveAPI(o presence.Observation) {
-	if o.Err != nil && errors.Is(o.Err, context.Canceled) {
+	if o.Err != nil && (errors.Is(o.Err, context.Canceled) || errors.Is(o.Err, presence.ErrBudgetExhausted)) {
+		// Abandoned, or held back by the bot's own budget: nothing was
+		// asked of the contact center.
 		return
 	}
 	h.update(PartContactCenter, func(cur PartStatus) (State, string, bool) {
@@ -388,6 +392,8 @@ type readyBody struct {
 	// checking, refused or down.
 	Status State                 `json:"status"`
 	Parts  map[string]PartStatus `json:"parts"`
+	// Budget is the contact-center API budget, when one is watched.
+	Budget *budgetBody `json:"budget,omitempty"`
 }
 
 // Handler serves /healthz (the process answers) and /readyz (200 when
@@ -405,7 +411,9 @@ func (h *Health) register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		h.mu.Lock()
 		body := readyBody{Ready: h.readyLocked(), Stopping: h.stopping, Parts: maps.Clone(h.parts)}
+		budget := h.budget
 		h.mu.Unlock()
+		body.Budget = budgetNow(budget, time.Now())
 		body.Status = worst(body.Parts)
 		code := http.StatusOK
 		if !body.Ready {

@@ -74,6 +74,11 @@ type Metrics struct {
 	journalDropped  prometheus.Counter
 	health          *healthCollector
 
+	// roster: the roster snapshot's metrics (roster_metrics.go).
+	roster *rosterMetrics
+	// budget: the contact-center API budget's metrics (budget.go).
+	budget *budgetMetrics
+
 	mu    sync.Mutex // guards the connection state below
 	up    bool
 	wasUp bool // the socket has been up at least once
@@ -139,7 +144,7 @@ func NewMetrics() *Metrics {
 		}),
 		redisFallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "redis_fallbacks_total",
-			Help: "Operations that could not use Redis, by op: dedupe (fell back to local memory), lock (scheduled run skipped), store (state not shared), journal (a command ran unjournaled, or its entry stayed after the answer).",
+			Help: "Operations that could not use Redis, by op: dedupe (fell back to local memory), lock (scheduled run skipped), store (state not shared), journal (a command ran unjournaled, or its entry stayed after the answer), homes (who opened the App Home kept locally), roster (the shared roster snapshot unreadable or not saved: this replica fetched its own), budget (an API request kept to this replica's share of the budget).",
 		}, []string{"op"}),
 		jobTicks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "job_ticks_total",
@@ -170,6 +175,12 @@ func NewMetrics() *Metrics {
 		m.jobTicks, m.jobSkips,
 		m.journalRecov, m.journalDropped,
 	)
+	// The roster snapshot's metrics (roster_metrics.go).
+	m.roster = newRosterMetrics()
+	m.reg.MustRegister(m.roster.collectors()...)
+	// The API budget's metrics (budget.go).
+	m.budget = newBudgetMetrics()
+	m.reg.MustRegister(m.budget.collectors()...)
 	return m
 }
 
@@ -256,7 +267,7 @@ func (m *Metrics) RedisFallback(op string) {
 	m.redisFallbacks.WithLabelValues(bounded(op, redisOps)).Inc()
 }
 
-var redisOps = map[string]bool{"dedupe": true, "lock": true, "store": true, "journal": true, "homes": true}
+var redisOps = map[string]bool{"dedupe": true, "lock": true, "store": true, "journal": true, "homes": true, "roster": true, "budget": true}
 
 // JournalRecovered counts a command finished here for a replica that
 // died before answering it. It fits bot.Hooks.Recovered.

@@ -296,6 +296,10 @@ func TestEveryMetricIsExposedWithHelp(t *testing.T) {
 	m.RedisFallback("dedupe")
 	m.JobTick("alerts", nil)
 	m.JobTickSkipped("alerts", "lock_unavailable")
+	m.ObserveBudget(presence.BudgetGrant{Kind: "get", Priority: presence.Write})
+	m.WatchBudget(presence.NewBudget(presence.BudgetOptions{Rate: 10, Burst: 20}))
+	m.RosterRefreshed("api")
+	m.WatchSnapshotAge(func() (time.Duration, bool) { return time.Second, true })
 	f := scrape(t, m)
 
 	want := []string{
@@ -319,6 +323,12 @@ func TestEveryMetricIsExposedWithHelp(t *testing.T) {
 		"presence_bot_job_ticks_skipped_total",
 		"presence_bot_journal_recovered_total",
 		"presence_bot_journal_dropped_total",
+		"presence_bot_api_requests_total",
+		"presence_bot_api_budget_tokens",
+		"presence_bot_api_budget_wait_seconds",
+		"presence_bot_api_paused",
+		"presence_bot_roster_refreshes_total",
+		"presence_bot_snapshot_age_seconds",
 		"go_goroutines",
 		"go_memstats_heap_alloc_bytes",
 		"process_start_time_seconds",

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -75,6 +76,7 @@ type Observation struct {
 // Client calls the Agent Presence API. It is safe for concurrent use.
 type Client struct {
 	rc          *resty.Client
+	budgeted    bool // attempts go through a Budget, which counts those sent
 	sid         string
 	breaker     *breaker
 	observe     func(Observation)
@@ -101,6 +103,7 @@ type settings struct {
 	observe        func(Observation)
 	log            *slog.Logger
 	pageWorkers    int
+	budget         *Budget
 }
 
 // Option configures a Client.
@@ -142,6 +145,11 @@ func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.log = l } 
 
 // WithPageWorkers bounds how many pages ListAll fetches at once.
 func WithPageWorkers(n int) Option { return func(s *settings) { s.pageWorkers = n } }
+
+// WithBudget makes every HTTP attempt (retries included) wait for a token
+// of b first, in the priority of its context (WithPriority), and lets a
+// 429's Retry-After pause b.
+func WithBudget(b *Budget) Option { return func(s *settings) { s.budget = b } }
 
 // NewClient returns a client for the account. The token is sent as a
 // Bearer token and never logged.
@@ -193,9 +201,38 @@ func NewClient(accountSID, accessToken string, opts ...Option) *Client {
 		SetRetryAfter(logRetries(s.log, retryWait(s.retryWait, s.maxRetryWait))).
 		AddRetryHook(noteRetry).
 		AddRetryCondition(retryable)
+	if b := s.budget; b != nil {
+		// Before each attempt, not each call: resty runs these hooks for
+		// every attempt, and outside the attempt's own timeout.
+		rc.OnBeforeRequest(func(_ *resty.Client, r *resty.Request) error {
+			n, _ := r.Context().Value(retryNoteKey{}).(*retryNote)
+			kind := "other"
+			if n != nil {
+				kind = n.endpoint
+			}
+			if err := b.Wait(r.Context(), kind); err != nil {
+				return err
+			}
+			if n != nil {
+				n.sent.Add(1)
+			}
+			return nil
+		})
+		rc.OnAfterResponse(func(_ *resty.Client, r *resty.Response) error {
+			if r.StatusCode() == http.StatusTooManyRequests {
+				d := parseRetryAfter(r.Header().Get("Retry-After"), time.Now())
+				if d <= 0 {
+					d = DefaultPause
+				}
+				b.Pause(d)
+			}
+			return nil
+		})
+	}
 
 	return &Client{
 		rc:          rc,
+		budgeted:    s.budget != nil,
 		sid:         accountSID,
 		breaker:     &breaker{threshold: s.breakAfter, cooldown: s.breakFor, now: s.now},
 		observe:     s.observe,
@@ -209,6 +246,9 @@ func NewClient(accountSID, accessToken string, opts ...Option) *Client {
 // failures. Resty hands transport errors to conditions with a nil response
 // or a response without a raw one.
 func retryable(r *resty.Response, err error) bool {
+	if _, ok := errors.AsType[*budgetWaitError](err); ok {
+		return false // the budget's limit or the caller's: a retry waits the same
+	}
 	if err != nil {
 		// An attempt's own timeout is worth retrying; the caller's context
 		// ending is not. Both look like DeadlineExceeded, so ask the
@@ -223,6 +263,16 @@ func retryable(r *resty.Response, err error) bool {
 	}
 	code := r.StatusCode()
 	return code == http.StatusTooManyRequests || code >= 500
+}
+
+// budgetCause says why a request never got through the budget: always
+// ErrBudgetExhausted, with the caller's deadline when that was what ended
+// the wait.
+func budgetCause(bw *budgetWaitError) error {
+	if errors.Is(bw.err, ErrBudgetExhausted) {
+		return bw.err
+	}
+	return fmt.Errorf("%w: %w", ErrBudgetExhausted, bw.err)
 }
 
 // errRetryAfterTooLong stops retrying when the wait the API asks for would
@@ -340,7 +390,8 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 	if !c.breaker.allow() {
 		return nil, &APIError{Op: op, Kind: ErrUnavailable, Cause: errors.New("failing fast after repeated failures")}
 	}
-	req := c.rc.R().SetContext(withRetryNote(ctx, op)).SetQueryParamsFromValues(query)
+	note := &retryNote{op: op, endpoint: obs.Endpoint}
+	req := c.rc.R().SetContext(context.WithValue(ctx, retryNoteKey{}, note)).SetQueryParamsFromValues(query)
 	if body != nil {
 		req.SetHeader("Content-Type", "application/json").SetBody(body)
 	}
@@ -348,7 +399,16 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 	if resp != nil && resp.Request != nil {
 		obs.Attempts = resp.Request.Attempt
 	}
+	if c.budgeted {
+		// An attempt that never got through the budget was not made.
+		obs.Attempts = int(note.sent.Load())
+	}
 	if err != nil {
+		if bw, ok := errors.AsType[*budgetWaitError](err); ok && !errors.Is(err, context.Canceled) {
+			// Nothing is wrong with the service: the bot is holding back.
+			c.breaker.release()
+			return nil, &APIError{Op: op, Kind: ErrRateLimited, Attempts: obs.Attempts, Cause: budgetCause(bw)}
+		}
 		if ctx.Err() != nil {
 			// The caller gave up; that says nothing about the service.
 			c.breaker.release()
@@ -860,6 +920,10 @@ func ambiguous(err error) bool {
 		return ae.Attempts > 0 && !errors.Is(err, context.Canceled)
 	case errors.Is(ae.Kind, ErrInvalidTransition):
 		return ae.Attempts > 1
+	case errors.Is(err, ErrBudgetExhausted):
+		// A retry that waited too long for the budget follows an attempt
+		// that may have landed.
+		return ae.Attempts > 0
 	}
 	return false
 }
@@ -890,16 +954,13 @@ func (r restyLogger) log(level, format string, v []any) {
 // the wait function that logs the retry: resty hands that function the
 // response but not the error.
 type retryNote struct {
-	op  string
-	err error
+	op       string
+	endpoint string       // "list", "get" or "update": the budget counts by it
+	sent     atomic.Int32 // attempts that got through the budget
+	err      error
 }
 
 type retryNoteKey struct{}
-
-// withRetryNote gives a request's context a note for its retries.
-func withRetryNote(ctx context.Context, op string) context.Context {
-	return context.WithValue(ctx, retryNoteKey{}, &retryNote{op: op})
-}
 
 // noteRetry is resty's retry hook. It runs after each failed attempt
 // that may be retried, on the request's goroutine, just before the wait

@@ -105,6 +105,10 @@ type Client struct {
 	changeMu  sync.Mutex // serialises state changes and their hook calls
 	downSince time.Time  // guarded by changeMu
 
+	// budget is the shared API budget, once asked for: the probe counts
+	// this replica in it while idle.
+	budget atomic.Pointer[Budget]
+
 	stop      chan struct{}
 	probeDone chan struct{}
 	closeOnce sync.Once
@@ -304,6 +308,11 @@ func (c *Client) probe(interval time.Duration) {
 		err := c.rdb.Ping(ctx).Err()
 		cancel()
 		c.setUp(err)
+		if b := c.budget.Load(); b != nil && err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+			b.beat(ctx)
+			cancel()
+		}
 	}
 }
 
