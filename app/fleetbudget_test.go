@@ -6,8 +6,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -136,29 +134,12 @@ func fleetShiftStart(t *testing.T, n int) fleetRun {
 	stamped := &stampedSim{sim: sim}
 	ccm := httptest.NewServer(stamped)
 	t.Cleanup(ccm.Close)
-	fs := fakeslack.New(fakeslack.Options{PingInterval: time.Second})
-	t.Cleanup(fs.Close)
-	dir := t.TempDir()
-	mapFile := filepath.Join(dir, "agents.yml")
-	if err := os.WriteFile(mapFile, []byte(mapping.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c := &cluster{t: t, slack: fs, sim: sim, redis: rs, truth: replicaStart, env: map[string]string{
-		"SLACK_APP_TOKEN":      fakeslack.AppToken,
-		"SLACK_BOT_TOKEN":      fakeslack.BotToken,
-		"SLACK_API_URL":        fs.URL(),
-		"EXOTEL_ACCOUNT_SID":   sim.AccountSID(),
-		"EXOTEL_ACCESS_TOKEN":  secretToken,
-		"EXOTEL_BASE_URL":      ccm.URL,
-		"AGENT_MAP_FILE":       mapFile,
-		"STATE_DIR":            filepath.Join(dir, "state"),
+	fs, env := newClusterWorld(t, sim, ccm.URL, rs.URL(), mapping.String(), map[string]string{
 		"PRESENCE_CACHE_TTL":   fleetTTL.String(),
 		"PRESENCE_OPEN_TO_ALL": "true",
-		"REDIS_URL":            rs.URL(),
-		"REDIS_TIMEOUT":        "1s",
 		"EXOTEL_RATE_LIMIT":    fmt.Sprintf("%d/%d", fleetRate, fleetBurst),
-		"AFTER_CALL_POLL":      "1h",
-	}}
+	})
+	c := &cluster{t: t, slack: fs, sim: sim, redis: rs, truth: replicaStart, env: env}
 	for i := range n {
 		c.replicas = append(c.replicas, c.startInProcess(fmt.Sprintf("replica-%c", 'a'+i), 0))
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -112,27 +110,8 @@ func startHomeCluster(t *testing.T) *cluster {
 	sim.Add(roster()...)
 	ccm := httptest.NewServer(sim)
 	t.Cleanup(ccm.Close)
-	fs := fakeslack.New(fakeslack.Options{PingInterval: time.Second})
-	t.Cleanup(fs.Close)
-	dir := t.TempDir()
-	mapFile := filepath.Join(dir, "agents.yml")
-	if err := os.WriteFile(mapFile, []byte(mapping), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c := &cluster{t: t, slack: fs, sim: sim, redis: rs, truth: replicaStart, env: map[string]string{
-		"SLACK_APP_TOKEN":     fakeslack.AppToken,
-		"SLACK_BOT_TOKEN":     fakeslack.BotToken,
-		"SLACK_API_URL":       fs.URL(),
-		"EXOTEL_ACCOUNT_SID":  sim.AccountSID(),
-		"EXOTEL_ACCESS_TOKEN": secretToken,
-		"EXOTEL_BASE_URL":     ccm.URL,
-		"AGENT_MAP_FILE":      mapFile,
-		"STATE_DIR":           filepath.Join(dir, "state"),
-		"PRESENCE_CACHE_TTL":  "0s",
-		"REDIS_URL":           rs.URL(),
-		"REDIS_TIMEOUT":       "1s",
-		"AFTER_CALL_POLL":     "1h",
-	}}
+	fs, env := newClusterWorld(t, sim, ccm.URL, rs.URL(), mapping, nil)
+	c := &cluster{t: t, slack: fs, sim: sim, redis: rs, truth: replicaStart, env: env}
 	c.replicas = []*replica{c.startInProcess("replica-a", 0), c.startInProcess("replica-b", 0)}
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +14,6 @@ import (
 
 	"github.com/presencebot/presence-bot/app"
 	"github.com/presencebot/presence-bot/bot"
-	"github.com/presencebot/presence-bot/internal/fakeslack"
 	"github.com/presencebot/presence-bot/internal/redistest"
 	"github.com/presencebot/presence-bot/presence"
 	"github.com/presencebot/presence-bot/presence/ccmsim"
@@ -110,26 +107,7 @@ func startJournalCluster(t *testing.T) (*cluster, *putCounter) {
 	// Registered after Close, so it runs first: a request held by the
 	// latency would keep Close waiting.
 	t.Cleanup(func() { sim.SetLatency(0) })
-	fs := fakeslack.New(fakeslack.Options{PingInterval: time.Second})
-	t.Cleanup(fs.Close)
-	dir := t.TempDir()
-	mapFile := filepath.Join(dir, "agents.yml")
-	if err := os.WriteFile(mapFile, []byte(mapping.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c := &cluster{t: t, slack: fs, sim: sim, redis: rs, truth: replicaStart, env: map[string]string{
-		"SLACK_APP_TOKEN":     fakeslack.AppToken,
-		"SLACK_BOT_TOKEN":     fakeslack.BotToken,
-		"SLACK_API_URL":       fs.URL(),
-		"EXOTEL_ACCOUNT_SID":  sim.AccountSID(),
-		"EXOTEL_ACCESS_TOKEN": secretToken,
-		"EXOTEL_BASE_URL":     ccm.URL,
-		"AGENT_MAP_FILE":      mapFile,
-		"STATE_DIR":           filepath.Join(dir, "state"), // unused with Redis
-		"PRESENCE_CACHE_TTL":  "0s",
-		"REDIS_URL":           rs.URL(),
-		"REDIS_TIMEOUT":       "1s",
-		"AFTER_CALL_POLL":     "1h",
+	fs, env := newClusterWorld(t, sim, ccm.URL, rs.URL(), mapping.String(), map[string]string{
 		// Shared through Redis, but never holding these commands back:
 		// the journal is under test, not the pacing (app: TestBudget…).
 		"EXOTEL_RATE_LIMIT": "1000/200",
@@ -140,7 +118,8 @@ func startJournalCluster(t *testing.T) (*cluster, *putCounter) {
 		// commands (three 4 s attempts): it must not give up on them
 		// and answer before it is killed.
 		commandTimeoutVar: "20s",
-	}}
+	})
+	c := &cluster{t: t, slack: fs, sim: sim, redis: rs, truth: replicaStart, env: env}
 	return c, puts
 }
 

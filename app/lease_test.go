@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -85,27 +83,8 @@ func startLeaseCluster(t *testing.T) *leaseCluster {
 			close(puts.release)
 		}
 	})
-	fs := fakeslack.New(fakeslack.Options{PingInterval: time.Second})
-	t.Cleanup(fs.Close)
-	dir := t.TempDir()
-	mapFile := filepath.Join(dir, "agents.yml")
-	if err := os.WriteFile(mapFile, []byte(mapping), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c := &cluster{t: t, slack: fs, sim: sim, redis: rs, truth: leaseStart, env: map[string]string{
-		"SLACK_APP_TOKEN":     fakeslack.AppToken,
-		"SLACK_BOT_TOKEN":     fakeslack.BotToken,
-		"SLACK_API_URL":       fs.URL(),
-		"EXOTEL_ACCOUNT_SID":  sim.AccountSID(),
-		"EXOTEL_ACCESS_TOKEN": secretToken,
-		"EXOTEL_BASE_URL":     ccm.URL,
-		"AGENT_MAP_FILE":      mapFile,
-		"STATE_DIR":           filepath.Join(dir, "state"), // unused with Redis
-		"PRESENCE_CACHE_TTL":  "0s",
-		"REDIS_URL":           rs.URL(),
-		"REDIS_TIMEOUT":       "1s",
-		"AFTER_CALL_POLL":     "1s",
-	}}
+	fs, env := newClusterWorld(t, sim, ccm.URL, rs.URL(), mapping, map[string]string{"AFTER_CALL_POLL": "1s"})
+	c := &cluster{t: t, slack: fs, sim: sim, redis: rs, truth: leaseStart, env: env}
 	c.replicas = []*replica{
 		c.startInProcess("replica-a", 0),
 		c.startInProcess("replica-b", 0),

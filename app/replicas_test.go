@@ -268,28 +268,7 @@ func startCluster(t *testing.T) *cluster {
 	ccm := httptest.NewServer(sim)
 	t.Cleanup(ccm.Close)
 
-	fs := fakeslack.New(fakeslack.Options{PingInterval: time.Second})
-	t.Cleanup(fs.Close)
-
-	dir := t.TempDir()
-	mapFile := filepath.Join(dir, "agents.yml")
-	if err := os.WriteFile(mapFile, []byte(mapping.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c := &cluster{t: t, slack: fs, sim: sim, redis: rs, truth: replicaStart, env: map[string]string{
-		"SLACK_APP_TOKEN":     fakeslack.AppToken,
-		"SLACK_BOT_TOKEN":     fakeslack.BotToken,
-		"SLACK_API_URL":       fs.URL(),
-		"EXOTEL_ACCOUNT_SID":  sim.AccountSID(),
-		"EXOTEL_ACCESS_TOKEN": secretToken,
-		"EXOTEL_BASE_URL":     ccm.URL,
-		"AGENT_MAP_FILE":      mapFile,
-		"STATE_DIR":           filepath.Join(dir, "state"), // unused with Redis
-		"PRESENCE_CACHE_TTL":  "0s",
-		"REDIS_URL":           rs.URL(),
-		// Generous, so that a loaded machine does not make a healthy
-		// Redis look down; a stopped one refuses at once anyway.
-		"REDIS_TIMEOUT": "1s",
+	fs, env := newClusterWorld(t, sim, ccm.URL, rs.URL(), mapping.String(), map[string]string{
 		// The API budget is shared through Redis here, but never holds
 		// these bursts back: the sharing of the work is under test, not
 		// the pacing (app: TestBudget…).
@@ -301,8 +280,8 @@ func startCluster(t *testing.T) *cluster {
 		"ALERT_THRESHOLD": "1000",
 		"ALERT_INTERVAL":  replicaPeriod.String(),
 		"ALERT_REPEAT":    replicaPeriod.String(),
-		"AFTER_CALL_POLL": "1h",
-	}}
+	})
+	c := &cluster{t: t, slack: fs, sim: sim, redis: rs, truth: replicaStart, env: env}
 
 	// The replica ahead runs in a child process, so that it can be killed
 	// for real; the other two run here, where their metrics and health
@@ -887,4 +866,37 @@ func TestReplicaProcess(t *testing.T) {
 			reply("unknown command %q", verb)
 		}
 	}
+}
+
+// newClusterWorld is what every replicas test shares: a fake Slack, the
+// mapping file, and the environment all replicas read, reaching the
+// contact center at ccmURL (the simulator, or a handler in front of it) and
+// Redis at redisURL. extra adds to the environment, or overrides it.
+func newClusterWorld(t *testing.T, sim *ccmsim.Sim, ccmURL, redisURL, mapping string, extra map[string]string) (*fakeslack.Server, map[string]string) {
+	t.Helper()
+	fs := fakeslack.New(fakeslack.Options{PingInterval: time.Second})
+	t.Cleanup(fs.Close)
+	dir := t.TempDir()
+	mapFile := filepath.Join(dir, "agents.yml")
+	if err := os.WriteFile(mapFile, []byte(mapping), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"SLACK_APP_TOKEN":     fakeslack.AppToken,
+		"SLACK_BOT_TOKEN":     fakeslack.BotToken,
+		"SLACK_API_URL":       fs.URL(),
+		"EXOTEL_ACCOUNT_SID":  sim.AccountSID(),
+		"EXOTEL_ACCESS_TOKEN": secretToken,
+		"EXOTEL_BASE_URL":     ccmURL,
+		"AGENT_MAP_FILE":      mapFile,
+		"STATE_DIR":           filepath.Join(dir, "state"), // unused with Redis
+		"PRESENCE_CACHE_TTL":  "0s",
+		"REDIS_URL":           redisURL,
+		// Generous, so that a loaded machine does not make a healthy
+		// Redis look down; a stopped one refuses at once anyway.
+		"REDIS_TIMEOUT":   "1s",
+		"AFTER_CALL_POLL": "1h",
+	}
+	maps.Copy(env, extra)
+	return fs, env
 }

@@ -4,13 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/presencebot/presence-bot/internal/fakeslack"
 	"github.com/presencebot/presence-bot/internal/redistest"
 	"github.com/presencebot/presence-bot/presence"
 	"github.com/presencebot/presence-bot/presence/ccmsim"
@@ -86,31 +83,15 @@ func startSentinelCluster(t *testing.T, s *redistest.Sentinel) *cluster {
 	}
 	ccm := httptest.NewServer(sim)
 	t.Cleanup(ccm.Close)
-	fs := fakeslack.New(fakeslack.Options{PingInterval: time.Second})
-	t.Cleanup(fs.Close)
-	mapFile := filepath.Join(t.TempDir(), "agents.yml")
-	if err := os.WriteFile(mapFile, []byte(mapping.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c := &cluster{t: t, slack: fs, sim: sim, truth: replicaStart, env: map[string]string{
-		"SLACK_APP_TOKEN":     fakeslack.AppToken,
-		"SLACK_BOT_TOKEN":     fakeslack.BotToken,
-		"SLACK_API_URL":       fs.URL(),
-		"EXOTEL_ACCOUNT_SID":  sim.AccountSID(),
-		"EXOTEL_ACCESS_TOKEN": secretToken,
-		"EXOTEL_BASE_URL":     ccm.URL,
-		"AGENT_MAP_FILE":      mapFile,
-		"PRESENCE_CACHE_TTL":  "0s",
-		"REDIS_URL":           s.URL(),
-		"REDIS_TIMEOUT":       "1s", // see startCluster
-		"SUMMARY_CHANNEL":     summaryChannel,
-		"SUMMARY_SCHEDULE":    replicaPeriod.String(),
-		"ALERT_CHANNEL":       alertChannel,
-		"ALERT_THRESHOLD":     "1000",
-		"ALERT_INTERVAL":      replicaPeriod.String(),
-		"ALERT_REPEAT":        replicaPeriod.String(),
-		"AFTER_CALL_POLL":     "1h",
-	}}
+	fs, env := newClusterWorld(t, sim, ccm.URL, s.URL(), mapping.String(), map[string]string{
+		"SUMMARY_CHANNEL":  summaryChannel,
+		"SUMMARY_SCHEDULE": replicaPeriod.String(),
+		"ALERT_CHANNEL":    alertChannel,
+		"ALERT_THRESHOLD":  "1000",
+		"ALERT_INTERVAL":   replicaPeriod.String(),
+		"ALERT_REPEAT":     replicaPeriod.String(),
+	})
+	c := &cluster{t: t, slack: fs, sim: sim, truth: replicaStart, env: env}
 	c.replicas = []*replica{
 		c.startInProcess("replica-a", 400*time.Millisecond),
 		c.startInProcess("replica-b", 0),

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -40,28 +38,11 @@ func startRosterCluster(t *testing.T, n int, ttl string, now func() time.Time) *
 	}
 	ccm := httptest.NewServer(sim)
 	t.Cleanup(ccm.Close)
-	fs := fakeslack.New(fakeslack.Options{PingInterval: time.Second})
-	t.Cleanup(fs.Close)
-	dir := t.TempDir()
-	mapFile := filepath.Join(dir, "agents.yml")
-	if err := os.WriteFile(mapFile, []byte(mapping.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c := &cluster{t: t, slack: fs, sim: sim, redis: rs, truth: replicaStart, env: map[string]string{
-		"SLACK_APP_TOKEN":      fakeslack.AppToken,
-		"SLACK_BOT_TOKEN":      fakeslack.BotToken,
-		"SLACK_API_URL":        fs.URL(),
-		"EXOTEL_ACCOUNT_SID":   sim.AccountSID(),
-		"EXOTEL_ACCESS_TOKEN":  secretToken,
-		"EXOTEL_BASE_URL":      ccm.URL,
-		"AGENT_MAP_FILE":       mapFile,
-		"STATE_DIR":            filepath.Join(dir, "state"),
+	fs, env := newClusterWorld(t, sim, ccm.URL, rs.URL(), mapping.String(), map[string]string{
 		"PRESENCE_CACHE_TTL":   ttl,
 		"PRESENCE_OPEN_TO_ALL": "true",
-		"REDIS_URL":            rs.URL(),
-		"REDIS_TIMEOUT":        "1s",
-		"AFTER_CALL_POLL":      "1h",
-	}, extra: []app.Option{app.WithSnapshotClock(now)}}
+	})
+	c := &cluster{t: t, slack: fs, sim: sim, redis: rs, truth: replicaStart, env: env, extra: []app.Option{app.WithSnapshotClock(now)}}
 	for i := range n {
 		c.replicas = append(c.replicas, c.startInProcess(fmt.Sprintf("replica-%c", 'a'+i), 0))
 	}
