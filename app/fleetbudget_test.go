@@ -94,8 +94,8 @@ type fleetRun struct {
 // the contact center never gets more than the budget in any second, every
 // change is made and answered once (a "queued" notice first is allowed,
 // and is replaced), every /presence is answered with counts the simulator
-// had, or marked stale, and the roster is read as often with three
-// replicas as with one.
+// had, or marked stale, and the roster is read at most once per TTL for
+// the fleet, with three replicas as with one.
 func TestFleetBudgetShiftStart(t *testing.T) {
 	runs := map[int]fleetRun{}
 	for _, n := range []int{1, 3} {
@@ -108,11 +108,20 @@ func TestFleetBudgetShiftStart(t *testing.T) {
 	perMinute := func(r fleetRun) float64 { return float64(r.lists) / r.took.Minutes() }
 	t.Logf("list requests: %d in %s with one replica (%.0f/min), %d in %s with three (%.0f/min)",
 		one.lists, one.took.Round(time.Millisecond), perMinute(one), three.lists, three.took.Round(time.Millisecond), perMinute(three))
-	// Both runs read whole rosters only, once per TTL for the fleet (the
-	// TTL stretches while the budget is busy): the same count, whatever
-	// the replicas.
-	if one.lists != three.lists {
-		t.Errorf("list requests at the contact center: %d with one replica, %d with three; want the same", one.lists, three.lists)
+	// Whether a TTL runs out during the burst depends on the machine's
+	// speed, so the counts of two runs need not be equal (the fake-clock
+	// comparison is TestSharedRosterReadsDoNotGrowWithReplicas). What holds
+	// whatever the speed: the fleet reads whole rosters only, at most one
+	// per TTL, however many replicas read them.
+	pages := fleetAgents / presence.MaxPageSize
+	for n, r := range runs {
+		if r.lists%pages != 0 {
+			t.Errorf("%d replicas: %d list requests, not whole rosters of %d pages", n, r.lists, pages)
+		}
+		if most := (int(r.took/fleetTTL) + 1) * pages; r.lists > most {
+			t.Errorf("%d replicas: %d list requests in %s, want at most one roster (%d pages) per %s TTL: %d",
+				n, r.lists, r.took.Round(time.Millisecond), pages, fleetTTL, most)
+		}
 	}
 }
 

@@ -80,11 +80,12 @@ func TestBenchShort(t *testing.T) {
 	if strings.Contains(report, "[skipped]") {
 		t.Errorf("a target was skipped")
 	}
-	// One roster fetch serves the whole burst at either latency: the
-	// count, unlike a timing, does not depend on the machine.
+	// The burst's /presence share roster fetches at either latency: one
+	// serves them all, or two when a slow machine stretches the burst past
+	// the snapshot's 2 s TTL (the target's "at most 2"); never one each.
 	for _, sc := range []string{"burst-0ms", "burst-100ms"} {
-		if !strings.Contains(report, "1 × 50 pages ("+sc+")") {
-			t.Errorf("%s: want exactly one roster fetch of 50 pages", sc)
+		if !strings.Contains(report, "1 × 50 pages ("+sc+")") && !strings.Contains(report, "2 × 50 pages ("+sc+")") {
+			t.Errorf("%s: want one or two roster fetches of 50 pages", sc)
 		}
 	}
 	if t.Failed() {
