@@ -5,10 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
-// maxResponseURLUses is how often Slack accepts a post to one response_url.
-const maxResponseURLUses = 5
+// A response_url takes up to 5 posts within 30 minutes of its issue
+// (docs.slack.dev/interactivity/handling-user-interaction, "Message
+// responses"); later posts are refused as expired.
+const (
+	maxResponseURLUses = 5
+	responseURLLife    = 30 * time.Minute
+)
 
 // verificationToken is the deprecated token Slack still puts in payloads.
 const verificationToken = "fake-verification-token"
@@ -46,6 +52,7 @@ type slashPayload struct {
 type responseURL struct {
 	envelopeID, channel, user string
 	uses                      int
+	issued                    time.Time
 }
 
 // SendSlashCommand sends a slash_commands envelope with its own response_url
@@ -369,7 +376,7 @@ func (s *Server) Redeliver(envelopeID string, attempt int, reason string) error 
 func (s *Server) issueResponseURL(envelopeID, channel, user string) string {
 	id := s.nextID("R")
 	s.mu.Lock()
-	s.responses[id] = &responseURL{envelopeID: envelopeID, channel: channel, user: user}
+	s.responses[id] = &responseURL{envelopeID: envelopeID, channel: channel, user: user, issued: s.now()}
 	s.mu.Unlock()
 	return s.base + "/response/" + id
 }

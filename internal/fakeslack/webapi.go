@@ -241,7 +241,7 @@ func (s *Server) handleResponseURL(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	ru := s.responses[r.PathValue("id")]
 	s.mu.Unlock()
-	if ru == nil {
+	if ru == nil || at.Sub(ru.issued) > responseURLLife {
 		writeJSON(w, http.StatusNotFound, errorBody(errCode("expired_url")))
 		return
 	}

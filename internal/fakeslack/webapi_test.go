@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -616,3 +617,42 @@ func TestSetLatency(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A response_url expires 30 minutes after its issue, as Slack's do: a
+// post after that is refused, however few posts it has had.
+func TestResponseURLExpiresAfterThirtyMinutes(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s := newServer(t, fakeslack.Options{Now: clock})
+	b := startBot(t, s)
+	b.next(t, socketmode.EventTypeHello)
+	api := newAPI(t, s, fakeslack.BotToken, fakeslack.AppToken)
+	post := func(url string) error {
+		_, _, err := api.PostMessage("", slack.MsgOptionResponseURL(url, slack.ResponseTypeEphemeral), slack.MsgOptionText("hi", false))
+		return err
+	}
+	for _, age := range []time.Duration{29 * time.Minute, 31 * time.Minute} {
+		mu.Lock()
+		now = now.Add(-age) // issued age ago
+		mu.Unlock()
+		if _, err := s.SendSlashCommand(fakeslack.SlashCommand{Command: "/status", UserID: "U1"}); err != nil {
+			t.Fatal(err)
+		}
+		url := b.next(t, socketmode.EventTypeSlashCommand).Data.(slack.SlashCommand).ResponseURL
+		mu.Lock()
+		now = now.Add(age)
+		mu.Unlock()
+		err := post(url)
+		var codeErr slack.StatusCodeError
+		switch {
+		case age < responseURLLifeForTest && err != nil:
+			t.Errorf("post %s after issue: %v, want success", age, err)
+		case age > responseURLLifeForTest && (!errors.As(err, &codeErr) || codeErr.Code != http.StatusNotFound):
+			t.Errorf("post %s after issue: got %v, want HTTP 404 (expired_url)", age, err)
+		}
+	}
+}
+
+// responseURLLifeForTest is Slack's documented life of a response_url.
+const responseURLLifeForTest = 30 * time.Minute
