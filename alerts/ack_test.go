@@ -252,7 +252,7 @@ func TestAckWithAnOldOrMalformedButtonIsOver(t *testing.T) {
 	f := newFixture(t, floor()...)
 	store := &writeCounter{Store: state.NewMemoryStore()}
 	s := settings()
-	s.Teams = []TeamThreshold{{TeamID: "sales_team", Min: 4}}
+	s.Rules = append(s.Rules, teamRule("sales_team", 4))
 	a := f.alerter(t, store, s)
 	ctx := context.Background()
 

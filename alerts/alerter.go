@@ -17,34 +17,42 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/presencebot/presence-bot/alerts/silence"
 	"github.com/presencebot/presence-bot/message"
 	"github.com/presencebot/presence-bot/presence"
 	"github.com/presencebot/presence-bot/schedule"
 	"github.com/presencebot/presence-bot/state"
 )
 
-// TotalKey is the key of the rule on the total count. A rule's key names
-// its state and, with the episode, is in its alerts' Acknowledge button.
+// TotalKey is the state key of the rule on all agents (AllRule). A rule's
+// key names its state and, with the episode, is in its alerts' buttons.
 const TotalKey = "total"
 
 // AckActionID is the action ID of the Acknowledge button.
 const AckActionID = message.ActionAckAlert
 
+// SnoozeActionID is the action ID of the [Snooze 1h] button.
+const SnoozeActionID = message.ActionSnoozeAlert
+
+// SnoozeFor is how long a [Snooze 1h] click snoozes an alert.
+const SnoozeFor = time.Hour
+
 // alertsStateKey is where the alerter keeps its State in the Store.
 const alertsStateKey = "alerts"
 
-// TeamKey is the key of a team's rule.
+// TeamKey is the key (and name) of the rule an ALERT_TEAM_THRESHOLDS
+// entry makes for a team.
 func TeamKey(teamID string) string { return "team:" + teamID }
 
 // ErrNotFiring is returned when acknowledging an alert that is not firing.
 var ErrNotFiring = errors.New("alert is not firing")
 
-// ErrStateUnavailable is wrapped by Acknowledge when the alert state could
-// not be read or written: nothing was acknowledged, and trying again may
-// work. It is not ErrNotFiring: the alert may well be firing.
+// ErrStateUnavailable is wrapped by Acknowledge and Snooze when the alert
+// state could not be read or written: nothing was changed, and trying
+// again may work. It is not ErrNotFiring: the alert may well be firing.
 var ErrStateUnavailable = errors.New("alert state unavailable")
 
-// EpisodeOverError is returned by Acknowledge for a button whose episode
+// EpisodeOverError is returned by Acknowledge and Snooze for a button whose episode
 // is not the one firing now (or that names no episode, like the buttons
 // posted before episodes were carried): what it was posted for is over.
 // It wraps ErrNotFiring.
@@ -57,6 +65,8 @@ type EpisodeOverError struct {
 	// Current is when the rule's current episode fired; zero when the
 	// rule is not firing.
 	Current time.Time
+	// Op is what the click asked: "acknowledge" ("" too) or "snooze".
+	Op string
 }
 
 func (e *EpisodeOverError) Error() string {
@@ -64,7 +74,7 @@ func (e *EpisodeOverError) Error() string {
 	if !e.FiredAt.IsZero() {
 		episode = "fired " + e.FiredAt.UTC().Format(time.RFC3339Nano)
 	}
-	return fmt.Sprintf("acknowledge %q (episode %s): %v", message.Truncate(e.Key, 80), episode, ErrNotFiring)
+	return fmt.Sprintf("%s %q (episode %s): %v", cmp.Or(e.Op, "acknowledge"), message.Truncate(e.Key, 80), episode, ErrNotFiring)
 }
 
 func (e *EpisodeOverError) Unwrap() error { return ErrNotFiring }
@@ -74,33 +84,30 @@ type Lister interface {
 	List(ctx context.Context, opts presence.ListOptions) (*presence.Page, error)
 }
 
-// TeamThreshold is one team's threshold.
-type TeamThreshold struct {
-	TeamID string
-	Min    int
-}
-
 // Settings configure the alerter (main converts config.Alert).
 type Settings struct {
-	// Channel is where alerts go; "" turns them off.
-	Channel   string
-	Threshold int // total available; fires below it
-	Teams     []TeamThreshold
-	For       time.Duration // below this long before firing
-	Repeat    time.Duration // repeat while firing; 0 never
+	// Channel is the channel of the rules that name none.
+	Channel string
+	// Rules are the availability rules, each with its own state; a rule
+	// without a channel (its own or Channel) is left out. No rules turn
+	// the alerter off.
+	Rules []AvailabilityRule
 	// UnavailableAfter is how many failed polls in a row post the "data
-	// unavailable" notice (below 1 means 1).
+	// unavailable" notice (below 1 means 1), in every rule's channel. It
+	// is posted while any rule is in its active hours.
 	UnavailableAfter int
-	// Active reports whether alerts may fire at a time; nil is always.
-	Active func(time.Time) bool
 	// Location is the zone of times in messages; nil is UTC.
 	Location *time.Location
+	// Silences, when set, are the supervisors' silences: read once per
+	// poll, and a rule one covers posts nothing (see Poll).
+	Silences Silences
 	// OnChange, when set, is called after an alert fired, resolved, was
-	// closed, was posted again or was acknowledged: once the new state is
-	// saved and its messages posted, so what it reads (Firing) is what
-	// the channel shows. It runs on the caller's goroutine (the poll's or
-	// the click's, which may run at once), so it should be safe for
-	// concurrent use and hand slow work off; it must not call Poll.
+	// closed, was posted again, moved level, was acknowledged or snoozed:
+	// once the new state is saved and its messages posted, so what it
+	// reads (Firing) is what the channel shows. It runs on the caller's
+	// goroutine (the poll's or the click's, which may run at once), so it
+	// should be safe for concurrent use and hand slow work off; it must
+	// not call Poll.
 	OnChange func(ctx context.Context)
 	// Roster, when set, is the roster snapshot the bot shares
 	// (presence.Snapshots): a poll reads it when it is fresh, asking the
@@ -113,14 +120,15 @@ type Settings struct {
 // State is everything the alerter remembers, stored under one key.
 type State struct {
 	// Rev is the revision: every write adds one. A poll's write is a
-	// compare-and-set on it, refused when another write (a poll or an
-	// acknowledgement, on any replica) came after the read it decided
-	// from; state never goes back to an older decision.
+	// compare-and-set on it, refused when another write (a poll or a
+	// click, on any replica) came after the read it decided from; state
+	// never goes back to an older decision.
 	Rev int64 `json:"rev,omitempty"`
 	// Tick is the last tick whose decision was saved: another poll of the
 	// same tick (a replica that lost the race) leaves it at that.
-	Tick  time.Time             `json:"tick,omitzero"`
-	Data  DataState             `json:"data,omitzero"`
+	Tick time.Time `json:"tick,omitzero"`
+	Data DataState `json:"data,omitzero"`
+	// Rules holds each rule's state by its key (AvailabilityRule.Key).
 	Rules map[string]AlertState `json:"rules,omitempty"`
 	// Posting holds, by rule key, the posts decided and saved but not yet
 	// known to be made; DataPosting the data notice's.
@@ -128,16 +136,20 @@ type State struct {
 	DataPosting *Posting           `json:"data_posting,omitempty"`
 }
 
-// Alerter polls availability and posts alerts. Poll and Acknowledge may be
-// called concurrently.
+// Alerter polls availability and posts alerts. Poll, Acknowledge and
+// Snooze may be called concurrently.
 type Alerter struct {
 	api   Lister
 	post  Poster
 	store state.Store
 	log   *slog.Logger
 	set   Settings
-	rules []Rule
-	data  DataRule
+	rules []AvailabilityRule
+	// teams are the team IDs the rules name, each once; channels the
+	// rules' channels, each once (where the data notice goes).
+	teams    []string
+	channels []string
+	data     DataRule
 
 	// mu lets one poll run at a time in this process (the scheduler's
 	// lock does so across replicas). It is held across network calls, so
@@ -172,30 +184,39 @@ func NewAlerter(api Lister, post Poster, store state.Store, s Settings, log *slo
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	log = log.With("component", "alerts")
 	if s.Location == nil {
 		s.Location = time.UTC
 	}
-	rules := []Rule{{Key: TotalKey, Threshold: s.Threshold, For: s.For, Repeat: s.Repeat, Active: s.Active}}
-	for _, t := range s.Teams {
-		rules = append(rules, Rule{Key: TeamKey(t.TeamID), TeamID: t.TeamID, Threshold: t.Min, For: s.For, Repeat: s.Repeat, Active: s.Active})
-	}
-	return &Alerter{
-		api: api, post: post, store: store, log: log.With("component", "alerts"), set: s,
-		rules:     rules,
-		data:      DataRule{After: s.UnavailableAfter, Active: s.Active},
+	a := &Alerter{
+		api: api, post: post, store: store, log: log, set: s,
 		teamNames: make(map[string]string),
 		outcomes:  make(map[postRef]postResult),
 	}
+	for _, r := range s.Rules {
+		r.Channel = cmp.Or(r.Channel, s.Channel)
+		if r.Channel == "" {
+			log.Warn("alert rule has no channel and there is no default channel; it is left out", "rule", r.Name)
+			continue
+		}
+		a.rules = append(a.rules, r)
+		for _, t := range r.Teams {
+			if !slices.Contains(a.teams, t) {
+				a.teams = append(a.teams, t)
+			}
+		}
+		if !slices.Contains(a.channels, r.Channel) {
+			a.channels = append(a.channels, r.Channel)
+		}
+	}
+	a.data = DataRule{After: s.UnavailableAfter, Active: a.anyActive}
+	return a
 }
 
-// reading is one poll's data: per rule key, the count and who is
-// available.
-type reading map[string]teamReading
-
-type teamReading struct {
-	count int
-	team  string   // display name; "" for the total
-	names []string // available agents' names, sorted, at most maxNames
+// anyActive reports whether any rule is in its active hours: the data
+// notice matters while some rule could fire.
+func (a *Alerter) anyActive(now time.Time) bool {
+	return slices.ContainsFunc(a.rules, func(r AvailabilityRule) bool { return active(r.Active, now) })
 }
 
 // maxNames caps the names a message lists.
@@ -203,29 +224,35 @@ const maxNames = 15
 
 // observe reads the counts with as few requests as it can (see the
 // package doc).
-func (a *Alerter) observe(ctx context.Context) (reading, error) {
+func (a *Alerter) observe(ctx context.Context, now time.Time) (reading, error) {
 	snap, err := a.snapshot(ctx)
-	var r reading
+	var rd reading
 	switch {
 	case err != nil:
-		return nil, err
+		return reading{}, err
 	case snap != nil:
-		r = a.fromSnapshot(snap)
+		rd = countSnapshot(snap)
 	default:
-		if r, err = a.list(ctx); err != nil {
-			return nil, err
+		if rd, err = a.list(ctx, now); err != nil {
+			return reading{}, err
 		}
 	}
-	for _, rule := range a.rules[1:] {
-		tr := r[rule.Key]
-		if tr.team != rule.TeamID {
-			a.teamNames[rule.TeamID] = tr.team
-		} else if name, ok := a.teamNames[rule.TeamID]; ok {
-			tr.team = name
-			r[rule.Key] = tr
+	for _, id := range a.teams {
+		t := rd.teams[id]
+		switch {
+		case t == nil:
+			if name, ok := a.teamNames[id]; ok {
+				rd.teams[id] = &tally{team: name}
+			}
+		case t.team != id && t.team != "":
+			a.teamNames[id] = t.team
+		default:
+			if name, ok := a.teamNames[id]; ok {
+				t.team = name
+			}
 		}
 	}
-	return r, nil
+	return rd, nil
 }
 
 // snapshot returns the shared roster when reading it costs no more than
@@ -247,7 +274,7 @@ func (a *Alerter) snapshot(ctx context.Context) (*presence.Snapshot, error) {
 	}
 	lists := 1
 	if last.Summary.Available > presence.MaxPageSize {
-		lists += len(a.rules) - 1
+		lists += len(a.teams)
 	}
 	if pages := max(1, (last.Len()+presence.MaxPageSize-1)/presence.MaxPageSize); pages > lists {
 		return nil, nil
@@ -259,78 +286,109 @@ func (a *Alerter) snapshot(ctx context.Context) (*presence.Snapshot, error) {
 	return s, nil
 }
 
-// fromSnapshot counts the available agents of a whole roster, in all and
-// per team.
-func (a *Alerter) fromSnapshot(s *presence.Snapshot) reading {
-	var all []presence.Agent
-	byTeam := map[string][]presence.Agent{}
-	for ag := range s.All() {
-		if ag.Status != presence.Available {
-			continue
-		}
-		all = append(all, ag)
-		byTeam[ag.TeamID()] = append(byTeam[ag.TeamID()], ag)
-	}
-	r := reading{TotalKey: summarize(len(all), all, "")}
-	for _, rule := range a.rules[1:] {
-		team := byTeam[rule.TeamID]
-		r[rule.Key] = summarize(len(team), team, rule.TeamID)
-	}
-	return r
-}
-
-// list counts the available agents with the poll's own requests.
-func (a *Alerter) list(ctx context.Context) (reading, error) {
+// list counts with the poll's own requests: the available agents (whose
+// summary counts who is logged in on the whole floor), then, when they
+// are more than one page, each team's; and, for a team rule that finds
+// nobody available, the team's summary, to tell "nobody logged in" from
+// "0 available" (only when that rule could fire now).
+func (a *Alerter) list(ctx context.Context, now time.Time) (reading, error) {
 	page, err := a.api.List(ctx, presence.ListOptions{Status: presence.Available, Limit: presence.MaxPageSize})
 	if err != nil {
-		return nil, err
+		return reading{}, err
 	}
-	r := reading{TotalKey: summarize(page.Total, page.Agents, "")}
+	rd := reading{
+		all:   tally{available: page.Total, loggedIn: page.Summary.Total - page.Summary.Offline, names: agentNames(page.Agents)},
+		teams: make(map[string]*tally, len(a.teams)),
+	}
 	complete := len(page.Agents) >= page.Total
 	var mu sync.Mutex
+	teamList := func(ctx context.Context, id string) error {
+		p, err := a.api.List(ctx, presence.ListOptions{Status: presence.Available, TeamID: id, Limit: presence.MaxPageSize})
+		if err != nil {
+			return fmt.Errorf("team %s: %w", id, err)
+		}
+		t := &tally{available: p.Total, loggedIn: p.Summary.Total - p.Summary.Offline, team: id, names: agentNames(p.Agents)}
+		for _, ag := range p.Agents {
+			t.team = cmp.Or(ag.TeamName(), t.team)
+		}
+		mu.Lock()
+		rd.teams[id] = t
+		mu.Unlock()
+		return nil
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
-	for _, rule := range a.rules[1:] {
-		if complete {
-			var team []presence.Agent
-			for _, ag := range page.Agents {
-				if ag.TeamID() == rule.TeamID {
-					team = append(team, ag)
-				}
-			}
-			r[rule.Key] = summarize(len(team), team, rule.TeamID)
+	for _, id := range a.teams {
+		if !complete {
+			g.Go(func() error { return teamList(gctx, id) })
 			continue
 		}
-		g.Go(func() error {
-			p, err := a.api.List(gctx, presence.ListOptions{Status: presence.Available, TeamID: rule.TeamID, Limit: presence.MaxPageSize})
-			if err != nil {
-				return fmt.Errorf("team %s: %w", rule.TeamID, err)
+		t := &tally{loggedIn: -1, team: id}
+		for _, ag := range page.Agents {
+			if ag.TeamID() == id {
+				t.available++
+				t.names = append(t.names, cmp.Or(ag.Name, ag.ID))
+				t.team = cmp.Or(ag.TeamName(), t.team)
 			}
-			mu.Lock()
-			r[rule.Key] = summarize(p.Total, p.Agents, rule.TeamID)
-			mu.Unlock()
-			return nil
-		})
+		}
+		rd.teams[id] = t
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return reading{}, err
 	}
-	return r, nil
+	if complete {
+		// A group's context ends with its Wait: a new group.
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(4)
+		for _, id := range a.needLoggedIn(rd, now) {
+			g.Go(func() error {
+				// Any one agent of the team, for its name; the summary
+				// counts the whole team whatever the filters.
+				p, err := a.api.List(gctx, presence.ListOptions{TeamID: id, Limit: 1})
+				if err != nil {
+					return fmt.Errorf("team %s: %w", id, err)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				t := rd.teams[id]
+				t.loggedIn = p.Summary.Total - p.Summary.Offline
+				for _, ag := range p.Agents {
+					t.team = cmp.Or(ag.TeamName(), t.team)
+				}
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return reading{}, err
+		}
+	}
+	return rd, nil
 }
 
-func summarize(count int, agents []presence.Agent, teamID string) teamReading {
-	tr := teamReading{count: count, team: teamID}
-	for _, ag := range agents {
-		if teamID != "" && ag.TeamName() != "" {
-			tr.team = ag.TeamName()
+// needLoggedIn are the teams whose logged-in count a decision needs and
+// the reading lacks: those of rules that could fire now with nobody
+// available.
+func (a *Alerter) needLoggedIn(rd reading, now time.Time) []string {
+	var need []string
+	for _, r := range a.rules {
+		if len(r.Teams) == 0 || r.Warning <= 0 || !active(r.Active, now) || rd.scope(r).available > 0 {
+			continue
 		}
-		tr.names = append(tr.names, cmp.Or(ag.Name, ag.ID))
+		for _, id := range r.Teams {
+			if t := rd.teams[id]; t != nil && t.loggedIn < 0 && !slices.Contains(need, id) {
+				need = append(need, id)
+			}
+		}
 	}
-	slices.Sort(tr.names)
-	if len(tr.names) > maxNames {
-		tr.names = tr.names[:maxNames]
+	return need
+}
+
+func agentNames(agents []presence.Agent) []string {
+	names := make([]string, 0, len(agents))
+	for _, ag := range agents {
+		names = append(names, cmp.Or(ag.Name, ag.ID))
 	}
-	return tr
+	return names
 }
 
 // confirmTimeout bounds the save of a poll's outcomes once its own
@@ -341,28 +399,41 @@ const confirmTimeout = 5 * time.Second
 // for the state to another writer; then it skips the tick.
 const casTries = 3
 
-// intent is one thing a poll decided to send: a post (or, for a firing
-// alert closed outside active hours, only an update).
+// intent is one thing a poll decided to send: a post, an edit, or both
+// (or, for a firing alert closed outside active hours, only an update).
 type intent struct {
 	key    string // rule key; dataRef for the data notice
-	reason Reason
-	rule   Rule
+	act    Actions
+	rule   AvailabilityRule
 	before AlertState // the rule's state it was decided from
 	after  AlertState // the rule's state once posted, as saved
-	tr     teamReading
-	data   DataState // the data notice's state once posted, as saved
-	prev   DataState // and before
-	obsErr error
+	shown  Posted     // what the rule's message shows now (for posts and edits)
+	// silence holds the post back (act.Held).
+	silence silence.Silence
+	data    DataState // the data notice's state once posted, as saved
+	prev    DataState // and before
+	obsErr  error
+}
+
+// posts reports whether the intent makes a post (so has a marker).
+func (in intent) posts() bool { return in.act.Reason.Posts() && !in.act.Held }
+
+// sendResult is what became of an intent: its post, and its edit when
+// one was made.
+type sendResult struct {
+	post   postResult
+	edited bool
 }
 
 // Poll runs one poll at now (the tick).
 //
-// The order is: read the state, read the counts, decide, save the
-// decision, post, save what was posted. No message is posted from a state
-// that was not saved, and every write of a decision is a compare-and-set
-// on the state's revision, so nothing decided from an old read (before
-// another replica's poll or a supervisor's click) is ever saved or posted:
-// the poll reads again and decides again (a few times, then it skips the
+// The order is: read the state, read the counts and the silences,
+// decide, save the decision, post, save what was posted, announce the
+// silences that ended. No message is posted from a state that was not
+// saved, and every write of a decision is a compare-and-set on the
+// state's revision, so nothing decided from an old read (before another
+// replica's poll or a supervisor's click) is ever saved or posted: the
+// poll reads again and decides again (a few times, then it skips the
 // tick). A tick whose decision another poll saved is left at that.
 //
 // The decision is saved with a marker (Posting) per post, then the posts
@@ -375,9 +446,16 @@ type intent struct {
 // decided by a replica that died before making it: an alert then shows at
 // its first repeat, a recovery or notice not at all. A replica that is
 // alive knows its own posts' outcomes, and the next poll here applies
-// them exactly.
+// them exactly. Edits (a level move) are safe to repeat: one that failed
+// is made again next poll.
+//
+// Silences are read once per poll; a rule an active silence covers
+// decides as usual and saves its state as if it had posted, posts
+// nothing (edits of its message still go), and notes each post held back
+// on the silence. Silences that cannot be read are ignored, with a
+// warning: a missed page is worse than an unwanted one.
 func (a *Alerter) Poll(ctx context.Context, now time.Time) error {
-	if a.set.Channel == "" {
+	if len(a.rules) == 0 {
 		return nil // alerts are off
 	}
 	a.mu.Lock()
@@ -389,7 +467,7 @@ func (a *Alerter) Poll(ctx context.Context, now time.Time) error {
 		return schedule.SkipTick(schedule.SkipStoreUnavailable, err)
 	}
 	first := base
-	rd, obsErr := a.observe(ctx)
+	rd, obsErr := a.observe(ctx, now)
 	if obsErr != nil && ctx.Err() != nil {
 		// Cancelled (shutdown): that says nothing about the contact center.
 		return fmt.Errorf("read availability: %w", obsErr)
@@ -398,6 +476,7 @@ func (a *Alerter) Poll(ctx context.Context, now time.Time) error {
 	if obsErr != nil {
 		errs = append(errs, fmt.Errorf("read availability: %w", obsErr))
 	}
+	silences := a.activeSilences(ctx, now)
 
 	id := newPollID()
 	var next State
@@ -408,9 +487,10 @@ func (a *Alerter) Poll(ctx context.Context, now time.Time) error {
 			return nil
 		}
 		var assumed []string
-		next, todo, assumed = a.decide(base, rd, obsErr, now, id)
+		next, todo, assumed = a.decide(base, rd, obsErr, silences, now, id)
 		if same(base, next) {
 			clear(a.outcomes) // base has no markers left to settle
+			errs = append(errs, a.announceEnded(ctx, now))
 			return errors.Join(errs...)
 		}
 		err := a.saveDecision(ctx, base.Rev, &next, now)
@@ -436,7 +516,7 @@ func (a *Alerter) Poll(ctx context.Context, now time.Time) error {
 	}
 	a.remember(next)
 
-	results := make([]postResult, len(todo))
+	results := make([]sendResult, len(todo))
 	for i, in := range todo {
 		res, err := a.send(ctx, in, now)
 		if err != nil {
@@ -454,6 +534,7 @@ func (a *Alerter) Poll(ctx context.Context, now time.Time) error {
 		errs = append(errs, err)
 		final = next
 	}
+	errs = append(errs, a.announceEnded(ctx, now))
 	if !slices.Equal(a.firingLines(first), a.firingLines(final)) {
 		a.changed(ctx)
 	}
@@ -469,7 +550,7 @@ func newPollID() string { return strconv.FormatUint(rand.Uint64(), 36) }
 // send. It first settles the markers earlier polls left: with the outcome
 // when this replica knows it, else assuming the post made (listed in
 // assumed, for the log). It does no I/O.
-func (a *Alerter) decide(base State, rd reading, obsErr error, now time.Time, id string) (State, []intent, []string) {
+func (a *Alerter) decide(base State, rd reading, obsErr error, silences []silence.Silence, now time.Time, id string) (State, []intent, []string) {
 	st := base
 	var assumed []string
 	for _, key := range slices.Sorted(maps.Keys(base.Posting)) {
@@ -478,7 +559,7 @@ func (a *Alerter) decide(base State, rd reading, obsErr error, now time.Time, id
 		if !known {
 			assumed = append(assumed, key)
 		}
-		settleRule(&st, key, p.ID, res, st.Rules[key])
+		settleRule(&st, key, p.ID, parseReason(p.Reason), res, st.Rules[key])
 	}
 	if p := base.DataPosting; p != nil {
 		res, known := a.outcomes[postRef{p.ID, dataRef}]
@@ -494,37 +575,45 @@ func (a *Alerter) decide(base State, rd reading, obsErr error, now time.Time, id
 	reason, ds := DecideData(st.Data, failed, a.data, now)
 	if reason.Posts() {
 		next.DataPosting = &Posting{ID: id, Reason: reason.String(), At: now, PrevData: st.Data}
-		todo = append(todo, intent{key: dataRef, reason: reason, data: ds, prev: st.Data, obsErr: obsErr})
+		todo = append(todo, intent{key: dataRef, act: Actions{Reason: reason}, data: ds, prev: st.Data, obsErr: obsErr})
 	}
 	next.Data = ds
 
 	for _, r := range a.rules {
-		before := st.Rules[r.Key]
+		key := r.Key()
+		before := st.Rules[key]
 		obs := Observation{Failed: failed}
+		var t tally
 		if !failed {
-			obs.Count = rd[r.Key].count
+			t = rd.scope(r)
+			obs.Available, obs.LoggedIn = t.available, t.loggedIn
 		}
-		reason, after := Decide(before, obs, r, now)
-		tr := rd[r.Key]
-		switch reason {
-		case Fire, Repeat:
-			after.Posted = Posted{Channel: a.set.Channel, Count: tr.count, Team: tr.team, Names: tr.names}
-		case Suppressed:
-			if before.Phase != PhaseFiring {
-				reason = Nothing
-			}
+		sil, silenced := silence.Find(silences, r.Name, r.Teams, now)
+		obs.Silenced = silenced
+		act, after := Decide(before, obs, r, now)
+		in := intent{key: key, act: act, rule: r, before: before, silence: sil}
+		if act.Reason.Posts() || act.Edit {
+			in.shown = Posted{Count: t.available, Team: t.team, Names: shownNames(t.names), Level: after.Level, Empty: after.Empty}
 		}
-		if reason.Posts() {
+		switch {
+		case act.Reason == Fire && act.Held:
+			after.Posted = in.shown // nothing posted: no message to update
+		case act.Reason == Fire || act.Reason == Repeat && !act.Held:
+			after.Posted = in.shown
+			after.Posted.Channel = r.Channel
+		}
+		in.after = after
+		if in.posts() {
 			if next.Posting == nil {
 				next.Posting = make(map[string]Posting)
 			}
-			next.Posting[r.Key] = Posting{ID: id, Reason: reason.String(), At: now, Prev: before}
+			next.Posting[key] = Posting{ID: id, Reason: act.Reason.String(), At: now, Prev: before}
 		}
-		if reason.Posts() || reason == Suppressed {
-			todo = append(todo, intent{key: r.Key, reason: reason, rule: r, before: before, after: after, tr: tr})
+		if act.Reason.Posts() || act.Reason == Suppressed || act.Edit {
+			todo = append(todo, in)
 		}
 		if after.Phase != PhaseInactive {
-			next.Rules[r.Key] = after
+			next.Rules[key] = after
 		}
 	}
 	return next, todo, assumed
@@ -549,13 +638,14 @@ func (a *Alerter) saveDecision(ctx context.Context, baseRev int64, next *State, 
 	return nil
 }
 
-// confirm replaces the poll's markers by what became of its posts, on the
-// state as stored now (acknowledgements may have come in since the
-// decision). It is a read-modify-write of facts, not a decision: a marker
-// another poll has taken over is left to that poll's assumption. When the
-// store fails, the outcomes are kept for the next poll here.
-func (a *Alerter) confirm(ctx context.Context, id string, todo []intent, results []postResult) (State, error) {
-	if !slices.ContainsFunc(todo, func(in intent) bool { return in.reason.Posts() }) {
+// confirm replaces the poll's markers by what became of its posts, and
+// records the edits made, on the state as stored now (clicks may have
+// come in since the decision). It is a read-modify-write of facts, not a
+// decision: a marker another poll has taken over is left to that poll's
+// assumption. When the store fails, the posts' outcomes are kept for the
+// next poll here (an edit not recorded is just made again).
+func (a *Alerter) confirm(ctx context.Context, id string, todo []intent, results []sendResult) (State, error) {
+	if !slices.ContainsFunc(todo, intent.posts) && !slices.ContainsFunc(results, func(r sendResult) bool { return r.edited }) {
 		return a.lastKnown(), nil
 	}
 	var stored State
@@ -564,14 +654,17 @@ func (a *Alerter) confirm(ctx context.Context, id string, todo []intent, results
 		orig := stored // settle* copy what they change, so orig stays as read
 		missed = missed[:0]
 		for i, in := range todo {
+			if results[i].edited {
+				settleEdit(&stored, in.key, in.before.Posted.TS, in.shown)
+			}
 			var lost bool
 			switch {
-			case !in.reason.Posts():
+			case !in.posts():
 				continue
 			case in.key == dataRef:
-				lost = settleData(&stored, id, results[i])
+				lost = settleData(&stored, id, results[i].post)
 			default:
-				lost = settleRule(&stored, in.key, id, results[i], in.after)
+				lost = settleRule(&stored, in.key, id, in.act.Reason, results[i].post, in.after)
 			}
 			if lost {
 				missed = append(missed, in.key)
@@ -585,8 +678,8 @@ func (a *Alerter) confirm(ctx context.Context, id string, todo []intent, results
 	})
 	if err != nil {
 		for i, in := range todo {
-			if in.reason.Posts() {
-				a.outcomes[postRef{id, in.key}] = results[i]
+			if in.posts() {
+				a.outcomes[postRef{id, in.key}] = results[i].post
 			}
 		}
 		return State{}, fmt.Errorf("save posted alert messages: %w", err)
@@ -625,8 +718,8 @@ func (a *Alerter) load(ctx context.Context) (State, error) {
 }
 
 // remember records st, read from or saved to the store, for the board,
-// unless a newer revision is known already (an acknowledgement saved
-// while a poll runs).
+// unless a newer revision is known already (a click saved while a poll
+// runs).
 func (a *Alerter) remember(st State) {
 	a.stateMu.Lock()
 	defer a.stateMu.Unlock()
@@ -655,57 +748,130 @@ func same(x, y State) bool {
 	return errx == nil && erry == nil && bytes.Equal(bx, by)
 }
 
-// send carries out one decided intent and reports what became of its
-// post. An error means nothing was posted.
-func (a *Alerter) send(ctx context.Context, in intent, now time.Time) (postResult, error) {
-	r, before, after, tr := in.rule, in.before, in.after, in.tr
-	log := a.log.With("alert", cmp.Or(in.key, "data"), "reason", in.reason.String())
+// send carries out one decided intent: its edit first (so the reply that
+// pings follows a message that already says critical), then its post.
+// An error means its post was not made.
+func (a *Alerter) send(ctx context.Context, in intent, now time.Time) (sendResult, error) {
+	r, before, after := in.rule, in.before, in.after
+	log := a.log.With("alert", cmp.Or(r.Name, "data"), "reason", in.act.Reason.String())
+	var res sendResult
+	if in.act.Edit {
+		res.edited = a.edit(ctx, log, in, now)
+	}
+	if in.act.Held {
+		a.noteHeld(ctx, log, in, now)
+		if in.act.Reason == Resolve {
+			a.updateOriginal(ctx, log, r, before, fmt.Sprintf("Recovered at %s: %s available (the recovery note was held back by a silence).",
+				a.clock(now, now), message.Thousands(in.shown.Count)))
+		}
+		return res, nil
+	}
 	var ts string
 	var err error
-	switch in.reason {
+	switch in.act.Reason {
 	case Unavailable:
-		ts, err = a.post.Post(ctx, a.set.Channel, a.unavailableMessage(in.data.Failures, in.data.Since, in.obsErr, now))
+		ts, err = a.postAll(ctx, a.unavailableMessage(in.data.Failures, in.data.Since, in.obsErr, now))
 		if err != nil {
-			return postResult{failed: true}, fmt.Errorf("post data unavailable notice: %w", err)
+			return sendResult{post: postResult{failed: true}}, fmt.Errorf("post data unavailable notice: %w", err)
 		}
 		log.Warn("presence data unavailable notice posted", "failures", in.data.Failures, "err", in.obsErr)
 	case Back:
-		ts, err = a.post.Post(ctx, a.set.Channel, a.backMessage(in.prev.Since, now))
+		ts, err = a.postAll(ctx, a.backMessage(in.prev.Since, now))
 		if err != nil {
-			return postResult{failed: true}, fmt.Errorf("post data back notice: %w", err)
+			return sendResult{post: postResult{failed: true}}, fmt.Errorf("post data back notice: %w", err)
 		}
 		log.Info("presence data back notice posted")
 	case Fire, Repeat:
-		ts, err = a.post.Post(ctx, a.set.Channel, a.alertMessage(r, after, after.Posted, in.reason == Repeat, true, now))
-		if err != nil {
-			return postResult{failed: true}, fmt.Errorf("post %s alert %s: %w", in.reason, r.Key, err)
+		m := a.alertMessage(r, after, in.shown, in.act.Reason == Repeat, true, now)
+		if in.act.Mention {
+			m = withMention(m, r)
 		}
-		log.Info("low availability alert posted", "count", tr.count, "threshold", r.Threshold)
-		if in.reason == Repeat {
-			// Only the newest copy keeps Acknowledge, so people click the
+		ts, err = a.post.Post(ctx, r.Channel, m)
+		if err != nil {
+			res.post.failed = true
+			return res, fmt.Errorf("post %s alert %s: %w", in.act.Reason, r.Name, err)
+		}
+		log.Info("low availability alert posted", "count", in.shown.Count, "level", after.Level, "mention", in.act.Mention)
+		if in.act.Reason == Repeat {
+			// Only the newest copy keeps its buttons, so people click the
 			// one that says how things are now. Best effort: a copy left
-			// with its button still acknowledges this same episode.
-			a.updateOriginal(ctx, log, r, before, fmt.Sprintf("Posted again at %s: the newest copy below has the Acknowledge button.",
+			// with its buttons still acts on this same episode.
+			a.updateOriginal(ctx, log, r, before, fmt.Sprintf("Posted again at %s: the newest copy below has the buttons.",
 				a.clock(now, now)))
 		}
-	case Resolve:
-		ts, err = a.post.Post(ctx, a.set.Channel, a.recoveryMessage(r, before, tr, now))
+	case Escalate:
+		ts, err = a.reply(ctx, r, before.Posted, a.escalationMessage(r, in.shown, now))
 		if err != nil {
-			return postResult{failed: true}, fmt.Errorf("post recovery %s: %w", r.Key, err)
+			res.post.failed = true
+			return res, fmt.Errorf("post escalation of %s: %w", r.Name, err)
 		}
-		log.Info("availability recovered", "count", tr.count, "threshold", r.Threshold)
+		log.Info("alert rose to critical: mention posted", "count", in.shown.Count)
+	case Resolve:
+		ts, err = a.post.Post(ctx, r.Channel, a.recoveryMessage(r, before, in.shown, now))
+		if err != nil {
+			res.post.failed = true
+			return res, fmt.Errorf("post recovery %s: %w", r.Name, err)
+		}
+		log.Info("availability recovered", "count", in.shown.Count, "resolve_at", r.resolveAt())
 		a.updateOriginal(ctx, log, r, before, fmt.Sprintf("Recovered at %s: %s available, after %s below.",
-			a.clock(now, now), message.Thousands(tr.count), message.Duration(now.Sub(before.Since))))
+			a.clock(now, now), message.Thousands(in.shown.Count), message.Duration(now.Sub(before.Since))))
 	case Suppressed:
 		log.Info("firing alert closed outside active hours")
 		a.updateOriginal(ctx, log, r, before, fmt.Sprintf("Closed at %s: outside active hours.", a.clock(now, now)))
 	}
-	return postResult{ts: ts}, nil
+	res.post.ts = ts
+	return res, nil
 }
 
-// updateOriginal rewrites the last alert message without its button, with
-// a closing note. It is best effort: the news was posted already.
-func (a *Alerter) updateOriginal(ctx context.Context, log *slog.Logger, r Rule, st AlertState, note string) {
+// edit rewrites the episode's message at its new level. It reports
+// whether it was made; one that failed is made again next poll.
+func (a *Alerter) edit(ctx context.Context, log *slog.Logger, in intent, now time.Time) bool {
+	p := in.before.Posted
+	m := a.alertMessage(in.rule, in.after, in.shown, !in.before.LastSent.Equal(in.before.FiredAt), true, now)
+	if err := a.post.Update(ctx, p.Channel, p.TS, m); err != nil {
+		log.Warn("could not edit the alert message to its new level; trying again next poll", "level", in.after.Level, "err", err)
+		return false
+	}
+	log.Info("alert message edited to its new level", "level", in.after.Level, "empty", in.after.Empty)
+	return true
+}
+
+// reply posts m in the thread of the alert message p, where the poster
+// can (Replier), else as a post in the rule's channel.
+func (a *Alerter) reply(ctx context.Context, r AvailabilityRule, p Posted, m message.Message) (string, error) {
+	if rp, ok := a.post.(Replier); ok && p.TS != "" {
+		return rp.Reply(ctx, cmp.Or(p.Channel, r.Channel), p.TS, m)
+	}
+	return a.post.Post(ctx, r.Channel, m)
+}
+
+// postAll posts m once in each rule channel. It fails only when no post
+// was made (then the next poll tries them all again); a channel that
+// failed while others worked is logged, not retried: a second copy in
+// the channels that have it would be worse.
+func (a *Alerter) postAll(ctx context.Context, m message.Message) (string, error) {
+	var ts string
+	var errs []error
+	for _, ch := range a.channels {
+		t, err := a.post.Post(ctx, ch, m)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		ts = cmp.Or(ts, t)
+	}
+	switch {
+	case ts == "":
+		return "", errors.Join(errs...)
+	case len(errs) > 0:
+		a.log.Warn("a notice reached only some alert channels; it is not posted again", "failed", len(errs), "err", errors.Join(errs...))
+	}
+	return ts, nil
+}
+
+// updateOriginal rewrites the last alert message without its buttons,
+// with a closing note. It is best effort: the news was posted already.
+func (a *Alerter) updateOriginal(ctx context.Context, log *slog.Logger, r AvailabilityRule, st AlertState, note string) {
 	if st.Posted.TS == "" {
 		return
 	}
@@ -718,10 +884,11 @@ func (a *Alerter) updateOriginal(ctx context.Context, log *slog.Logger, r Rule, 
 
 // Acknowledge marks a firing alert as acknowledged by a Slack user at a
 // time: it is not repeated until it resolves (the recovery is still
-// posted). value is the clicked button's value, which names the rule and
-// its episode. It returns the alert message as it now reads, without its
-// button, for the caller to put in place of the original (replace_original
-// or chat.update). Acknowledging twice keeps the first acknowledgement.
+// posted, and a rise to critical still pings). value is the clicked
+// button's value, which names the rule and its episode. It returns the
+// alert message as it now reads, without its buttons, for the caller to
+// put in place of the original (replace_original or chat.update).
+// Acknowledging twice keeps the first acknowledgement.
 //
 // The acknowledgement is decided from the stored state and saved in one
 // atomic update that adds a revision, so a poll that decided from the
@@ -734,6 +901,38 @@ func (a *Alerter) updateOriginal(ctx context.Context, log *slog.Logger, r Rule, 
 // or written returns an error wrapping ErrStateUnavailable: nothing was
 // acknowledged, and the alert may well be firing.
 func (a *Alerter) Acknowledge(ctx context.Context, value, by string, at time.Time) (message.Message, error) {
+	return a.click(ctx, "acknowledge", value, by, func(rs *AlertState) bool {
+		if rs.Acked {
+			return false // the first acknowledgement stands
+		}
+		rs.Acked, rs.AckedBy, rs.AckedAt = true, by, at
+		return true
+	})
+}
+
+// Snooze snoozes a firing alert for SnoozeFor from at, by a Slack user:
+// until then it is not repeated and nobody is pinged when it reaches
+// critical (the ping is made when the snooze ends, if it is still
+// critical); edits and the recovery still go. It mirrors Acknowledge:
+// value names the rule and its episode, a button from another episode
+// returns an *EpisodeOverError, store trouble an error wrapping
+// ErrStateUnavailable, and the message returned is the alert as it now
+// reads ("Snoozed until 10:15 by …"), its buttons kept. Snoozing again
+// extends the snooze to an hour from the later click.
+func (a *Alerter) Snooze(ctx context.Context, value, by string, at time.Time) (message.Message, error) {
+	until := at.Add(SnoozeFor)
+	return a.click(ctx, "snooze", value, by, func(rs *AlertState) bool {
+		if !until.After(rs.SnoozedUntil) {
+			return false
+		}
+		rs.SnoozedUntil, rs.SnoozedBy = until, by
+		return true
+	})
+}
+
+// click applies a button's change (acknowledge, snooze) to the episode
+// its value names, in one atomic update of the stored state.
+func (a *Alerter) click(ctx context.Context, op, value, by string, change func(*AlertState) bool) (message.Message, error) {
 	key, episode, ok := parseAckValue(value)
 	if !ok && a.ruleIndex(value) >= 0 {
 		// A button from before episodes were carried: the rule key alone.
@@ -742,25 +941,24 @@ func (a *Alerter) Acknowledge(ctx context.Context, value, by string, at time.Tim
 	}
 	i := a.ruleIndex(key)
 	if i < 0 {
-		over := &EpisodeOverError{Key: key, FiredAt: episode}
-		a.log.Info("alert acknowledgement refused: the button is from another episode or no alert",
+		over := &EpisodeOverError{Key: key, FiredAt: episode, Op: op}
+		a.log.Info("alert "+op+" refused: the button is from another episode or no alert",
 			"value", message.Truncate(value, 120), "by", by)
 		return message.Message{}, over
 	}
-	ack := func(st *State) (AlertState, bool, error) {
+	apply := func(st *State) (AlertState, bool, error) {
 		rs, ok := st.Rules[key]
 		firing := ok && rs.Phase == PhaseFiring
 		if !firing || episode.IsZero() || !rs.FiredAt.Equal(episode) {
-			over := &EpisodeOverError{Key: key, FiredAt: episode}
+			over := &EpisodeOverError{Key: key, FiredAt: episode, Op: op}
 			if firing {
 				over.Current = rs.FiredAt
 			}
 			return AlertState{}, false, over
 		}
-		if rs.Acked {
-			return rs, false, nil // the first acknowledgement stands
+		if !change(&rs) {
+			return rs, false, nil
 		}
-		rs.Acked, rs.AckedBy, rs.AckedAt = true, by, at
 		st.Rules = withRule(st.Rules, key, rs)
 		st.Rev++
 		return rs, true, nil
@@ -771,24 +969,24 @@ func (a *Alerter) Acknowledge(ctx context.Context, value, by string, at time.Tim
 	var changed bool
 	var err error
 	storeErr := a.store.Update(ctx, alertsStateKey, &stored, func(bool) (bool, error) {
-		rs, changed, err = ack(&stored)
+		rs, changed, err = apply(&stored)
 		return changed && err == nil, nil
 	})
 	switch {
 	case err != nil:
 	case storeErr != nil && episode.IsZero():
 		// A button without an episode is over whatever the store says.
-		err = &EpisodeOverError{Key: key}
+		err = &EpisodeOverError{Key: key, Op: op}
 	case storeErr != nil:
-		a.log.Warn("alert acknowledgement failed: alert state unavailable", "alert", key, "by", by, "err", storeErr)
-		return message.Message{}, fmt.Errorf("acknowledge %q: %w: %w", key, ErrStateUnavailable, storeErr)
+		a.log.Warn("alert "+op+" failed: alert state unavailable", "alert", key, "by", by, "err", storeErr)
+		return message.Message{}, fmt.Errorf("%s %q: %w: %w", op, key, ErrStateUnavailable, storeErr)
 	case changed:
 		a.remember(stored)
-		a.log.Info("alert acknowledged", "alert", key, "by", by)
+		a.log.Info("alert "+op+"d", "alert", key, "by", by, "snoozed_until", rs.SnoozedUntil)
 		a.changed(ctx)
 	}
 	if over, ok := errors.AsType[*EpisodeOverError](err); ok {
-		a.log.Info("alert acknowledgement refused: the button is from another episode",
+		a.log.Info("alert "+op+" refused: the button is from another episode",
 			"alert", key, "episode", over.FiredAt, "current", over.Current, "by", by)
 	}
 	if err != nil {
@@ -801,5 +999,5 @@ func (a *Alerter) Acknowledge(ctx context.Context, value, by string, at time.Tim
 
 // ruleIndex is the index of the rule with key in a.rules, or -1.
 func (a *Alerter) ruleIndex(key string) int {
-	return slices.IndexFunc(a.rules, func(r Rule) bool { return r.Key == key })
+	return slices.IndexFunc(a.rules, func(r AvailabilityRule) bool { return r.Key() == key })
 }

@@ -16,10 +16,20 @@ import (
 	"github.com/presencebot/presence-bot/state"
 )
 
-// settings are the test defaults: total threshold 5 (the floor has 5
-// available), repeat every 30m, unavailable after 3 failed polls.
+// settings are the test defaults: the rule "all" at warning 5 (the floor
+// has 5 available), repeat every 30m, unavailable after 3 failed polls.
 func settings() Settings {
-	return Settings{Channel: "C_ALERTS", Threshold: 5, Repeat: 30 * time.Minute, UnavailableAfter: 3}
+	return Settings{Channel: "C_ALERTS", Rules: []AvailabilityRule{allRule(5)}, UnavailableAfter: 3}
+}
+
+// allRule is the rule ALERT_THRESHOLD makes, repeating every 30m.
+func allRule(warning int) AvailabilityRule {
+	return AvailabilityRule{Name: AllRule, Warning: warning, Repeat: 30 * time.Minute}
+}
+
+// teamRule is the rule an ALERT_TEAM_THRESHOLDS entry makes.
+func teamRule(id string, warning int) AvailabilityRule {
+	return AvailabilityRule{Name: TeamKey(id), Teams: []string{id}, Warning: warning, Repeat: 30 * time.Minute}
 }
 
 func (f *fixture) alerter(t *testing.T, store state.Store, s Settings) *Alerter {
@@ -66,11 +76,11 @@ func TestAlertFiresOnceRepeatsResolvesAndFiresAgain(t *testing.T) {
 	if fired.channel != "C_ALERTS" {
 		t.Errorf("posted to %q, want C_ALERTS", fired.channel)
 	}
-	if got, want := fired.msg.Text, "Low availability across all teams: 4 agents available (threshold 5)"; got != want {
+	if got, want := fired.msg.Text, "Warning · Low availability across all teams: 4 agents available (warning below 5)"; got != want {
 		t.Errorf("notification text: got %q, want %q", got, want)
 	}
-	mustContain(t, "alert", fired.text(), "Low availability: all teams", "*4 agents* available across all teams",
-		"threshold of *5*", "Available: Bilal Khan, Chen Wei, Eva Silva, Farid Nair.", "Below since 10:01")
+	mustContain(t, "alert", fired.text(), "Warning · Low availability: all teams", "*4 agents* available across all teams",
+		"below the warning threshold of *5*", "rule `all`", "Available: Bilal Khan, Chen Wei, Eva Silva, Farid Nair.", "Below since 10:01")
 	if btn, ok := fired.button(); !ok || btn.ActionID != AckActionID || btn.Value != ackValue(TotalKey, at(time.Minute)) || btn.Label != "Acknowledge" {
 		t.Errorf("button: got %+v, %v; want Acknowledge %s for %s's episode", btn, ok, AckActionID, TotalKey)
 	}
@@ -92,7 +102,7 @@ func TestAlertFiresOnceRepeatsResolvesAndFiresAgain(t *testing.T) {
 	f.force(t, presence.Available, "s1", "s4")
 	poll(t, a, at(40*time.Minute))
 	posts, updates := f.expect(t, "recovered", 1, 1)
-	mustContain(t, "recovery", posts[0].text(), "Availability recovered", "*6 agents* available across all teams", "(threshold 5)", "after 39m below")
+	mustContain(t, "recovery", posts[0].text(), "Availability recovered", "*6 agents* available across all teams", "(resolves at 5)", "after 39m below")
 	if updates[0].ts != repeat.ts {
 		t.Errorf("updated message %s, want the last alert %s", updates[0].ts, repeat.ts)
 	}
@@ -114,8 +124,7 @@ func TestAlertFiresOnceRepeatsResolvesAndFiresAgain(t *testing.T) {
 func TestTeamThresholds(t *testing.T) {
 	f := newFixture(t, floor()...)
 	s := settings()
-	s.Threshold = 0
-	s.Teams = []TeamThreshold{{TeamID: "sales_team", Min: 3}, {TeamID: "support_team", Min: 2}}
+	s.Rules = []AvailabilityRule{allRule(0), teamRule("sales_team", 3), teamRule("support_team", 2)}
 	a := f.alerter(t, nil, s)
 
 	poll(t, a, at(0))
@@ -124,11 +133,11 @@ func TestTeamThresholds(t *testing.T) {
 	f.force(t, presence.Busy, "s2")
 	poll(t, a, at(time.Minute))
 	posts, _ := f.expect(t, "sales below", 1, 0)
-	if got, want := posts[0].msg.Text, "Low availability in Sales: 2 agents available (threshold 3)"; got != want {
+	if got, want := posts[0].msg.Text, "Warning · Low availability in Sales: 2 agents available (warning below 3)"; got != want {
 		t.Errorf("notification text: got %q, want %q", got, want)
 	}
 	mustContain(t, "sales alert", posts[0].text(), "Low availability: Sales", "*2 agents* available in *Sales*",
-		"threshold of *3*", "Available: Asha Rao, Chen Wei.", "alert `team:sales_team`", "alert_ack="+ackValue(TeamKey("sales_team"), at(time.Minute)))
+		"warning threshold of *3*", "Available: Asha Rao, Chen Wei.", "rule `team:sales_team`", "alert_ack="+ackValue(TeamKey("sales_team"), at(time.Minute)))
 	mustNotContain(t, "sales alert", posts[0].text(), "Eva Silva", "Support")
 
 	f.force(t, presence.Offline, "p1", "p2")
@@ -148,25 +157,25 @@ func TestRequestsPerPoll(t *testing.T) {
 	tests := []struct {
 		name   string
 		agents []presence.Agent
-		teams  []TeamThreshold
+		teams  []AvailabilityRule
 		want   int
 	}{
 		// Up to 100 available: one request gives every count.
 		{"small floor, no teams", floor(), nil, 1},
 		// Team counts come from the same page.
-		{"small floor, two teams", floor(), []TeamThreshold{{"sales_team", 1}, {"support_team", 1}}, 1},
+		{"small floor, two teams", floor(), []AvailabilityRule{teamRule("sales_team", 1), teamRule("support_team", 1)}, 1},
 		// More than 100 available, no team rules: still one.
 		{"1000 agents, no teams", big, nil, 1},
 		// More than 100 available: one more per thresholded team.
-		{"1000 agents, two teams", big, []TeamThreshold{{"sales_team", 1}, {"support_team", 1}}, 3},
+		{"1000 agents, two teams", big, []AvailabilityRule{teamRule("sales_team", 1), teamRule("support_team", 1)}, 3},
 		// Three teams, three more.
-		{"1000 agents, three teams", big, []TeamThreshold{{"sales_team", 1}, {"support_team", 1}, {"billing_team", 1}}, 4},
+		{"1000 agents, three teams", big, []AvailabilityRule{teamRule("sales_team", 1), teamRule("support_team", 1), teamRule("billing_team", 1)}, 4},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, tc.agents...)
 			s := settings()
-			s.Threshold, s.Teams = 0, tc.teams
+			s.Rules = append([]AvailabilityRule{allRule(0)}, tc.teams...)
 			a := f.alerter(t, nil, s)
 			f.sim.ResetStats()
 			poll(t, a, at(0))
@@ -186,8 +195,7 @@ func TestTeamCountsAboveOnePage(t *testing.T) {
 		}
 	}
 	s := settings()
-	s.Threshold = 0
-	s.Teams = []TeamThreshold{{TeamID: "billing_team", Min: want + 1}}
+	s.Rules = []AvailabilityRule{allRule(0), teamRule("billing_team", want+1)}
 	a := f.alerter(t, nil, s)
 	poll(t, a, at(0))
 	posts, _ := f.expect(t, "billing one short", 1, 0)
@@ -320,7 +328,7 @@ func TestFailedPostIsRetriedNotDuplicated(t *testing.T) {
 func TestPendingForPeriod(t *testing.T) {
 	f := newFixture(t, floor()...)
 	s := settings()
-	s.For = 5 * time.Minute
+	s.Rules[0].For = 5 * time.Minute
 	a := f.alerter(t, nil, s)
 
 	f.force(t, presence.Offline, "s1")
@@ -345,7 +353,7 @@ func TestPendingForPeriod(t *testing.T) {
 func TestActiveHours(t *testing.T) {
 	f := newFixture(t, floor()...)
 	s := settings()
-	s.Active = officeHours
+	s.Rules[0].Active = officeHours
 	a := f.alerter(t, nil, s)
 	day := func(d, h, m int) time.Time { return time.Date(2025, 3, d, h, m, 0, 0, time.UTC) }
 
@@ -464,8 +472,7 @@ func TestAlertEscapesAPIText(t *testing.T) {
 	evil := presence.Team{ID: "t<1>", Name: "R&D <!channel>"}
 	f := newFixture(t, agent("x1", "Bob <@U999> & Co", evil, presence.Available))
 	s := settings()
-	s.Threshold = 0
-	s.Teams = []TeamThreshold{{TeamID: "t<1>", Min: 2}}
+	s.Rules = []AvailabilityRule{allRule(0), teamRule("t<1>", 2)}
 	a := f.alerter(t, nil, s)
 	poll(t, a, at(0))
 	posts, _ := f.expect(t, "team alert", 1, 0)
@@ -480,7 +487,7 @@ func TestAlertEscapesAPIText(t *testing.T) {
 func TestAlertMessageFitsWithManyAvailable(t *testing.T) {
 	f := newFixture(t, ccmsim.GenerateRoster(5000, ccmsim.DefaultTeams(), monday10, 3)...)
 	s := settings()
-	s.Threshold = 5000
+	s.Rules[0].Warning = 5000
 	a := f.alerter(t, nil, s)
 	poll(t, a, at(0))
 	posts, _ := f.expect(t, "threshold above the roster", 1, 0)

@@ -1,10 +1,13 @@
 package alerts
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/presencebot/presence-bot/message"
@@ -27,28 +30,28 @@ func (a *Alerter) clock(t, now time.Time) string {
 	return t.Format("Mon 2 Jan 15:04")
 }
 
-// scope names what a rule counts, escaped: "all teams" or the team.
-func scope(r Rule, team string) string {
-	if r.TeamID == "" {
+// scope names what a rule counts, escaped: "all teams" or the team(s).
+func scope(r AvailabilityRule, team string) string {
+	if len(r.Teams) == 0 {
 		return "all teams"
 	}
 	if team == "" {
-		team = r.TeamID
+		team = strings.Join(r.Teams, " + ")
 	}
 	return clean(team)
 }
 
 // where is scope as a phrase: "across all teams" or "in *Sales*".
-func where(r Rule, team string) string {
-	if r.TeamID == "" {
+func where(r AvailabilityRule, team string) string {
+	if len(r.Teams) == 0 {
 		return "across all teams"
 	}
 	return "in *" + scope(r, team) + "*"
 }
 
 // wherePlain is where without mrkdwn, for notification text.
-func wherePlain(r Rule, team string) string {
-	if r.TeamID == "" {
+func wherePlain(r AvailabilityRule, team string) string {
+	if len(r.Teams) == 0 {
 		return "across all teams"
 	}
 	return "in " + scope(r, team)
@@ -62,53 +65,134 @@ func who(names []string, count int) string {
 	return listNames(names, count, maxNames)
 }
 
-// alertMessage is a low-availability alert as posted (repeat: as a
-// repeat). withButton adds Acknowledge unless already acknowledged; an
-// acknowledged alert says by whom.
-func (a *Alerter) alertMessage(r Rule, st AlertState, p Posted, repeat, withButton bool, now time.Time) message.Message {
-	title := "Low availability: " + scope(r, p.Team)
-	if repeat {
-		title = "Still low availability: " + scope(r, p.Team)
+// levelWord is the level in words, capitalised, as every alert message
+// names it (never by emoji alone).
+func levelWord(lv Level) string {
+	if lv == LevelCritical {
+		return "Critical"
 	}
-	line := fmt.Sprintf("*%s* available %s, below the threshold of *%s*.",
-		message.Plural(p.Count, "agent"), where(r, p.Team), message.Thousands(r.Threshold))
-	if w := who(p.Names, p.Count); w != "" {
+	return "Warning"
+}
+
+// ruleName is the rule's name for a message, escaped, in a code span.
+func ruleName(r AvailabilityRule) string {
+	return "`" + message.Escape(strings.ReplaceAll(r.Name, "`", "'")) + "`"
+}
+
+// countLine says how the count stands against the level shown: below its
+// threshold, or, in the hysteresis band, not yet back to resolve_at.
+func countLine(r AvailabilityRule, p Posted) string {
+	lv := p.level()
+	if p.Empty {
+		scopeText := "across all teams"
+		if len(r.Teams) > 0 {
+			scopeText = "for *" + scope(r, p.Team) + "*"
+		}
+		return fmt.Sprintf("*No agents logged in* %s (%s below %s available).", scopeText,
+			strings.ToLower(levelWord(lv)), message.Thousands(r.threshold(lv)))
+	}
+	if th := r.threshold(lv); p.Count < th {
+		return fmt.Sprintf("*%s* available %s, below the %s threshold of *%s*.",
+			message.Plural(p.Count, "agent"), where(r, p.Team), lv, message.Thousands(th))
+	}
+	return fmt.Sprintf("*%s* available %s: not yet back to *%s*, where it resolves.",
+		message.Plural(p.Count, "agent"), where(r, p.Team), message.Thousands(r.resolveAt()))
+}
+
+// alertMessage is an availability alert as posted (repeat: as a repeat),
+// from what p shows: its level, count and names. withButtons adds
+// [Acknowledge] and [Snooze 1h] unless acknowledged; an acknowledged or
+// snoozed alert says by whom.
+func (a *Alerter) alertMessage(r AvailabilityRule, st AlertState, p Posted, repeat, withButtons bool, now time.Time) message.Message {
+	lv := levelWord(p.level())
+	what := "Low availability"
+	if repeat {
+		what = "Still low availability"
+	}
+	if p.Empty {
+		what = "No agents logged in"
+	}
+	title := lv + " · " + what + ": " + scope(r, p.Team)
+	line := countLine(r, p)
+	if w := who(p.Names, p.Count); w != "" && !p.Empty {
 		line += "\n" + w
 	}
 	note := "Below since " + a.clock(st.Since, now)
 	if d := now.Sub(st.Since); d > 0 {
 		note += " (" + message.Duration(d) + ")"
 	}
-	note += " · alert `" + message.Escape(r.Key) + "`"
+	note += " · rule " + ruleName(r)
+	if r.Critical > 0 && p.level() != LevelCritical {
+		note += " · critical below " + message.Thousands(r.Critical)
+	}
+	if r.resolveAt() > r.Warning {
+		note += " · resolves at " + message.Thousands(r.resolveAt())
+	}
 	if r.Repeat > 0 && !st.Acked {
 		note += " · posted again every " + message.Duration(r.Repeat) + " while below"
 	}
 	blocks := []message.Block{message.NewHeader(title), message.NewSection(line), message.NewContext(note)}
-	if st.Acked {
+	switch {
+	case st.Acked:
 		blocks = append(blocks, message.NewContext(fmt.Sprintf("Acknowledged by <@%s> at %s: no repeats until it recovers.",
 			message.Escape(st.AckedBy), a.clock(st.AckedAt, now))))
-	} else if v := ackValue(r.Key, st.FiredAt); withButton && len(v) <= message.MaxButtonValue {
-		// A key too long for a button (only from an absurd team ID) loses
-		// the button rather than have Slack refuse the whole alert.
-		blocks = append(blocks, message.NewActions(message.Button{
-			Label: "Acknowledge", ActionID: AckActionID, Value: v, Style: message.StylePrimary,
-		}))
+	case st.SnoozedUntil.After(now):
+		blocks = append(blocks, message.NewContext(fmt.Sprintf("Snoozed until %s by <@%s>: no repeats or pings until then.",
+			a.clock(st.SnoozedUntil, now), message.Escape(st.SnoozedBy))))
 	}
-	lead := "Low availability "
-	if repeat {
-		lead = "Still low availability "
+	if v := ackValue(r.Key(), st.FiredAt); withButtons && !st.Acked && len(v) <= message.MaxButtonValue {
+		// A key too long for a button (only from an absurd name) loses
+		// the buttons rather than have Slack refuse the whole alert.
+		blocks = append(blocks, message.NewActions(
+			message.Button{Label: "Acknowledge", ActionID: AckActionID, Value: v, Style: message.StylePrimary},
+			message.Button{Label: "Snooze 1h", ActionID: SnoozeActionID, Value: v},
+		))
 	}
+	text := fmt.Sprintf("%s · %s %s: %s available (%s below %s)", lv, what, wherePlain(r, p.Team),
+		message.Plural(p.Count, "agent"), strings.ToLower(lv), message.Thousands(r.threshold(p.level())))
+	if p.Empty {
+		text = fmt.Sprintf("%s · No agents logged in: %s (%s below %s available)", lv, scope(r, p.Team),
+			strings.ToLower(lv), message.Thousands(r.threshold(p.level())))
+	}
+	return message.Message{Visibility: message.InChannel, Text: text, Blocks: blocks}
+}
+
+// withMention adds the rule's ping to an alert posted at critical: in its
+// notification text and in a line of its own.
+func withMention(m message.Message, r AvailabilityRule) message.Message {
+	who := r.mentions()
+	if who == "" {
+		return m
+	}
+	m.Text += " " + who
+	blocks := slices.Clone(m.Blocks)
+	at := min(2, len(blocks)) // after the header and the count
+	blocks = slices.Insert(blocks, at, message.NewSection("🚨 "+who+": this alert is *critical*."))
+	m.Blocks = blocks
+	return m
+}
+
+// escalationMessage is the short reply, in the alert's thread, that pings
+// the rule's Mention when an edit raised the alert to critical (an edit
+// notifies nobody).
+func (a *Alerter) escalationMessage(r AvailabilityRule, p Posted, now time.Time) message.Message {
+	state := fmt.Sprintf("*%s* available", message.Plural(p.Count, "agent"))
+	if p.Empty {
+		state = "*no agents logged in*"
+	}
+	line := fmt.Sprintf("🚨 %s: now *critical* %s: %s (critical below %s) at %s. Rule %s.",
+		r.mentions(), wherePlain(r, p.Team), state, message.Thousands(r.Critical), a.clock(now, now), ruleName(r))
 	return message.Message{
 		Visibility: message.InChannel,
-		Text: fmt.Sprintf("%s%s: %s available (threshold %s)", lead, wherePlain(r, p.Team),
-			message.Plural(p.Count, "agent"), message.Thousands(r.Threshold)),
-		Blocks: blocks,
+		Text:       message.Summary(line),
+		Blocks:     []message.Block{message.NewSection(line)},
 	}
 }
 
-// ackValue is what an Acknowledge button carries: the rule and its
-// episode, named by when it fired (Unix nanoseconds, exact through the
-// stored JSON), so a button from an earlier episode acknowledges nothing.
+// ackValue is what the Acknowledge and Snooze buttons carry: the rule's
+// key and its episode, named by when it fired (Unix nanoseconds, exact
+// through the stored JSON), so a button from an earlier episode changes
+// nothing.
 func ackValue(key string, firedAt time.Time) string {
 	v := url.Values{}
 	v.Set("alert", key)
@@ -138,20 +222,18 @@ func parseAckValue(v string) (key string, firedAt time.Time, ok bool) {
 	return key, firedAt, true
 }
 
-// recoveryMessage announces that a firing alert resolved.
-func (a *Alerter) recoveryMessage(r Rule, prev AlertState, tr teamReading, now time.Time) message.Message {
-	team := tr.team
-	if team == "" {
-		team = prev.Posted.Team
-	}
-	line := fmt.Sprintf("*%s* available %s (threshold %s), after %s below.",
-		message.Plural(tr.count, "agent"), where(r, team), message.Thousands(r.Threshold), message.Duration(now.Sub(prev.Since)))
+// recoveryMessage announces that a firing alert resolved; p is the
+// reading now.
+func (a *Alerter) recoveryMessage(r AvailabilityRule, prev AlertState, p Posted, now time.Time) message.Message {
+	team := cmp.Or(p.Team, prev.Posted.Team)
+	line := fmt.Sprintf("*%s* available %s (resolves at %s), after %s below.",
+		message.Plural(p.Count, "agent"), where(r, team), message.Thousands(r.resolveAt()), message.Duration(now.Sub(prev.Since)))
 	return message.Message{
 		Visibility: message.InChannel,
 		Text:       "Availability recovered: " + message.Summary(line),
 		Blocks: []message.Block{
 			message.NewSection("✅ *Availability recovered*\n" + line),
-			message.NewContext(fmt.Sprintf("Alert `%s` resolved at %s.", message.Escape(r.Key), a.clock(now, now))),
+			message.NewContext(fmt.Sprintf("Rule %s resolved at %s.", ruleName(r), a.clock(now, now))),
 		},
 	}
 }

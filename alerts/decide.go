@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"time"
@@ -9,19 +10,22 @@ import (
 // Reason is what a decision asks the sender to do.
 type Reason int
 
-// The reasons. Decide returns Nothing, Pending, Fire, Repeat, Resolve and
-// Suppressed; DecideData returns Nothing, Unavailable, Back and Suppressed.
+// The reasons. Decide returns Nothing, Pending, Fire, Repeat, Escalate,
+// Resolve and Suppressed; DecideData returns Nothing, Unavailable, Back
+// and Suppressed.
 const (
 	// Nothing: no message; the state may still change (a pending alert
 	// that recovered is forgotten).
 	Nothing Reason = iota
-	// Pending: below the threshold, but not yet for the For period.
+	// Pending: below the warning threshold, but not yet for the For
+	// period.
 	Pending
 	// Fire: post a new alert.
 	Fire
 	// Repeat: still firing after the Repeat period; post it again.
 	Repeat
-	// Resolve: back at or above the threshold; post a recovery.
+	// Resolve: back at or above the resolve_at threshold; post a
+	// recovery.
 	Resolve
 	// Suppressed: it would fire (or is firing, or the data is down), but
 	// outside active hours: post nothing, and close a firing alert
@@ -33,6 +37,10 @@ const (
 	// Back: data arrives again after the unavailable notice; post the one
 	// "back" notice.
 	Back
+	// Escalate: a firing alert rose to critical and its message was only
+	// edited, which notifies nobody: post a short reply in its thread
+	// mentioning the rule's Mention.
+	Escalate
 )
 
 var reasonNames = [...]string{
@@ -44,6 +52,7 @@ var reasonNames = [...]string{
 	Suppressed:  "suppressed",
 	Unavailable: "unavailable",
 	Back:        "back",
+	Escalate:    "escalate",
 }
 
 func (r Reason) String() string {
@@ -53,13 +62,40 @@ func (r Reason) String() string {
 	return fmt.Sprintf("Reason(%d)", int(r))
 }
 
+// parseReason is String's inverse; Nothing for anything else.
+func parseReason(s string) Reason {
+	for i, n := range reasonNames {
+		if n == s {
+			return Reason(i)
+		}
+	}
+	return Nothing
+}
+
 // Posts reports whether r makes the sender post a new message.
 func (r Reason) Posts() bool {
 	switch r {
-	case Fire, Repeat, Resolve, Unavailable, Back:
+	case Fire, Repeat, Resolve, Unavailable, Back, Escalate:
 		return true
 	}
 	return false
+}
+
+// Actions is what one decision asks the sender to do.
+type Actions struct {
+	// Reason is the post to make (see Reason.Posts), or why none is.
+	Reason Reason
+	// Mention: the post pings the rule's Mention. Escalate always does;
+	// Fire and Repeat do when they are the first post of a rise to
+	// critical (the ping is then in the alert itself, not a reply).
+	Mention bool
+	// Edit: rewrite the episode's message in place, because its level
+	// (or whether anyone is logged in) moved. Editing notifies nobody.
+	Edit bool
+	// Held: an active silence covers the rule. The state is kept exactly
+	// as if the post were made, but nothing is posted; the silence notes
+	// what it held back. Edits are still made.
+	Held bool
 }
 
 // Phase is where an alert is in its life.
@@ -76,12 +112,24 @@ const (
 // survives a restart: a restart while firing does not fire again.
 type AlertState struct {
 	Phase Phase `json:"phase,omitempty"`
-	// Since is when the count went below the threshold, in this episode.
+	// Since is when the count went below the warning threshold, in this
+	// episode.
 	Since time.Time `json:"since,omitzero"`
 	// FiredAt is when the alert was first posted; LastSent when it was
 	// last posted (fired or repeated).
 	FiredAt  time.Time `json:"fired_at,omitzero"`
 	LastSent time.Time `json:"last_sent,omitzero"`
+
+	// Level is the firing alert's level now; "" (a state saved before
+	// levels) is warning.
+	Level Level `json:"level,omitempty"`
+	// Empty: nobody in the rule's scope is logged in, a state of its own
+	// rather than "0 available".
+	Empty bool `json:"empty,omitempty"`
+	// Mentioned: the rule's Mention was pinged for the alert's current
+	// stay at critical (cleared when it leaves critical, so each rise is
+	// pinged once).
+	Mentioned bool `json:"mentioned,omitempty"`
 
 	// Acked is set when a supervisor acknowledged the alert: no repeats
 	// until it resolves.
@@ -89,81 +137,154 @@ type AlertState struct {
 	AckedBy string    `json:"acked_by,omitempty"`
 	AckedAt time.Time `json:"acked_at,omitzero"`
 
+	// SnoozedUntil: a supervisor snoozed the alert; before then it is not
+	// repeated and nobody is pinged (edits and the recovery still go).
+	SnoozedUntil time.Time `json:"snoozed_until,omitzero"`
+	SnoozedBy    string    `json:"snoozed_by,omitempty"`
+
 	// Posted is the last alert message, kept so it can be updated on
-	// acknowledgement, recovery or close. The sender sets it; Decide only
-	// carries it along.
+	// acknowledgement, level moves, recovery or close. The sender sets
+	// it; Decide reads only its TS and what it shows.
 	Posted Posted `json:"posted,omitzero"`
 }
+
+// level is Level with its default.
+func (s AlertState) level() Level {
+	if s.Level == "" {
+		return LevelWarning
+	}
+	return s.Level
+}
+
+// snoozed reports whether the alert is snoozed at now.
+func (s AlertState) snoozed(now time.Time) bool { return now.Before(s.SnoozedUntil) }
 
 // Posted is what an alert message said and where it is.
 type Posted struct {
 	Channel string   `json:"channel,omitempty"`
 	TS      string   `json:"ts,omitempty"`
 	Count   int      `json:"count,omitempty"`
-	Team    string   `json:"team,omitempty"`  // the team's display name
+	Team    string   `json:"team,omitempty"`  // the scope's display name
 	Names   []string `json:"names,omitempty"` // who was available, capped
+	// Level is the level the message shows ("" is warning); Empty whether
+	// it says nobody is logged in.
+	Level Level `json:"level,omitempty"`
+	Empty bool  `json:"empty,omitempty"`
+}
+
+// level is Level with its default.
+func (p Posted) level() Level {
+	if p.Level == "" {
+		return LevelWarning
+	}
+	return p.Level
 }
 
 // Observation is one poll's reading for one rule.
 type Observation struct {
-	// Count is how many agents are available.
-	Count int
-	// Failed reports that the poll got no data: Count means nothing then,
-	// and in particular not "0 available".
+	// Available is how many agents in the rule's scope are available.
+	Available int
+	// LoggedIn is how many are not offline; negative when not known
+	// (then it is never read as "nobody logged in").
+	LoggedIn int
+	// Failed reports that the poll got no data: the counts mean nothing
+	// then, and in particular not "0 available".
 	Failed bool
+	// Silenced reports that an active silence covers the rule.
+	Silenced bool
 }
 
-// Rule is one threshold: the total or one team.
-type Rule struct {
-	Key       string // TotalKey or TeamKey(team)
-	TeamID    string // "" for the total
-	Threshold int    // fires while the count is below it
-	For       time.Duration
-	Repeat    time.Duration // 0: never repeat
-	// Active reports whether alerts may fire at a time (active hours);
-	// nil is always.
-	Active func(time.Time) bool
-}
+// empty reports whether nobody in scope is logged in.
+func (o Observation) empty() bool { return o.Available == 0 && o.LoggedIn == 0 }
 
 func active(f func(time.Time) bool, now time.Time) bool { return f == nil || f(now) }
 
-// Decide is the alert's whole logic, as a pure function: from the previous
-// state, this poll's observation, the rule and the time, what to send and
-// the state to keep once it is sent. Like Alertmanager's dedup stage, it
-// never repeats inside the Repeat period, and a missing observation
-// changes nothing.
-func Decide(prev AlertState, obs Observation, r Rule, now time.Time) (Reason, AlertState) {
+// Decide is the availability rule's whole logic, as a pure function: from
+// the previous state, this poll's observation, the rule and the time,
+// what to send and the state to keep once it is sent. Like Alertmanager's
+// dedup stage, it never repeats inside the Repeat period, and a missing
+// observation changes nothing.
+//
+//   - Levels: below Warning is warning, below Critical critical. For
+//     counts from the first poll below Warning.
+//   - Hysteresis: once firing, it resolves only at ResolveAt or more; in
+//     between it stays firing at warning.
+//   - A level move (or nobody logged in any more, or again) edits the
+//     episode's message in place; the first poll of a rise to critical
+//     with a Mention pings it once: in the post itself when one is due,
+//     else in a reply (Escalate).
+//   - Acknowledged: no repeats. Snoozed: no repeats and no pings until it
+//     ends (a ping owed is made then). Edits and the recovery still go.
+//   - Silenced: everything is decided as usual, and Held marks the post
+//     to hold back.
+//   - Nobody logged in in scope counts as 0 available (critical when the
+//     rule has a critical level), worded as its own state. Outside active
+//     hours nothing fires and a firing alert closes quietly (Suppressed).
+func Decide(prev AlertState, obs Observation, r AvailabilityRule, now time.Time) (Actions, AlertState) {
 	if obs.Failed {
 		// No data is not zero agents: neither fire nor resolve nor repeat.
-		return Nothing, prev
+		return Actions{}, prev
 	}
-	below := obs.Count < r.Threshold
+	firing := prev.Phase == PhaseFiring
+	lv := r.level(obs.Available)
 	switch {
-	case !below && prev.Phase == PhaseFiring:
-		return Resolve, AlertState{}
-	case !below:
+	case firing && obs.Available >= r.resolveAt():
+		return Actions{Reason: Resolve, Held: obs.Silenced}, AlertState{}
+	case !firing && lv == "":
 		// A pending alert that recovers in time never fired: forget it.
-		return Nothing, AlertState{}
+		return Actions{}, AlertState{}
 	case !active(r.Active, now):
 		// A closed contact center is not an incident: the For period does
 		// not run, and a firing alert ends without a word.
-		return Suppressed, AlertState{}
-	case prev.Phase == PhaseFiring:
-		if prev.Acked || r.Repeat <= 0 || now.Sub(prev.LastSent) < r.Repeat {
-			return Nothing, prev
+		if firing {
+			return Actions{Reason: Suppressed}, AlertState{}
 		}
-		next := prev
-		next.LastSent = now
-		return Repeat, next
+		return Actions{}, AlertState{}
+	case firing:
+		return decideFiring(prev, obs, r, cmp.Or(lv, LevelWarning), now)
 	}
 	since := now
 	if prev.Phase == PhasePending {
 		since = prev.Since
 	}
 	if now.Sub(since) < r.For {
-		return Pending, AlertState{Phase: PhasePending, Since: since}
+		return Actions{Reason: Pending}, AlertState{Phase: PhasePending, Since: since}
 	}
-	return Fire, AlertState{Phase: PhaseFiring, Since: since, FiredAt: now, LastSent: now}
+	next := AlertState{Phase: PhaseFiring, Since: since, FiredAt: now, LastSent: now, Level: lv, Empty: obs.empty()}
+	act := Actions{Reason: Fire, Held: obs.Silenced}
+	if lv == LevelCritical && len(r.Mention) > 0 {
+		act.Mention, next.Mentioned = true, true
+	}
+	return act, next
+}
+
+// decideFiring is Decide for a firing alert that stays firing at lv.
+func decideFiring(prev AlertState, obs Observation, r AvailabilityRule, lv Level, now time.Time) (Actions, AlertState) {
+	next := prev
+	next.Level, next.Empty = lv, obs.empty()
+	if lv != LevelCritical {
+		next.Mentioned = false
+	}
+	snoozed := prev.snoozed(now)
+	var act Actions
+	if !prev.Acked && !snoozed && r.Repeat > 0 && now.Sub(prev.LastSent) >= r.Repeat {
+		act.Reason = Repeat
+		next.LastSent = now
+	}
+	if lv == LevelCritical && len(r.Mention) > 0 && !next.Mentioned && !snoozed {
+		act.Mention, next.Mentioned = true, true
+		if act.Reason == Nothing {
+			act.Reason = Escalate
+		}
+	}
+	act.Held = obs.Silenced && act.Reason.Posts()
+	// A repeat that is posted shows the level itself; otherwise the
+	// episode's message is brought up to date, even under a silence.
+	reposted := act.Reason == Repeat && !act.Held
+	if !reposted && prev.Posted.TS != "" && (prev.Posted.level() != lv || prev.Posted.Empty != next.Empty) {
+		act.Edit = true
+	}
+	return act, next
 }
 
 // DataState remembers failed polls, for the "presence data unavailable"
@@ -233,15 +354,15 @@ type postResult struct {
 }
 
 // settleRule records in st what became of the post that poll id decided
-// for rule key; want is the rule's state as that poll decided it. The
-// marker goes, if it is still the poll's. A post made records its message
-// while the rule is still in the state decided. A post not made undoes
-// the decision (keeping any acknowledgement since) while the marker is the
-// poll's; once another poll has taken the marker over it assumed the post
-// made and decided from that, so it is too late to undo: settleRule then
-// reports the post missed. It changes st's maps by copying them, never in
-// place.
-func settleRule(st *State, key, id string, res postResult, want AlertState) (missed bool) {
+// for rule key, for reason; want is the rule's state as that poll decided
+// it. The marker goes, if it is still the poll's. A new alert (Fire,
+// Repeat) that was posted records its message while the rule is still in
+// the state decided. A post not made undoes the decision (keeping any
+// acknowledgement or snooze since) while the marker is the poll's; once
+// another poll has taken the marker over it assumed the post made and
+// decided from that, so it is too late to undo: settleRule then reports
+// the post missed. It changes st's maps by copying them, never in place.
+func settleRule(st *State, key, id string, reason Reason, res postResult, want AlertState) (missed bool) {
 	p, ok := st.Posting[key]
 	mine := ok && p.ID == id
 	if mine {
@@ -254,12 +375,26 @@ func settleRule(st *State, key, id string, res postResult, want AlertState) (mis
 		st.Rules = withRule(st.Rules, key, restore(p.Prev, cur))
 	case res.failed:
 		return true
-	case res.ts != "" && has && cur.Phase == PhaseFiring && cur.Posted.TS == "" &&
+	case res.ts != "" && (reason == Fire || reason == Repeat) && has && cur.Phase == PhaseFiring && cur.Posted.TS == "" &&
 		cur.FiredAt.Equal(want.FiredAt) && cur.LastSent.Equal(want.LastSent):
 		cur.Posted.TS = res.ts
 		st.Rules = withRule(st.Rules, key, cur)
 	}
 	return false
+}
+
+// settleEdit records in st that the message at ts now shows p (its level,
+// count and names), while the rule still fires with that message: the
+// next poll then has no edit left to make. An edit that failed records
+// nothing, so the next poll edits again (an edit is safe to repeat).
+func settleEdit(st *State, key, ts string, p Posted) {
+	cur, ok := st.Rules[key]
+	if !ok || cur.Phase != PhaseFiring || cur.Posted.TS != ts {
+		return
+	}
+	p.Channel, p.TS = cur.Posted.Channel, cur.Posted.TS
+	cur.Posted = p
+	st.Rules = withRule(st.Rules, key, cur)
 }
 
 // settleData is settleRule for the data notice.
@@ -279,11 +414,17 @@ func settleData(st *State, id string, res postResult) (missed bool) {
 }
 
 // restore is prev, a rule's state before a decision whose post failed,
-// with any acknowledgement of the same episode saved since: a click is
-// never undone.
+// with any acknowledgement or snooze of the same episode saved since: a
+// click is never undone.
 func restore(prev, cur AlertState) AlertState {
-	if cur.Acked && !prev.Acked && prev.Phase == PhaseFiring && cur.FiredAt.Equal(prev.FiredAt) {
+	if prev.Phase != PhaseFiring || !cur.FiredAt.Equal(prev.FiredAt) {
+		return prev
+	}
+	if cur.Acked && !prev.Acked {
 		prev.Acked, prev.AckedBy, prev.AckedAt = true, cur.AckedBy, cur.AckedAt
+	}
+	if cur.SnoozedUntil.After(prev.SnoozedUntil) {
+		prev.SnoozedUntil, prev.SnoozedBy = cur.SnoozedUntil, cur.SnoozedBy
 	}
 	return prev
 }

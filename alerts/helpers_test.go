@@ -58,12 +58,13 @@ func (s sent) button() (message.Button, bool) {
 
 var errPostFailed = errors.New("ratelimited: rate limit exhausted")
 
-// recorder is a Poster that records what it is asked to send, and can be
-// told to fail.
+// recorder is a Poster (and a Replier) that records what it is asked to
+// send, and can be told to fail.
 type recorder struct {
 	mu      sync.Mutex
 	posts   []sent
 	updates []sent
+	replies []sent // ts is the thread's
 	n       int
 	fail    bool
 	// onPost, when set, runs once at the start of the next Post, outside
@@ -98,6 +99,27 @@ func (r *recorder) Update(_ context.Context, channel, ts string, m message.Messa
 	}
 	r.updates = append(r.updates, sent{channel: channel, ts: ts, msg: m})
 	return nil
+}
+
+// Reply records a reply in the thread of ts (a Replier).
+func (r *recorder) Reply(_ context.Context, channel, thread string, m message.Message) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail {
+		return "", errPostFailed
+	}
+	r.n++
+	r.replies = append(r.replies, sent{channel: channel, ts: thread, msg: m})
+	return fmt.Sprintf("1700000000.%06d", r.n), nil
+}
+
+// takeReplies returns the replies since the last call.
+func (r *recorder) takeReplies() []sent {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.replies
+	r.replies = nil
+	return out
 }
 
 // beforeNextPost sets onPost.

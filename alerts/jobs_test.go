@@ -17,7 +17,7 @@ func TestAlertsAndSummaryTickByTick(t *testing.T) {
 	f := newFixture(t, floor()...)
 	store := state.NewMemoryStore()
 	s := settings()
-	s.Repeat = 5 * time.Minute
+	s.Rules[0].Repeat = 5 * time.Minute
 	alerter := NewAlerter(f.client, f.poster, store, s, nil)
 	snaps := presence.NewSnapshots(f.client, 0, nil)
 	summary := NewSummarizer(snaps, f.poster, store, SummarySettings{Channel: "C_SUMMARY"}, nil)
@@ -42,7 +42,7 @@ func TestAlertsAndSummaryTickByTick(t *testing.T) {
 	for _, p := range posts {
 		texts = append(texts, p.channel+": "+p.text())
 	}
-	mustContain(t, "10:00", strings.Join(texts, "\n"), "C_ALERTS: Low availability across all teams: 4 agents available (threshold 5)", "Below since 10:00",
+	mustContain(t, "10:00", strings.Join(texts, "\n"), "C_ALERTS: Warning · Low availability across all teams: 4 agents available (warning below 5)", "Below since 10:00",
 		"C_SUMMARY: Presence summary: 4 of 8 agents available")
 
 	for m := 1; m <= 4; m++ {

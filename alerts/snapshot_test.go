@@ -24,7 +24,7 @@ func TestAlertPollReadsAFreshSnapshot(t *testing.T) {
 	clk := &fakeClock{now: monday10}
 	snaps := presence.NewSnapshots(f.client, 2*time.Second, clk.Now)
 	s := settings()
-	s.Teams = []TeamThreshold{{TeamID: "support_team", Min: 3}}
+	s.Rules = append(s.Rules, teamRule("support_team", 3))
 	s.Roster = snaps
 	a := f.alerter(t, nil, s)
 	f.force(t, presence.Offline, "s1")
@@ -72,7 +72,7 @@ func TestAlertPollWithoutAFreshSnapshotReadsTheCheaperWay(t *testing.T) {
 		clk := &fakeClock{now: monday10}
 		snaps := presence.NewSnapshots(f.client, 2*time.Second, clk.Now)
 		s := settings()
-		s.Threshold = 0
+		s.Rules[0].Warning = 0
 		s.Roster = snaps
 		a := f.alerter(t, nil, s)
 		if _, err := snaps.Get(context.Background()); err != nil {

@@ -230,7 +230,7 @@ func TestAlertStateFailedSaveOnOneReplica(t *testing.T) {
 	aw.tick(1, a, b)
 	force(presence.Offline, 1, 6) // 4 available, below 5
 	aw.tick(2, a, b)
-	if n := aw.alertMessages("Low availability"); n != 1 {
+	if n := aw.alertMessages("Warning · Low availability"); n != 1 {
 		t.Fatalf("%d alerts after the first tick below, want 1", n)
 	}
 
@@ -253,7 +253,7 @@ func TestAlertStateFailedSaveOnOneReplica(t *testing.T) {
 	aw.tick(5, a, b)
 	aw.tick(6, a, b)
 
-	if n := aw.alertMessages("Low availability"); n != 1 {
+	if n := aw.alertMessages("Warning · Low availability"); n != 1 {
 		t.Errorf("%d alerts in all, want 1", n)
 	}
 	if n := aw.alertMessages("Availability recovered"); n != 1 {

@@ -416,9 +416,6 @@ func addJobs(cfg *config.Config, sched *schedule.Scheduler, client *presence.Cli
 		a := cfg.Alert
 		settings := alerts.Settings{
 			Channel:          a.Channel,
-			Threshold:        a.Threshold,
-			For:              a.For,
-			Repeat:           a.Repeat,
 			UnavailableAfter: a.UnavailableAfter,
 			Location:         cfg.Location,
 			OnChange:         onAlertChange,
@@ -426,11 +423,17 @@ func addJobs(cfg *config.Config, sched *schedule.Scheduler, client *presence.Cli
 			// nothing (see the alerts package doc).
 			Roster: roster,
 		}
-		for _, t := range a.TeamThresholds {
-			settings.Teams = append(settings.Teams, alerts.TeamThreshold{TeamID: t.TeamID, Min: t.Min})
-		}
+		var activeHours func(time.Time) bool
 		if !a.ActiveHours.Always() {
-			settings.Active = a.ActiveHours.Contains
+			activeHours = a.ActiveHours.Contains
+		}
+		// The ALERT_* variables as rules: "all" on every agent and
+		// "team:<id>" per team threshold, each at warning level only.
+		settings.Rules = append(settings.Rules, alerts.AvailabilityRule{
+			Name: alerts.AllRule, Warning: a.Threshold, For: a.For, Repeat: a.Repeat, Active: activeHours})
+		for _, t := range a.TeamThresholds {
+			settings.Rules = append(settings.Rules, alerts.AvailabilityRule{Name: alerts.TeamKey(t.TeamID), Teams: []string{t.TeamID},
+				Warning: t.Min, For: a.For, Repeat: a.Repeat, Active: activeHours})
 		}
 		jobs.alerter = alerts.NewAlerter(client, web, store, settings, log)
 		// The scheduler's deadline (the interval, at most

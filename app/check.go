@@ -37,7 +37,7 @@ var ErrCheckFailed = errors.New("check failed")
 
 // Check reports, one line each, what the configuration holds and what
 // the bot would meet at run time: unknown variables and settings without
-// effect, the mapping file, both Slack tokens, the channels, the contact
+// effect, the mapping file, the alert rules, both Slack tokens, the channels, the contact
 // center, Redis or STATE_DIR; then what is switched on and off. Each
 // failure comes with its reason and a hint; secrets never appear.
 //
@@ -65,6 +65,7 @@ func Check(ctx context.Context, cfg *config.Config, out io.Writer, opts ...Optio
 	default:
 		c.ok("agent mapping", fmt.Sprintf("%s: %d agents, %d supervisors", cfg.AgentMapFile, agents.Len(), agents.NumSupervisors()))
 	}
+	c.alertRules(cfg.Alert)
 
 	web := bot.NewWebAPI(bot.Slack{AppToken: cfg.Slack.AppToken, BotToken: cfg.Slack.BotToken, APIURL: cfg.Slack.APIURL})
 	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
@@ -129,6 +130,88 @@ func Check(ctx context.Context, cfg *config.Config, out io.Writer, opts ...Optio
 		fmt.Fprintf(out, "Switched off: %s\n", strings.Join(off, "; "))
 	}
 	return c.result()
+}
+
+// alertRules reports every problem of the rules file (cfg loaded with
+// config.KeepRuleProblems), each with its line, as the run refuses the
+// file; or, when it is valid, each rule in effect, the file's first.
+func (c *checker) alertRules(a config.Alert) {
+	const what = "alert rules"
+	for i, p := range a.RuleProblems {
+		hint := ""
+		if i == len(a.RuleProblems)-1 {
+			hint = "fix " + a.RulesFile + " (ALERT_RULES_FILE): the bot does not start until every problem above is gone"
+		}
+		c.refuse(what, errors.New("ALERT_RULES_FILE: "+p.String()), hint)
+	}
+	switch {
+	case len(a.RuleProblems) > 0:
+	case a.RulesFile != "" && len(a.Rules) == 0:
+		c.warn(what, a.RulesFile+" has no rules: alerts are off", "")
+	default:
+		for _, r := range a.Rules {
+			c.ok(what, describeRule(r))
+		}
+	}
+}
+
+// describeRule is one rule as check prints it: "sales-floor
+// (alerts.yml:2): team sales_team; available below 4, critical below 2;
+// repeat 30m; to C0123".
+func describeRule(r config.AlertRule) string {
+	source := r.Source
+	if r.Line > 0 {
+		source = fmt.Sprintf("%s:%d", r.Source, r.Line)
+	}
+	parts := []string{fmt.Sprintf("%s (%s): %s", r.Name, source, ruleScope(r.Teams))}
+	var timing []string
+	switch r.Kind {
+	case config.AvailableBelow:
+		levels := fmt.Sprintf("available below %d", r.Warning)
+		if r.Warning == 0 {
+			levels = "no threshold above 0: only data-unavailable notices"
+		}
+		if r.HasCritical {
+			levels += fmt.Sprintf(", critical below %d", r.Critical)
+		}
+		if r.ResolveAt != r.Warning {
+			levels += fmt.Sprintf(", resolved at %d", r.ResolveAt)
+		}
+		parts = append(parts, levels)
+		if r.For > 0 {
+			timing = append(timing, "for "+shortDuration(r.For))
+		}
+		if r.Repeat > 0 {
+			timing = append(timing, "repeat "+shortDuration(r.Repeat))
+		} else {
+			timing = append(timing, "no repeat")
+		}
+	case config.StatusLongerThan:
+		parts = append(parts, fmt.Sprintf("in %s longer than %s, escalated %s after the nudge",
+			r.Status.Label(), shortDuration(r.After), shortDuration(r.EscalateAfter)))
+	}
+	if !r.ActiveHours.Always() {
+		timing = append(timing, r.ActiveHours.String())
+	}
+	if len(timing) > 0 {
+		parts = append(parts, strings.Join(timing, ", "))
+	}
+	to := "to " + r.Channel
+	if len(r.Mention) > 0 {
+		to += ", mentioning " + strings.Join(r.Mention, ", ")
+	}
+	return strings.Join(append(parts, to), "; ")
+}
+
+// ruleScope says whom a rule watches.
+func ruleScope(teams []string) string {
+	switch len(teams) {
+	case 0:
+		return "all agents"
+	case 1:
+		return "team " + teams[0]
+	}
+	return "teams " + strings.Join(teams, ", ")
 }
 
 // budget says what API budget the bot keeps to, and how the replicas
@@ -662,19 +745,12 @@ func switched(cfg *config.Config) (on, off []string) {
 	} else {
 		off = append(off, "summaries (SUMMARY_CHANNEL not set)")
 	}
-	if cfg.Alert.Enabled() {
-		var below []string
-		if cfg.Alert.Threshold > 0 {
-			below = append(below, fmt.Sprintf("total below %d", cfg.Alert.Threshold))
-		}
-		for _, t := range cfg.Alert.TeamThresholds {
-			below = append(below, fmt.Sprintf("%s below %d", t.TeamID, t.Min))
-		}
-		if len(below) == 0 {
-			below = append(below, "no threshold above 0: only data-unavailable notices")
-		}
-		on = append(on, fmt.Sprintf("alerts to %s (%s)", cfg.Alert.Channel, strings.Join(below, "; ")))
-	} else {
+	switch {
+	case cfg.Alert.Enabled():
+		on = append(on, "alerts to "+alertsByChannel(cfg.Alert.Rules))
+	case cfg.Alert.RulesFile != "":
+		off = append(off, "alerts ("+cfg.Alert.RulesFile+" has no rules)")
+	default:
 		off = append(off, "alerts (ALERT_CHANNEL not set)")
 	}
 	if cfg.Redis.URL != "" {
@@ -697,6 +773,42 @@ func switched(cfg *config.Config) (on, off []string) {
 		on = append(on, "only /status and /presence")
 	}
 	return on, off
+}
+
+// alertsByChannel lists the rules by channel, in the order the channels
+// first appear: "C0SALES (sales-floor), C0ALERTS (total below 3;
+// support_team below 2)". The variables' rules read as the variables do.
+func alertsByChannel(rules []config.AlertRule) string {
+	var channels []string
+	byChannel := map[string][]string{}
+	for _, r := range rules {
+		if _, seen := byChannel[r.Channel]; !seen {
+			channels = append(channels, r.Channel)
+			byChannel[r.Channel] = []string{}
+		}
+		var name string
+		switch {
+		case r.Source == "ALERT_THRESHOLD" && r.Line == 0:
+			if r.Warning == 0 {
+				continue
+			}
+			name = fmt.Sprintf("total below %d", r.Warning)
+		case r.Source == "ALERT_TEAM_THRESHOLDS" && r.Line == 0 && len(r.Teams) == 1:
+			name = fmt.Sprintf("%s below %d", r.Teams[0], r.Warning)
+		default:
+			name = r.Name
+		}
+		byChannel[r.Channel] = append(byChannel[r.Channel], name)
+	}
+	out := make([]string, len(channels))
+	for i, ch := range channels {
+		names := byChannel[ch]
+		if len(names) == 0 {
+			names = []string{"no threshold above 0: only data-unavailable notices"}
+		}
+		out[i] = fmt.Sprintf("%s (%s)", ch, strings.Join(names, "; "))
+	}
+	return strings.Join(out, ", ")
 }
 
 // when says when a schedule fires.

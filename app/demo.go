@@ -110,10 +110,11 @@ func Demo(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logger, o 
 	bridge := &demoCommands{}
 	con := console.New(in, out, bridge, demoUsers, o.Interactive)
 	alerter := alerts.NewAlerter(client, con, store, alerts.Settings{
-		Channel:          "alerts",
-		Threshold:        demoThreshold,
-		Teams:            []alerts.TeamThreshold{{TeamID: "sales_team", Min: 3}},
-		Repeat:           time.Minute,
+		Channel: "alerts",
+		Rules: []alerts.AvailabilityRule{
+			{Name: alerts.AllRule, Warning: demoThreshold, Repeat: time.Minute},
+			{Name: alerts.TeamKey("sales_team"), Teams: []string{"sales_team"}, Warning: 3, Repeat: time.Minute},
+		},
 		UnavailableAfter: 3,
 		Roster:           roster,
 	}, log)

@@ -153,14 +153,23 @@ func (w *WebAPI) PostEphemeral(ctx context.Context, channel, user string, m mess
 
 // DirectMessage sends m to a user in a DM.
 func (w *WebAPI) DirectMessage(ctx context.Context, user string, m message.Message) error {
+	_, _, err := w.DM(ctx, user, m)
+	return err
+}
+
+// DM sends m to a user in their IM with the bot (conversations.open, then
+// chat.postMessage: a real message, not an ephemeral) and returns where it
+// went, so it can be edited later with Update. One user ID opens (or
+// reopens) their IM: https://docs.slack.dev/reference/methods/conversations.open
+func (w *WebAPI) DM(ctx context.Context, user string, m message.Message) (channel, ts string, err error) {
 	ch, _, _, err := w.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}})
 	if err != nil {
-		return fmt.Errorf("open a DM with %s: %w", user, err)
+		return "", "", fmt.Errorf("open a DM with %s: %w", user, err)
 	}
-	if _, err := w.Post(ctx, ch.ID, m); err != nil {
-		return err
+	if ts, err = w.Post(ctx, ch.ID, m); err != nil {
+		return "", "", err
 	}
-	return nil
+	return ch.ID, ts, nil
 }
 
 // UserEmail returns a user's profile email (scope users:read.email).

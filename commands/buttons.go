@@ -15,10 +15,11 @@ import (
 
 // Action IDs of the bot's buttons.
 const (
-	ActionSetStatus   = "status_set"           // set a status now
-	ActionQueueStatus = "status_queue"         // set a status when the call ends
-	ActionCancelQueue = "status_cancel"        // drop a queued status
-	ActionAckAlert    = message.ActionAckAlert // acknowledge a firing alert
+	ActionSetStatus   = message.ActionSetStatus   // set a status now
+	ActionQueueStatus = message.ActionQueueStatus // set a status when the call ends
+	ActionCancelQueue = message.ActionCancelQueue // drop a queued status
+	ActionAckAlert    = message.ActionAckAlert    // acknowledge a firing alert
+	ActionNudgeMore   = message.ActionNudgeMore   // a nudge's [5 more minutes]
 )
 
 // Click is a button press, as plain as a Request.
@@ -40,6 +41,10 @@ type Alerts interface {
 	// *alerts.EpisodeOverError; store trouble returns an error wrapping
 	// alerts.ErrStateUnavailable (nothing acknowledged).
 	Acknowledge(ctx context.Context, value, by string, at time.Time) (message.Message, error)
+	// Snooze snoozes a firing alert for an hour (no repeats, no pings)
+	// and returns the alert message as it now reads; value and errors
+	// as Acknowledge's.
+	Snooze(ctx context.Context, value, by string, at time.Time) (message.Message, error)
 	// Firing describes the alerts firing now, one mrkdwn line each.
 	Firing(ctx context.Context) []string
 }
@@ -47,15 +52,7 @@ type Alerts interface {
 // buttonValue is what a status button carries: the agent and the status
 // it was made for, so a stale click is caught, and the target.
 func buttonValue(agentID string, from, to presence.Status) string {
-	v := url.Values{}
-	v.Set("agent", agentID)
-	if from != "" {
-		v.Set("from", string(from))
-	}
-	if to != "" {
-		v.Set("to", string(to))
-	}
-	return v.Encode()
+	return message.StatusButtonValue(agentID, string(from), string(to))
 }
 
 // statusButtons are the moves open to an agent now: one button per
@@ -97,6 +94,15 @@ func (h *Handler) Click(ctx context.Context, c Click) (m message.Message) {
 	defer func() { h.logCommand("button:"+c.ActionID, c.UserID, m, start) }()
 	if c.ActionID == ActionAckAlert {
 		return h.ackAlert(ctx, c)
+	}
+	if c.ActionID == ActionNudgeMore {
+		return h.nudgeMore(ctx, c)
+	}
+	if c.ActionID == ActionSnoozeAlert {
+		return h.snoozeAlert(ctx, c)
+	}
+	if c.ActionID == ActionEndSilence {
+		return h.endSilence(ctx, c)
 	}
 	v, err := url.ParseQuery(c.Value)
 	agentID := v.Get("agent")

@@ -59,8 +59,18 @@ type Config struct {
 	// Alerts acknowledges firing alerts and lists them on the supervisors'
 	// home; nil when alerts are off.
 	Alerts Alerts
+	// Nudges answers the nudges' [5 more minutes]; nil when there are
+	// no time-in-status rules.
+	Nudges Nudges
 	Now    func() time.Time
 	Logger *slog.Logger
+
+	// Silences keeps the alert silences (/presence silence, /presence
+	// silences, the [End silence] button); nil when alerts are off.
+	Silences Silences
+	// SilenceTargets lists what a silence may name: the alert rules' names
+	// and the team IDs they watch. Read at each command; nil names none.
+	SilenceTargets func() []string
 }
 
 // Handler runs commands. It is safe for concurrent use.
@@ -72,6 +82,7 @@ type Handler struct {
 	loc       *time.Location
 	queue     *PendingQueue
 	alerts    Alerts
+	nudges    Nudges
 	now       func() time.Time
 	log       *slog.Logger
 	table     []command
@@ -79,6 +90,9 @@ type Handler struct {
 	// burst of them waiting on one roster fetch wakes at once, and side
 	// by side they would hold every core while Socket Mode acks wait.
 	rendering chan struct{}
+
+	silences       Silences
+	silenceTargets func() []string
 }
 
 // New returns a Handler.
@@ -91,9 +105,13 @@ func New(cfg Config) *Handler {
 		loc:       cfg.Location,
 		queue:     cfg.Queue,
 		alerts:    cfg.Alerts,
+		nudges:    cfg.Nudges,
 		now:       cfg.Now,
 		log:       cfg.Logger,
 		rendering: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
+
+		silences:       cfg.Silences,
+		silenceTargets: cfg.SilenceTargets,
 	}
 	if h.loc == nil {
 		h.loc = time.UTC
@@ -130,6 +148,8 @@ func New(cfg Config) *Handler {
 				{"/presence <status>", "only agents in one status (available, on-call, after-call-work, busy, offline; also " + aliasList() + ")"},
 				{"/presence team <team_id>", "one team"},
 				{"/presence <agent id, name or @mention>", "one agent, with the current call"},
+				{"/presence silence <rule|team> <duration> [reason]", "supervisors: hold back a rule's or team's alerts for 1m to 7d (30m, 1h30m, 2d)"},
+				{"/presence silences", "the active silences, each with an End button"},
 				{"/presence help", "this help"},
 			},
 			run: h.presence,

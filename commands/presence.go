@@ -30,6 +30,13 @@ func (h *Handler) presence(ctx context.Context, req Request, args []string) mess
 	if len(args) > 0 && strings.EqualFold(args[0], "help") {
 		return cmd.help()
 	}
+	// Silences check who may use them themselves (silence.go).
+	if len(args) > 0 && strings.EqualFold(args[0], "silence") {
+		return h.silence(ctx, req, args[1:])
+	}
+	if len(args) > 0 && strings.EqualFold(args[0], "silences") {
+		return h.listSilences(ctx, req, args[1:])
+	}
 	if refusal := h.mayQuery(ctx, req.UserID); refusal != nil {
 		return *refusal
 	}

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -188,10 +189,20 @@ type Alert struct {
 	UnavailableAfter int
 	// ActiveHours limits when alerts fire; its zero value is always.
 	ActiveHours ActiveHours
+	// RulesFile is the rules file read (ALERT_RULES_FILE, or alerts.yml
+	// when present); "" for none.
+	RulesFile string
+	// Rules are the file's rules in file order, then the variables' rules
+	// ("all", "team:<id>"), every default filled in.
+	Rules []AlertRule
+	// RuleProblems are the rules file's problems, kept only with
+	// KeepRuleProblems (check); otherwise they fail Load.
+	RuleProblems []RuleProblem
 }
 
-// Enabled reports whether alerts are evaluated at all.
-func (a Alert) Enabled() bool { return a.Channel != "" }
+// Enabled reports whether alerts are evaluated at all: whether there is a
+// rule (without a rules file, whenever ALERT_CHANNEL is set).
+func (a Alert) Enabled() bool { return len(a.Rules) > 0 }
 
 // AfterCall configures statuses queued to apply when a call ends.
 type AfterCall struct {
@@ -221,6 +232,13 @@ func (c Config) Redacted() Config {
 	r.Redis.URL = redactURL(c.Redis.URL)
 	// Copy the slice so the copy shares nothing mutable with c.
 	r.Alert.TeamThresholds = append([]TeamThreshold(nil), c.Alert.TeamThresholds...)
+	if c.Alert.Rules != nil {
+		r.Alert.Rules = make([]AlertRule, len(c.Alert.Rules))
+		for i, rule := range c.Alert.Rules {
+			r.Alert.Rules[i] = rule.clone()
+		}
+	}
+	r.Alert.RuleProblems = slices.Clone(c.Alert.RuleProblems)
 	return r
 }
 
@@ -286,6 +304,8 @@ type options struct {
 	stat               func(name string) (fs.FileInfo, error)
 	environ            []string // nil: unknown variables are not looked for
 	allowChannelNames  bool
+	keepRuleProblems   bool
+	readFile           func(name string) ([]byte, error)
 }
 
 // WithoutCredentials skips the checks that the Slack and Exotel credentials
@@ -308,7 +328,7 @@ func WithStat(stat func(name string) (fs.FileInfo, error)) Option {
 // EXOTEL_ACCESS_TOKEN and the password in REDIS_URL), whose values never
 // appear.
 func Load(lookup func(string) (string, bool), opts ...Option) (*Config, error) {
-	o := options{requireCredentials: true, stat: os.Stat}
+	o := options{requireCredentials: true, stat: os.Stat, readFile: os.ReadFile}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -341,10 +361,11 @@ func Load(lookup func(string) (string, bool), opts ...Option) (*Config, error) {
 	l.ignoredIf(c.Summary.Channel == "", "summaries are off (SUMMARY_CHANNEL is not set)", "SUMMARY_SCHEDULE")
 
 	c.Location = l.location("TIMEZONE")
-	c.Alert = l.alert(c.Location)
-	l.ignoredIf(c.Alert.Channel == "", "alerts are off (ALERT_CHANNEL is not set)",
-		"ALERT_THRESHOLD", "ALERT_TEAM_THRESHOLDS", "ALERT_INTERVAL", "ALERT_FOR", "ALERT_REPEAT",
-		"ALERT_UNAVAILABLE_AFTER", "ALERT_ACTIVE_HOURS")
+	rulesFile := l.rulesFile(o.stat)
+	c.Alert = l.alert(c.Location, rulesFile)
+	l.alertRules(&c.Alert, rulesFile, c.Location, o)
+	// Without a rules file, ALERT_CHANNEL is the switch: the others only.
+	l.ignoredIf(rulesFile == "" && c.Alert.Channel == "", "alerts are off (ALERT_CHANNEL is not set)", alertVars[1:]...)
 
 	c.AfterCall.Poll = l.duration("AFTER_CALL_POLL", defaultAfterCallPoll, minInterval)
 	c.AfterCall.Expiry = l.duration("AFTER_CALL_EXPIRY", defaultAfterCallExpiry, minInterval)
@@ -372,7 +393,16 @@ func Load(lookup func(string) (string, bool), opts ...Option) (*Config, error) {
 		c.Unknown = unknownVars(o.environ, known)
 	}
 	c.Ignored = l.ignored
-	if len(l.problems) > 0 && !(o.allowChannelNames && len(l.problems) == l.channelProblems) {
+	// check (AllowChannelNames, KeepRuleProblems) reports channel names
+	// and the rules file's problems itself, when they are all there is.
+	deferred := 0
+	if o.allowChannelNames {
+		deferred += l.channelProblems
+	}
+	if o.keepRuleProblems {
+		deferred += l.ruleProblems
+	}
+	if len(l.problems) > deferred {
 		return nil, &ValidationError{Problems: l.problems, Unknown: c.Unknown}
 	}
 	return c, nil
@@ -387,7 +417,10 @@ type loader struct {
 	// channelProblems counts the problems that are channel names or links
 	// (see AllowChannelNames).
 	channelProblems int
-	ignored         []Problem
+	// ruleProblems counts the rules file's problems kept on the config
+	// (see KeepRuleProblems).
+	ruleProblems int
+	ignored      []Problem
 }
 
 func (l *loader) addf(name, format string, args ...any) {
@@ -660,11 +693,13 @@ func (l *loader) location(name string) *time.Location {
 	return loc
 }
 
-func (l *loader) alert(loc *time.Location) Alert {
+// alert reads the ALERT_* variables; with a rules file, ALERT_CHANNEL
+// alone is only the default channel, so ALERT_THRESHOLD is optional.
+func (l *loader) alert(loc *time.Location, rulesFile string) Alert {
 	a := Alert{Channel: l.channel("ALERT_CHANNEL")}
 
 	a.Threshold = l.integer("ALERT_THRESHOLD", 0, 0)
-	if a.Channel != "" && l.str("ALERT_THRESHOLD") == "" {
+	if a.Channel != "" && rulesFile == "" && l.str("ALERT_THRESHOLD") == "" {
 		l.addf("ALERT_THRESHOLD", "required when ALERT_CHANNEL is set")
 	}
 

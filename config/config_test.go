@@ -176,6 +176,15 @@ func TestLoadEverySet(t *testing.T) {
 			Repeat:           time.Hour,
 			UnavailableAfter: 5,
 			ActiveHours:      activeHours.In(kolkata),
+			// Without a rules file the variables are the rules.
+			Rules: []AlertRule{
+				{Name: "all", Kind: AvailableBelow, Warning: 4, ResolveAt: 4, For: 90 * time.Second, Repeat: time.Hour,
+					ActiveHours: activeHours.In(kolkata), Channel: "C0ALERTS", Source: "ALERT_THRESHOLD"},
+				{Name: "team:support_team", Teams: []string{"support_team"}, Kind: AvailableBelow, Warning: 5, ResolveAt: 5, For: 90 * time.Second,
+					Repeat: time.Hour, ActiveHours: activeHours.In(kolkata), Channel: "C0ALERTS", Source: "ALERT_TEAM_THRESHOLDS"},
+				{Name: "team:sales_team", Teams: []string{"sales_team"}, Kind: AvailableBelow, Warning: 3, ResolveAt: 3, For: 90 * time.Second,
+					Repeat: time.Hour, ActiveHours: activeHours.In(kolkata), Channel: "C0ALERTS", Source: "ALERT_TEAM_THRESHOLDS"},
+			},
 		},
 		AfterCall: AfterCall{Poll: time.Second, Expiry: 30 * time.Minute},
 		Location:  kolkata,
@@ -814,7 +823,7 @@ func TestEnvExampleDocumentsEveryVariable(t *testing.T) {
 		"AGENT_MAP_FILE", "PRESENCE_OPEN_TO_ALL", "PRESENCE_CACHE_TTL",
 		"SUMMARY_CHANNEL", "SUMMARY_SCHEDULE",
 		"ALERT_CHANNEL", "ALERT_THRESHOLD", "ALERT_TEAM_THRESHOLDS", "ALERT_INTERVAL", "ALERT_FOR",
-		"ALERT_REPEAT", "ALERT_UNAVAILABLE_AFTER", "ALERT_ACTIVE_HOURS",
+		"ALERT_REPEAT", "ALERT_UNAVAILABLE_AFTER", "ALERT_ACTIVE_HOURS", "ALERT_RULES_FILE",
 		"AFTER_CALL_POLL", "AFTER_CALL_EXPIRY", "TIMEZONE", "HTTP_ADDR", "STATE_DIR",
 		"REDIS_URL", "REDIS_TIMEOUT", "LOG_LEVEL", "LOG_FORMAT", "EXOTEL_ALLOW_INSECURE", "EXOTEL_RATE_LIMIT",
 	}

@@ -27,7 +27,7 @@ func AllowChannelNames() Option {
 
 // futureVars are in the runtime contract for issues not done yet. They are
 // not read, but they are not typos either.
-var futureVars = []string{"ALERT_RULES_FILE", "REPORT_CHANNEL", "REPORT_SCHEDULE", "HISTORY_RETENTION"}
+var futureVars = []string{"REPORT_CHANNEL", "REPORT_SCHEDULE", "HISTORY_RETENTION"}
 
 // botPrefixes start the names of the contract's Environment table; any
 // variable with one of them is taken to be meant for the bot.
@@ -165,14 +165,22 @@ func editDistance(a, b string) int {
 // ChannelSetting is a variable that names a Slack channel, and its value.
 type ChannelSetting struct{ Var, Value string }
 
-// Channels lists the channel variables that are set, in a fixed order, so
-// that check can look at every one of them.
+// Channels lists the channel variables that are set, in a fixed order,
+// then the channels the rules file names that no earlier setting holds
+// (Var is "alerts.yml:7: rule \"sales\" channel"), so that check can look
+// at every one of them once.
 func (c *Config) Channels() []ChannelSetting {
 	var out []ChannelSetting
 	for _, s := range []ChannelSetting{{"SUMMARY_CHANNEL", c.Summary.Channel}, {"ALERT_CHANNEL", c.Alert.Channel}} {
 		if s.Value != "" {
 			out = append(out, s)
 		}
+	}
+	for _, r := range c.Alert.Rules {
+		if r.Line == 0 || r.Channel == "" || slices.ContainsFunc(out, func(s ChannelSetting) bool { return s.Value == r.Channel }) {
+			continue
+		}
+		out = append(out, ChannelSetting{fmt.Sprintf("%s:%d: rule %q channel", r.Source, r.Line, r.Name), r.Channel})
 	}
 	return out
 }

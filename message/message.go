@@ -88,6 +88,13 @@ type Button struct {
 // it from here.
 const ActionAckAlert = "alert_ack"
 
+// ActionSnoozeAlert is the action ID of an alert's [Snooze 1h] button.
+const ActionSnoozeAlert = "alert_snooze"
+
+// ActionEndSilence is the action ID of a silence's [End silence] button;
+// its value is the silence's ID.
+const ActionEndSilence = "silence_end"
+
 // Style colours a button.
 type Style string
 

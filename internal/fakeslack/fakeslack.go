@@ -115,6 +115,7 @@ type Server struct {
 	users        map[string]User
 	homes        map[string]json.RawMessage // user → the Home view as published, with id and hash
 	directory    channelDirectory           // conversations.list; see conversations.go
+	opened       map[string]bool            // IMs and MPIMs conversations.open opened
 	connSig      signal
 	ackSig       signal
 	msgSig       signal

@@ -440,23 +440,43 @@ func (s *Server) userInfo(p params, _ time.Time) (map[string]any, *Message, *api
 	}}, &Message{User: id}, nil
 }
 
+// openConversation is conversations.open as documented at
+// https://docs.slack.dev/reference/methods/conversations.open: 1 to 8
+// user IDs (one opens their IM), or the ID of an IM or MPIM to resume.
+// Opening a conversation again returns it with no_op and already_open.
+// Users are not looked up (tests DM users they never added), but what is
+// no user ID at all is user_not_found, as Slack answers.
 func (s *Server) openConversation(p params, _ time.Time) (map[string]any, *Message, *apiError) {
 	users, channel := p.str("users"), p.str("channel")
+	ids := strings.Split(users, ",")
 	switch {
 	case channel != "":
+		if channel[0] != 'D' && channel[0] != 'G' {
+			return nil, nil, errCode("method_not_supported_for_channel_type")
+		}
 	case users == "":
 		return nil, nil, errCode("users_list_not_supplied")
-	case strings.Contains(users, ","):
-		ids := strings.Split(users, ",")
+	case len(ids) > 8:
+		return nil, nil, errCode("too_many_users")
+	case slices.ContainsFunc(ids, func(id string) bool { return len(id) < 2 || id[0] != 'U' && id[0] != 'W' }):
+		return nil, nil, errCode("user_not_found")
+	case len(ids) > 1:
 		slices.Sort(ids)
 		channel = "G" + strings.Join(ids, "")
 	default:
 		channel = dmChannel(users)
 	}
+	s.mu.Lock()
+	already := s.opened[channel]
+	if s.opened == nil {
+		s.opened = make(map[string]bool)
+	}
+	s.opened[channel] = true
+	s.mu.Unlock()
 	return map[string]any{
 		"channel":      map[string]any{"id": channel, "is_im": strings.HasPrefix(channel, "D")},
-		"no_op":        false,
-		"already_open": false,
+		"no_op":        already,
+		"already_open": already,
 	}, &Message{Channel: channel, User: users}, nil
 }
 
