@@ -92,6 +92,11 @@ type Settings struct {
 	// without a channel (its own or Channel) is left out. No rules turn
 	// the alerter off.
 	Rules []AvailabilityRule
+	// Watched are the rules this alerter does not evaluate (the
+	// time-in-status rules, which the nudger runs) by name, scope and
+	// channel: a silence that covered one of them ends with its note in
+	// that channel too, since the alerter announces every silence's end.
+	Watched []RuleScope
 	// UnavailableAfter is how many failed polls in a row post the "data
 	// unavailable" notice (below 1 means 1), in every rule's channel. It
 	// is posted while any rule is in its active hours.

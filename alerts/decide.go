@@ -130,6 +130,11 @@ type AlertState struct {
 	// stay at critical (cleared when it leaves critical, so each rise is
 	// pinged once).
 	Mentioned bool `json:"mentioned,omitempty"`
+	// MentionedAt is when Mention was last pinged in this episode. A
+	// count that flaps around the critical threshold would otherwise ping
+	// on every rise: a rise pings again only once Repeat has passed since
+	// (never again in the episode when the rule does not repeat).
+	MentionedAt time.Time `json:"mentioned_at,omitzero"`
 
 	// Acked is set when a supervisor acknowledged the alert: no repeats
 	// until it resolves.
@@ -253,9 +258,16 @@ func Decide(prev AlertState, obs Observation, r AvailabilityRule, now time.Time)
 	next := AlertState{Phase: PhaseFiring, Since: since, FiredAt: now, LastSent: now, Level: lv, Empty: obs.empty()}
 	act := Actions{Reason: Fire, Held: obs.Silenced}
 	if lv == LevelCritical && len(r.Mention) > 0 {
-		act.Mention, next.Mentioned = true, true
+		act.Mention, next.Mentioned, next.MentionedAt = true, true, now
 	}
 	return act, next
+}
+
+// mayPingAgain reports whether a rise to critical may ping again: the
+// episode has not pinged yet, or the rule repeats and a Repeat period has
+// passed since the last ping.
+func mayPingAgain(prev AlertState, r AvailabilityRule, now time.Time) bool {
+	return prev.MentionedAt.IsZero() || (r.Repeat > 0 && now.Sub(prev.MentionedAt) >= r.Repeat)
 }
 
 // decideFiring is Decide for a firing alert that stays firing at lv.
@@ -271,8 +283,8 @@ func decideFiring(prev AlertState, obs Observation, r AvailabilityRule, lv Level
 		act.Reason = Repeat
 		next.LastSent = now
 	}
-	if lv == LevelCritical && len(r.Mention) > 0 && !next.Mentioned && !snoozed {
-		act.Mention, next.Mentioned = true, true
+	if lv == LevelCritical && len(r.Mention) > 0 && !next.Mentioned && !snoozed && mayPingAgain(prev, r, now) {
+		act.Mention, next.Mentioned, next.MentionedAt = true, true, now
 		if act.Reason == Nothing {
 			act.Reason = Escalate
 		}

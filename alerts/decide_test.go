@@ -139,13 +139,19 @@ func TestDecideLevels(t *testing.T) {
 	noResolveAt.ResolveAt = 0
 	pending := rule
 	pending.For = 5 * time.Minute
+	noRepeat := rule
+	noRepeat.Repeat = 0
 	warn := firingAt(LevelWarning)
 	crit := firingAt(LevelCritical)
 	critPinged := crit
 	critPinged.Mentioned = true
 	with := func(s AlertState, f func(*AlertState)) AlertState { f(&s); return s }
 	firstAt := func(lv Level, mentioned bool) AlertState {
-		return AlertState{Phase: PhaseFiring, Since: at(0), FiredAt: at(0), LastSent: at(0), Level: lv, Mentioned: mentioned}
+		st := AlertState{Phase: PhaseFiring, Since: at(0), FiredAt: at(0), LastSent: at(0), Level: lv, Mentioned: mentioned}
+		if mentioned {
+			st.MentionedAt = at(0)
+		}
+		return st
 	}
 
 	tests := []struct {
@@ -167,10 +173,10 @@ func TestDecideLevels(t *testing.T) {
 		// For counts from the first poll below warning, not below critical.
 		{"For counts from below warning", AlertState{Phase: PhasePending, Since: at(0)}, obs(0), pending, at(5 * time.Minute),
 			Actions{Reason: Fire, Mention: true},
-			AlertState{Phase: PhaseFiring, Since: at(0), FiredAt: at(5 * time.Minute), LastSent: at(5 * time.Minute), Level: LevelCritical, Mentioned: true}},
+			AlertState{Phase: PhaseFiring, Since: at(0), FiredAt: at(5 * time.Minute), LastSent: at(5 * time.Minute), Level: LevelCritical, Mentioned: true, MentionedAt: at(5 * time.Minute)}},
 		// Warning to critical: the message is edited and a reply pings.
 		{"rise to critical edits and escalates", warn, obs(1), rule, at(time.Minute), Actions{Reason: Escalate, Mention: true, Edit: true},
-			with(warn, func(s *AlertState) { s.Level, s.Mentioned = LevelCritical, true })},
+			with(warn, func(s *AlertState) { s.Level, s.Mentioned, s.MentionedAt = LevelCritical, true, at(time.Minute) })},
 		// Still critical, pinged: nothing more.
 		{"still critical, pinged", with(critPinged, func(s *AlertState) {}), obs(0), rule, at(2 * time.Minute), Actions{}, critPinged},
 		// Critical back to warning: edited, and the next rise may ping again.
@@ -188,7 +194,9 @@ func TestDecideLevels(t *testing.T) {
 		{"resolve_at defaults to warning", warn, obs(4), noResolveAt, at(time.Minute), Actions{Reason: Resolve}, AlertState{}},
 		// A repeat at critical shows the level itself: no edit; the ping owed goes in it.
 		{"repeat at critical carries the owed ping", warn, obs(1), rule, at(30 * time.Minute), Actions{Reason: Repeat, Mention: true},
-			with(warn, func(s *AlertState) { s.Level, s.Mentioned, s.LastSent = LevelCritical, true, at(30*time.Minute) })},
+			with(warn, func(s *AlertState) {
+				s.Level, s.Mentioned, s.MentionedAt, s.LastSent = LevelCritical, true, at(30*time.Minute), at(30*time.Minute)
+			})},
 		// A repeat at critical after the ping: no second ping.
 		{"repeat at critical, pinged before", critPinged, obs(1), rule, at(30 * time.Minute), Actions{Reason: Repeat},
 			with(critPinged, func(s *AlertState) { s.LastSent = at(30 * time.Minute) })},
@@ -198,7 +206,22 @@ func TestDecideLevels(t *testing.T) {
 		// Acknowledged: no repeat, but the rise to critical still pings.
 		{"acked still escalates", with(warn, func(s *AlertState) { s.Acked = true }), obs(1), rule, at(time.Hour),
 			Actions{Reason: Escalate, Mention: true, Edit: true},
-			with(warn, func(s *AlertState) { s.Acked, s.Level, s.Mentioned = true, LevelCritical, true })},
+			with(warn, func(s *AlertState) {
+				s.Acked, s.Level, s.Mentioned, s.MentionedAt = true, LevelCritical, true, at(time.Hour)
+			})},
+		// A count flapping around critical: a rise within Repeat of the
+		// last ping is edited in, not pinged again; after Repeat it pings.
+		{"rise soon after a ping: edit, no ping", with(warn, func(s *AlertState) { s.MentionedAt = at(time.Minute) }), obs(1), rule, at(6 * time.Minute),
+			Actions{Edit: true},
+			with(warn, func(s *AlertState) { s.Level, s.MentionedAt = LevelCritical, at(time.Minute) })},
+		{"rise a Repeat after the ping pings", with(warn, func(s *AlertState) { s.MentionedAt, s.LastSent = at(time.Minute), at(20*time.Minute) }), obs(1), rule, at(31 * time.Minute),
+			Actions{Reason: Escalate, Mention: true, Edit: true},
+			with(warn, func(s *AlertState) {
+				s.Level, s.Mentioned, s.MentionedAt, s.LastSent = LevelCritical, true, at(31*time.Minute), at(20*time.Minute)
+			})},
+		{"a rule that never repeats pings once an episode", with(warn, func(s *AlertState) { s.MentionedAt = at(time.Minute) }), obs(1), noRepeat, at(5 * time.Hour),
+			Actions{Edit: true},
+			with(warn, func(s *AlertState) { s.Level, s.MentionedAt = LevelCritical, at(time.Minute) })},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -285,7 +308,9 @@ func TestDecideSnoozeAndSilence(t *testing.T) {
 		// The snooze over, still critical: the owed ping goes with the repeat due.
 		{"snooze ends: repeat with the ping", with(snoozed, func(s *AlertState) { s.Level = LevelCritical }), obs(1), at(time.Hour),
 			Actions{Reason: Repeat, Mention: true, Edit: false},
-			with(snoozed, func(s *AlertState) { s.Level, s.Mentioned, s.LastSent = LevelCritical, true, at(time.Hour) })},
+			with(snoozed, func(s *AlertState) {
+				s.Level, s.Mentioned, s.MentionedAt, s.LastSent = LevelCritical, true, at(time.Hour), at(time.Hour)
+			})},
 		// Snoozed: the recovery still posts.
 		{"snoozed resolves", snoozed, obs(4), at(10 * time.Minute), Actions{Reason: Resolve}, AlertState{}},
 		// Silenced: fires as usual, held back.
@@ -293,10 +318,12 @@ func TestDecideSnoozeAndSilence(t *testing.T) {
 			AlertState{Phase: PhaseFiring, Since: at(0), FiredAt: at(0), LastSent: at(0), Level: LevelWarning}},
 		// Silenced: a repeat is held, recorded as sent; the message is edited if its level moved.
 		{"silenced repeat is held", warn, silenced(1), at(30 * time.Minute), Actions{Reason: Repeat, Mention: true, Held: true, Edit: true},
-			with(warn, func(s *AlertState) { s.Level, s.Mentioned, s.LastSent = LevelCritical, true, at(30*time.Minute) })},
+			with(warn, func(s *AlertState) {
+				s.Level, s.Mentioned, s.MentionedAt, s.LastSent = LevelCritical, true, at(30*time.Minute), at(30*time.Minute)
+			})},
 		// Silenced: the ping is held and counted as made.
 		{"silenced escalation is held", warn, silenced(1), at(time.Minute), Actions{Reason: Escalate, Mention: true, Held: true, Edit: true},
-			with(warn, func(s *AlertState) { s.Level, s.Mentioned = LevelCritical, true })},
+			with(warn, func(s *AlertState) { s.Level, s.Mentioned, s.MentionedAt = LevelCritical, true, at(time.Minute) })},
 		// Silenced: the recovery is held.
 		{"silenced resolve is held", warn, silenced(5), at(time.Minute), Actions{Reason: Resolve, Held: true}, AlertState{}},
 		// Silenced, nothing due: not held (nothing to hold).

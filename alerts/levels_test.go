@@ -116,7 +116,9 @@ func TestLevelMovesEditInPlaceAndPingOnce(t *testing.T) {
 	f.force(t, presence.Offline, "s2")
 	poll(t, a, at(6*time.Minute))
 	f.expect(t, "critical again", 0, 1)
-	f.expectReplies(t, "the second rise pings again", 1)
+	// A count flapping around the critical threshold is edited in, but
+	// pings again only a Repeat period after the last ping.
+	f.expectReplies(t, "a second rise within the repeat period", 0)
 
 	// 3 available: at warning, below resolve_at 4. Firing, at warning.
 	f.force(t, presence.Available, "s1", "s2")
@@ -441,4 +443,33 @@ func TestNobodyLoggedIn(t *testing.T) {
 		poll(t, a, tm)
 	}
 	f.expect(t, "overnight", 0, 0)
+}
+
+// TestSilenceEndNoteReachesWatchedRules: a silence on a rule the alerter
+// does not evaluate (a time-in-status rule, run by the nudger) ends with
+// its note in that rule's channel, once.
+func TestSilenceEndNoteReachesWatchedRules(t *testing.T) {
+	f := newFixture(t, floor()...)
+	silences := silence.New(state.NewMemoryStore(), nil)
+	s := settings()
+	s.Rules = []AvailabilityRule{salesRule()}
+	s.Watched = []RuleScope{{Name: "long-wrap-up", Teams: []string{"support_team"}, Channel: "C_SUPPORT"}}
+	s.Silences = silences
+	a := f.alerter(t, state.NewMemoryStore(), s)
+	ctx := context.Background()
+	sil, err := silences.Add(ctx, "long-wrap-up", time.Hour, "U0BOSS", "", at(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := silences.NoteSuppressed(ctx, sil.ID, "DM for Asha Rao: after-call work for 5m", at(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, a, at(0))
+	f.expect(t, "silenced, nothing due", 0, 0)
+	poll(t, a, at(61*time.Minute))
+	posts, _ := f.expect(t, "the silence ran out", 1, 0)
+	if posts[0].channel != "C_SUPPORT" {
+		t.Errorf("end note in %s, want the watched rule's channel C_SUPPORT", posts[0].channel)
+	}
+	mustContain(t, "end note", posts[0].text(), "Silence on `long-wrap-up` ended", "DM for Asha Rao")
 }

@@ -106,10 +106,24 @@ func (a *Alerter) silenceChannels(s silence.Silence) []string {
 			out = append(out, r.Channel)
 		}
 	}
+	for _, r := range a.set.Watched {
+		ch := cmp.Or(r.Channel, a.set.Channel)
+		if ch != "" && s.Covers(r.Name, r.Teams) && !slices.Contains(out, ch) {
+			out = append(out, ch)
+		}
+	}
 	if len(out) == 0 && len(a.channels) > 0 {
 		out = append(out, cmp.Or(a.set.Channel, a.channels[0]))
 	}
 	return out
+}
+
+// RuleScope is a rule by its name, the teams it watches (none: all
+// agents) and its channel ("": Settings.Channel).
+type RuleScope struct {
+	Name    string
+	Teams   []string
+	Channel string
 }
 
 // maxEndNotes caps the held-back lines an end note lists.

@@ -16,6 +16,8 @@ import (
 
 	"github.com/presencebot/presence-bot/agentmap"
 	"github.com/presencebot/presence-bot/alerts"
+	"github.com/presencebot/presence-bot/alerts/nudge"
+	"github.com/presencebot/presence-bot/alerts/silence"
 	"github.com/presencebot/presence-bot/bot"
 	"github.com/presencebot/presence-bot/commands"
 	"github.com/presencebot/presence-bot/config"
@@ -208,7 +210,11 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (_ *App, err erro
 	// The bot, built below, refreshes the Homes an alert's change shows
 	// in: the closure bridges the two, as for the locker.
 	var alertChanged func()
-	jobs, err := addJobs(cfg, sched, client, roster, web, store, metrics, log, func(context.Context) {
+	dir := commands.NewDirectory(mapping(agents), web, roster, nil)
+	if sh.redis != nil {
+		dir.Share(store)
+	}
+	jobs, err := addJobs(cfg, sched, client, roster, web, dir, store, metrics, log, func(context.Context) {
 		if alertChanged != nil {
 			alertChanged()
 		}
@@ -219,7 +225,7 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (_ *App, err erro
 	ccfg := commands.Config{
 		API:       client,
 		Roster:    roster,
-		Directory: commands.NewDirectory(mapping(agents), web, roster, nil),
+		Directory: dir,
 		OpenToAll: cfg.PresenceOpenToAll,
 		Location:  cfg.Location,
 		Queue:     commands.NewPendingQueue(store, cfg.AfterCall.Expiry),
@@ -227,9 +233,12 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (_ *App, err erro
 	}
 	if jobs.alerter != nil {
 		ccfg.Alerts = jobs.alerter
+		ccfg.Silences = jobs.silences
+		targets := jobs.targets
+		ccfg.SilenceTargets = func() []string { return targets }
 	}
-	if sh.redis != nil {
-		ccfg.Directory.Share(store)
+	if jobs.nudger != nil {
+		ccfg.Nudges = jobs.nudger
 	}
 	handler := commands.New(ccfg)
 	if err := sched.AddEvery("after_call", cfg.AfterCall.Poll, handler.AfterCall(client, web).Poll,
@@ -396,13 +405,16 @@ const afterCallTimeout = 30 * time.Second
 
 // scheduledJobs are the jobs configuration switched on.
 type scheduledJobs struct {
-	alerter *alerts.Alerter
+	alerter  *alerts.Alerter
+	nudger   *nudge.Nudger
+	silences *silence.Store
+	targets  []string // what a silence may name
 }
 
 // addJobs schedules the summary and the alert poll when their channels
 // are set.
 func addJobs(cfg *config.Config, sched *schedule.Scheduler, client *presence.Client, roster *presence.Snapshots,
-	web *bot.WebAPI, store state.Store, metrics *observe.Metrics, log *slog.Logger, onAlertChange func(context.Context)) (scheduledJobs, error) {
+	web *bot.WebAPI, dir *commands.Directory, store state.Store, metrics *observe.Metrics, log *slog.Logger, onAlertChange func(context.Context)) (scheduledJobs, error) {
 	var jobs scheduledJobs
 	if cfg.Summary.Enabled() {
 		summary := alerts.NewSummarizer(roster, web, store,
@@ -414,26 +426,22 @@ func addJobs(cfg *config.Config, sched *schedule.Scheduler, client *presence.Cli
 	}
 	if cfg.Alert.Enabled() {
 		a := cfg.Alert
+		avail, status, watched := engineRules(a.Rules)
+		// Silences are shared like the alert state: every replica reads
+		// and ends the same ones, and they survive restarts.
+		jobs.silences = silence.New(store, log.With("component", "silences"))
+		jobs.targets = silenceTargets(a.Rules)
 		settings := alerts.Settings{
 			Channel:          a.Channel,
+			Rules:            avail,
+			Watched:          watched,
+			Silences:         jobs.silences,
 			UnavailableAfter: a.UnavailableAfter,
 			Location:         cfg.Location,
 			OnChange:         onAlertChange,
 			// Read when fresh: a poll then asks the contact center
 			// nothing (see the alerts package doc).
 			Roster: roster,
-		}
-		var activeHours func(time.Time) bool
-		if !a.ActiveHours.Always() {
-			activeHours = a.ActiveHours.Contains
-		}
-		// The ALERT_* variables as rules: "all" on every agent and
-		// "team:<id>" per team threshold, each at warning level only.
-		settings.Rules = append(settings.Rules, alerts.AvailabilityRule{
-			Name: alerts.AllRule, Warning: a.Threshold, For: a.For, Repeat: a.Repeat, Active: activeHours})
-		for _, t := range a.TeamThresholds {
-			settings.Rules = append(settings.Rules, alerts.AvailabilityRule{Name: alerts.TeamKey(t.TeamID), Teams: []string{t.TeamID},
-				Warning: t.Min, For: a.For, Repeat: a.Repeat, Active: activeHours})
 		}
 		jobs.alerter = alerts.NewAlerter(client, web, store, settings, log)
 		// The scheduler's deadline (the interval, at most
@@ -448,6 +456,20 @@ func addJobs(cfg *config.Config, sched *schedule.Scheduler, client *presence.Cli
 		}
 		if err := sched.AddEvery("alerts", a.Interval, poll); err != nil {
 			return jobs, &ConfigError{Err: fmt.Errorf("ALERT_INTERVAL: %w", err)}
+		}
+		if len(status) > 0 {
+			// The nudger reads the same shared snapshot as the alert poll,
+			// on its own job, so a slow DM never delays an alert.
+			jobs.nudger = nudge.New(web, store, nudge.Settings{
+				Rules:     status,
+				Roster:    roster,
+				Directory: nudgeDirectory{dir},
+				Silences:  jobs.silences,
+				Location:  cfg.Location,
+			}, log)
+			if err := sched.AddEvery("nudges", a.Interval, jobs.nudger.Poll); err != nil {
+				return jobs, &ConfigError{Err: fmt.Errorf("ALERT_INTERVAL: %w", err)}
+			}
 		}
 	}
 	return jobs, nil

@@ -60,3 +60,33 @@ func TestDMReportsARefusedOpen(t *testing.T) {
 		t.Errorf("got %d posts, want none", n)
 	}
 }
+
+// Reply posts in the parent's thread (thread_ts), so the people it
+// mentions are notified, and says where the reply went.
+func TestReplyPostsInTheThread(t *testing.T) {
+	fs := fakeslack.New(fakeslack.Options{})
+	t.Cleanup(fs.Close)
+	web := NewWebAPI(Slack{AppToken: fakeslack.AppToken, BotToken: fakeslack.BotToken, APIURL: fs.URL()})
+	ctx := context.Background()
+
+	parent, err := web.Post(ctx, "C0ALERTS", message.Reply("Warning · Low availability"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := web.Reply(ctx, "C0ALERTS", parent, message.Reply("<@U0SUPER> now critical"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, m := range fs.Messages() {
+		if m.Method == "chat.postMessage" && m.TS == ts {
+			found = true
+			if m.ThreadTS != parent || m.Channel != "C0ALERTS" {
+				t.Errorf("reply went to %s thread %q, want C0ALERTS thread %q", m.Channel, m.ThreadTS, parent)
+			}
+		}
+	}
+	if !found || ts == parent {
+		t.Fatalf("no reply with ts %q recorded (parent %q)", ts, parent)
+	}
+}

@@ -143,6 +143,18 @@ func (w *WebAPI) Update(ctx context.Context, channel, ts string, m message.Messa
 	return nil
 }
 
+// Reply posts m in the thread of the message ts in channel, and returns
+// the reply's timestamp (chat.postMessage with thread_ts:
+// https://docs.slack.dev/reference/methods/chat.postMessage). A reply
+// notifies the people it mentions, where an edit of the parent would not.
+func (w *WebAPI) Reply(ctx context.Context, channel, threadTS string, m message.Message) (string, error) {
+	_, ts, err := w.api.PostMessageContext(ctx, channel, append(msgOptions(m), slack.MsgOptionTS(threadTS))...)
+	if err != nil {
+		return "", fmt.Errorf("reply in thread %s in %s: %w", threadTS, channel, err)
+	}
+	return ts, nil
+}
+
 // PostEphemeral shows m to one user in a channel.
 func (w *WebAPI) PostEphemeral(ctx context.Context, channel, user string, m message.Message) error {
 	if _, err := w.api.PostEphemeralContext(ctx, channel, user, msgOptions(m)...); err != nil {

@@ -298,7 +298,9 @@ func (n *Nudger) observe(r Rule, a presence.Agent, ok bool, rd reading, now time
 		return obs, "" // moved on: who they are matters no more
 	}
 	if n.set.Directory != nil {
-		obs.User, _ = n.set.Directory.SlackUser(a.ID)
+		if u, ok := n.set.Directory.SlackUser(a.ID); ok {
+			obs.User = u
+		}
 	}
 	s, silenced := silence.Find(rd.silences, r.Name, []string{obs.Team}, now)
 	obs.Silenced = silenced
