@@ -4,6 +4,7 @@
 //	presence-bot demo     try it locally: a console on the built-in simulator
 //	presence-bot check    check the configuration; reach Slack, the contact center and Redis
 //	presence-bot bench    measure the whole path against in-process fakes
+//	presence-bot rules test   dry-run the alert rules over a simulated day
 package main
 
 import (
@@ -44,6 +45,8 @@ commands:
   demo     a local console on the built-in contact-center simulator (no accounts needed)
   check    validate the configuration; reach Slack, the contact center and Redis
   bench    the whole-path benchmark (5,000 agents); -short for a quick run
+  rules test [--file F] [--simulate 8h]
+           dry-run the alert rules over a simulated day (no accounts needed)
   help     this text
 `
 
@@ -55,9 +58,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		cmd = args[0]
 	}
-	// Only bench takes arguments; anything after the others is a mistake
-	// (presence-bot check --verbose), not something to ignore.
-	if len(args) > 1 && cmd != "bench" {
+	// Only bench and rules take arguments; anything after the others is a
+	// mistake (presence-bot check --verbose), not something to ignore.
+	if len(args) > 1 && cmd != "bench" && cmd != "rules" {
 		fmt.Fprintf(stderr, "presence-bot: %s takes no arguments, got %q\n\n%s", cmd, args[1], usage)
 		return exitConfig
 	}
@@ -70,6 +73,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return check(ctx, stdout, stderr)
 	case "bench":
 		return bench.Main(ctx, args[1:], stdout, stderr)
+	case "rules":
+		return rules(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -125,7 +130,7 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 // and a channel name where an ID belongs, which check resolves), 1 when
 // something it reaches fails, 0 when everything answers.
 func check(ctx context.Context, stdout, stderr io.Writer) int {
-	cfg, ok := loadConfig(stderr, config.AllowChannelNames())
+	cfg, ok := loadConfig(stderr, config.AllowChannelNames(), config.KeepRuleProblems())
 	if !ok {
 		return exitConfig
 	}
@@ -199,6 +204,30 @@ func demo(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// rules runs `presence-bot rules test`, the alert rules' dry run. It
+// needs no Slack or contact-center configuration: it reads the rules file,
+// TIMEZONE and the ALERT_* defaults of rules (from the environment or
+// .env), and nothing else.
+func rules(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "test" {
+		got := "nothing"
+		if len(args) > 0 {
+			got = fmt.Sprintf("%q", args[0])
+		}
+		fmt.Fprintf(stderr, "presence-bot: rules wants test, got %s\n\n%s", got, usage)
+		return exitConfig
+	}
+	warnings, err := config.LoadDotEnv(".env")
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, "presence-bot: warning:", w)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "presence-bot: configuration error:", err)
+		return exitConfig
+	}
+	return app.RulesTestMain(ctx, args[1:], os.LookupEnv, stdout, stderr)
 }
 
 // isTerminal reports whether r is an interactive terminal.

@@ -22,11 +22,15 @@ const (
 // after-call-work → available. Busy and offline agents are left alone: only
 // people move agents out of those. It draws from the generator seeded by
 // Options.Seed, walking agents in ID order, so the same roster, seed and
-// clock give the same moves. It returns how many agents moved.
+// clock give the same moves. It returns how many agents moved. With
+// Options.Day it plays a working day instead (see Day).
 func (s *Sim) Step() int {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.day != nil {
+		return s.stepDay(now)
+	}
 	moved := 0
 	for _, a := range s.agents {
 		switch a.Status {

@@ -55,6 +55,9 @@ type Options struct {
 	// ReportAskedLimit echoes the asked limit in metadata.limit even when
 	// fewer were served: then only the agents in the page tell the truth.
 	ReportAskedLimit bool
+	// Day, when set, makes Step play a floor's working day instead of
+	// alive mode's chances: see Day.
+	Day *Day
 }
 
 // PutAnswer is how the simulator answers a status change that succeeded.
@@ -99,6 +102,8 @@ type Sim struct {
 	ignoreLimit      bool
 	reportAskedLimit bool
 
+	day *dayState // Day mode, when Options.Day is set; guarded by mu
+
 	requests atomic.Uint64 // numbers request IDs
 	stats    counters
 }
@@ -115,7 +120,12 @@ func New(opts Options) *Sim {
 		opts.Now = time.Now
 	}
 	now := opts.Now
+	var day *dayState
+	if opts.Day != nil {
+		day = newDayState(*opts.Day, opts.Seed)
+	}
 	return &Sim{
+		day:   day,
 		sid:   opts.AccountSID,
 		token: opts.Token,
 		// Times are kept as the wire carries them, UTC to the millisecond,
