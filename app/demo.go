@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -11,9 +12,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/presencebot/presence-bot/agentmap"
+
 	"github.com/presencebot/presence-bot/alerts"
+	"github.com/presencebot/presence-bot/alerts/nudge"
+	"github.com/presencebot/presence-bot/alerts/silence"
 	"github.com/presencebot/presence-bot/commands"
+	"github.com/presencebot/presence-bot/config"
 	"github.com/presencebot/presence-bot/console"
 	"github.com/presencebot/presence-bot/presence"
 	"github.com/presencebot/presence-bot/presence/ccmsim"
@@ -26,8 +32,14 @@ import (
 const (
 	demoSummaryEvery = time.Minute
 	demoAlertEvery   = 10 * time.Second
-	demoThreshold    = 7
+	demoAlertChannel = "alerts"
 )
+
+// demoRules are the demo's alert rules, in the rules file's format: they
+// show levels, a ping, a nudge and an escalation in the first minutes.
+//
+//go:embed demo_alerts.yml
+var demoRules []byte
 
 // demoCommands lets the console be built before the handler it drives.
 type demoCommands struct{ *commands.Handler }
@@ -40,6 +52,13 @@ type DemoOptions struct {
 	// Still stops agents from taking calls on their own and the scheduled
 	// posts, for tests that need the floor and the transcript to hold still.
 	Still bool
+	// Clock, when set, is the demo's clock (the simulator's, the
+	// roster's and the scheduler's), and the scheduled jobs run on it even
+	// when Still: a test moves it to see the alerts, nudges and
+	// escalations a demo shows in its first minutes. nil: the real clock.
+	Clock clockwork.Clock
+	// Location is the zone of clock times in messages; nil is UTC.
+	Location *time.Location
 }
 
 // demoUsers are the console's Slack users; the first is who you start as.
@@ -77,8 +96,12 @@ func Demo(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logger, o 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	sim := ccmsim.New(ccmsim.Options{Seed: 1})
-	sim.Add(ccmsim.DemoRoster(time.Now())...)
+	clock := o.Clock
+	if clock == nil {
+		clock = clockwork.NewRealClock()
+	}
+	sim := ccmsim.New(ccmsim.Options{Seed: 1, Now: clock.Now})
+	sim.Add(ccmsim.DemoRoster(clock.Now())...)
 	// The simulator is served over real HTTP on loopback, so the demo
 	// exercises the real client just as production does.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -99,9 +122,9 @@ func Demo(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logger, o 
 	client := presence.NewClient(sim.AccountSID(), sim.Token(),
 		presence.WithBaseURL("http://"+ln.Addr().String()),
 		presence.WithLogger(log.With("component", "contact-center")))
-	roster := presence.NewSnapshots(client, 2*time.Second, nil)
+	roster := presence.NewSnapshots(client, 2*time.Second, clock.Now)
 	store := state.NewMemoryStore()
-	sched, err := schedule.New(schedule.WithLogger(log.With("component", "scheduler")))
+	sched, err := schedule.New(schedule.WithLogger(log.With("component", "scheduler")), schedule.WithClock(clock))
 	if err != nil {
 		return err
 	}
@@ -109,22 +132,38 @@ func Demo(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logger, o 
 	// before the handler it serves, so it reaches it through the bridge.
 	bridge := &demoCommands{}
 	con := console.New(in, out, bridge, demoUsers, o.Interactive)
+	rules, problems := config.ParseRules("demo_alerts.yml", demoRules, config.RuleDefaults{Channel: demoAlertChannel})
+	if len(problems) > 0 {
+		return fmt.Errorf("demo: its alert rules: %v", problems[0])
+	}
+	avail, status, watched := engineRules(rules)
+	silences := silence.New(store, log.With("component", "silences"))
 	alerter := alerts.NewAlerter(client, con, store, alerts.Settings{
-		Channel: "alerts",
-		Rules: []alerts.AvailabilityRule{
-			{Name: alerts.AllRule, Warning: demoThreshold, Repeat: time.Minute},
-			{Name: alerts.TeamKey("sales_team"), Teams: []string{"sales_team"}, Warning: 3, Repeat: time.Minute},
-		},
+		Channel:          demoAlertChannel,
+		Rules:            avail,
+		Watched:          watched,
+		Silences:         silences,
 		UnavailableAfter: 3,
+		Location:         o.Location,
 		Roster:           roster,
 	}, log)
+	dir := commands.NewDirectory(agents, nil, roster, nil)
+	nudger := nudge.New(con, store, nudge.Settings{
+		Rules: status, Roster: roster, Directory: nudgeDirectory{dir}, Silences: silences, Location: o.Location,
+	}, log)
+	targets := silenceTargets(rules)
 	handler := commands.New(commands.Config{
-		API:       client,
-		Roster:    roster,
-		Directory: commands.NewDirectory(agents, nil, roster, nil),
-		Queue:     commands.NewPendingQueue(store, 10*time.Minute),
-		Alerts:    alerter,
-		Logger:    log.With("component", "commands"),
+		API:            client,
+		Roster:         roster,
+		Directory:      dir,
+		Queue:          commands.NewPendingQueue(store, 10*time.Minute),
+		Alerts:         alerter,
+		Nudges:         nudger,
+		Silences:       silences,
+		SilenceTargets: func() []string { return targets },
+		Location:       o.Location,
+		Now:            clock.Now,
+		Logger:         log.With("component", "commands"),
 	})
 	bridge.Handler = handler
 	summary := alerts.NewSummarizer(roster, con, store, alerts.SummarySettings{Channel: "floor"}, log)
@@ -135,13 +174,14 @@ func Demo(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logger, o 
 	}{
 		{"summary", demoSummaryEvery, summary.Run},
 		{"alerts", demoAlertEvery, alerter.Poll},
+		{"nudges", demoAlertEvery, nudger.Poll},
 		{"after_call", 2 * time.Second, handler.AfterCall(client, con).Poll},
 	} {
 		if err := sched.AddEvery(j.name, j.every, j.run); err != nil {
 			return err
 		}
 	}
-	if !o.Still {
+	if !o.Still || o.Clock != nil {
 		sched.Start()
 	}
 	defer func() {

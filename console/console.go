@@ -338,16 +338,40 @@ func (c *Console) Post(_ context.Context, ch string, m message.Message) (string,
 }
 
 // DirectMessage shows a direct message to a user.
-func (c *Console) DirectMessage(_ context.Context, user string, m message.Message) error {
+func (c *Console) DirectMessage(ctx context.Context, user string, m message.Message) error {
+	_, _, err := c.DM(ctx, user, m)
+	return err
+}
+
+// DM shows a direct message to a user, as a post in their DM "channel"
+// (named after them) that later edits find; its buttons can be pressed,
+// as an agent nudged in Slack would press them.
+func (c *Console) DM(_ context.Context, user string, m message.Message) (string, string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	name := c.nameOf(user)
 	if name == "" {
 		name = user
 	}
-	fmt.Fprintf(c.out, "\n[direct message to %s]\n", name)
+	c.posts++
+	ts := strconv.Itoa(c.posts)
+	if len(Buttons(m)) > 0 {
+		c.last, c.lastPost = m, ts
+	}
+	fmt.Fprintf(c.out, "\n[direct message to %s · post %s]\n", name, ts)
 	Render(c.out, m, c.nameOf)
-	return nil
+	return "@" + name, ts, nil
+}
+
+// Reply shows a reply in a post's thread (an alert's ping).
+func (c *Console) Reply(_ context.Context, ch, threadTS string, m message.Message) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.posts++
+	ts := strconv.Itoa(c.posts)
+	fmt.Fprintf(c.out, "\n[#%s · reply in the thread of post %s]\n", ch, threadTS)
+	Render(c.out, m, c.nameOf)
+	return ts, nil
 }
 
 // Update shows an edited post.
@@ -357,7 +381,11 @@ func (c *Console) Update(_ context.Context, ch, ts string, m message.Message) er
 	if ts == c.lastPost {
 		c.last = m // the alert's button goes once it is acknowledged
 	}
-	fmt.Fprintf(c.out, "\n[#%s · post %s, edited]\n", ch, ts)
+	if name, ok := strings.CutPrefix(ch, "@"); ok { // a DM (see DM)
+		fmt.Fprintf(c.out, "\n[direct message to %s · post %s, edited]\n", name, ts)
+	} else {
+		fmt.Fprintf(c.out, "\n[#%s · post %s, edited]\n", ch, ts)
+	}
 	Render(c.out, m, c.nameOf)
 	return nil
 }
