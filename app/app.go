@@ -449,8 +449,9 @@ func addJobs(cfg *config.Config, sched *schedule.Scheduler, client *presence.Cli
 		// the next.
 		poll := func(ctx context.Context, tick time.Time) error {
 			err := jobs.alerter.Poll(ctx, tick)
-			for rule, firing := range jobs.alerter.FiringRules(ctx) {
-				metrics.SetAlert(rule, firing)
+			levels := jobs.alerter.FiringLevels(ctx)
+			for rule := range jobs.alerter.FiringRules(ctx) {
+				metrics.SetAlert(rule, string(levels[rule]))
 			}
 			return err
 		}

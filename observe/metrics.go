@@ -65,6 +65,7 @@ type Metrics struct {
 	reconnects      prometheus.Counter
 	agents          *agentsCollector
 	alertFiring     *prometheus.GaugeVec
+	alertLevel      *prometheus.GaugeVec
 	redisUp         prometheus.Gauge
 	redisOnce       sync.Once // registers redisUp on the first report
 	redisFallbacks  *prometheus.CounterVec
@@ -136,7 +137,11 @@ func NewMetrics() *Metrics {
 		health: newHealthCollector(),
 		alertFiring: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "alert_firing",
-			Help: "1 while the availability alert rule is firing, 0 otherwise, by rule (total or a team ID).",
+			Help: "1 while the availability alert rule is firing, 0 otherwise, by rule name (all, team:<id>, or a rules file's name).",
+		}, []string{"rule"}),
+		alertLevel: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "alert_level",
+			Help: "The availability alert rule's level: 0 not firing, 1 warning, 2 critical, by rule name.",
 		}, []string{"rule"}),
 		redisUp: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "redis_up",
@@ -170,7 +175,7 @@ func NewMetrics() *Metrics {
 		m.apiRequests, m.apiDuration, m.apiRetries,
 		m.slackCalls, m.slackErrors,
 		m.socketUp, m.reconnects,
-		m.agents, m.alertFiring, m.health,
+		m.agents, m.alertFiring, m.alertLevel, m.health,
 		m.redisFallbacks,
 		m.jobTicks, m.jobSkips,
 		m.journalRecov, m.journalDropped,
@@ -247,10 +252,21 @@ func (m *Metrics) SetAgents(counts map[TeamStatus]int) {
 	m.agents.set(counts)
 }
 
-// SetAlert records whether an alert rule is firing.
-func (m *Metrics) SetAlert(rule string, firing bool) {
+// SetAlert records an availability rule's level: "" while it does not
+// fire, else "warning" or "critical" (alert_firing 1, alert_level 1 or 2).
+func (m *Metrics) SetAlert(rule, level string) {
 	// Label values must be UTF-8 or WithLabelValues panics.
-	m.alertFiring.WithLabelValues(strings.ToValidUTF8(rule, "\uFFFD")).Set(boolValue(firing))
+	rule = strings.ToValidUTF8(rule, "\uFFFD")
+	m.alertFiring.WithLabelValues(rule).Set(boolValue(level != ""))
+	var n float64
+	switch level {
+	case "":
+	case "critical":
+		n = 2
+	default: // warning, and any level a later version adds below critical
+		n = 1
+	}
+	m.alertLevel.WithLabelValues(rule).Set(n)
 }
 
 // RedisUp records whether the shared Redis answers. The gauge exists

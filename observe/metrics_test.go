@@ -263,18 +263,28 @@ func TestCountAgents(t *testing.T) {
 
 func TestSetAlertFlips(t *testing.T) {
 	m := NewMetrics()
-	m.SetAlert("sales_team", true)
-	m.SetAlert("total", false)
+	m.SetAlert("sales-floor", "critical")
+	m.SetAlert("all", "")
+	m.SetAlert("team:support_team", "warning")
 	f := scrape(t, m)
-	if got := f.value(t, "presence_bot_alert_firing", l("rule", "sales_team")); got != 1 {
-		t.Errorf("alert_firing{sales_team}: got %v, want 1", got)
+	for _, c := range []struct {
+		rule          string
+		firing, level float64
+	}{{"sales-floor", 1, 2}, {"all", 0, 0}, {"team:support_team", 1, 1}} {
+		if got := f.value(t, "presence_bot_alert_firing", l("rule", c.rule)); got != c.firing {
+			t.Errorf("alert_firing{%s}: got %v, want %v", c.rule, got, c.firing)
+		}
+		if got := f.value(t, "presence_bot_alert_level", l("rule", c.rule)); got != c.level {
+			t.Errorf("alert_level{%s}: got %v, want %v", c.rule, got, c.level)
+		}
 	}
-	if got := f.value(t, "presence_bot_alert_firing", l("rule", "total")); got != 0 {
-		t.Errorf("alert_firing{total}: got %v, want 0", got)
+	m.SetAlert("sales-floor", "")
+	f = scrape(t, m)
+	if got := f.value(t, "presence_bot_alert_firing", l("rule", "sales-floor")); got != 0 {
+		t.Errorf("alert_firing{sales-floor} after resolve: got %v, want 0", got)
 	}
-	m.SetAlert("sales_team", false)
-	if got := scrape(t, m).value(t, "presence_bot_alert_firing", l("rule", "sales_team")); got != 0 {
-		t.Errorf("alert_firing{sales_team} after resolve: got %v, want 0", got)
+	if got := f.value(t, "presence_bot_alert_level", l("rule", "sales-floor")); got != 0 {
+		t.Errorf("alert_level{sales-floor} after resolve: got %v, want 0", got)
 	}
 }
 
@@ -288,7 +298,7 @@ func TestEveryMetricIsExposedWithHelp(t *testing.T) {
 	m.ObserveAPI(presence.Observation{Endpoint: "list", Code: 200, Attempts: 2})
 	m.Connection(true)
 	m.SetAgents(map[TeamStatus]int{{"sales", presence.Available}: 1})
-	m.SetAlert("total", false)
+	m.SetAlert("all", "")
 	m.WatchHealth(NewHealth(nil))
 	m.slackCalls.WithLabelValues("chat.postMessage").Inc()
 	m.slackErrors.WithLabelValues("chat.postMessage", "channel_not_found").Inc()
@@ -315,6 +325,7 @@ func TestEveryMetricIsExposedWithHelp(t *testing.T) {
 		"presence_bot_socket_reconnects_total",
 		"presence_bot_agents",
 		"presence_bot_alert_firing",
+		"presence_bot_alert_level",
 		"presence_bot_ready",
 		"presence_bot_health_state",
 		"presence_bot_redis_up",
@@ -376,7 +387,7 @@ func TestMetricsConcurrentUse(t *testing.T) {
 				m.ObserveAPI(presence.Observation{Endpoint: "get", Code: 200, Attempts: 1})
 				m.Connection(i%2 == 0)
 				m.SetAgents(map[TeamStatus]int{{"t", presence.Available}: w})
-				m.SetAlert("total", i%2 == 0)
+				m.SetAlert("all", map[bool]string{true: "warning"}[i%2 == 0])
 			}
 		}()
 	}
