@@ -51,10 +51,14 @@ type Options struct {
 	// fakes; the tables show medians. Zero or less means one run.
 	Runs int
 	// Scenarios selects what runs, by name or by prefix ("render",
-	// "burst", "steady-100ms"); empty runs everything.
+	// "burst", "steady-100ms"); empty runs everything but the redis- ones
+	// and fleet-20k, which need redis-server.
 	Scenarios []string
 	// SteadyFor overrides the length of the steady load.
 	SteadyFor time.Duration
+	// fleet scales the fleet scenario down, for its test; the zero
+	// value is the full scenario.
+	fleet fleetSetup
 }
 
 // scenarioKind is the shape of a load.
@@ -161,12 +165,13 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 			plan = append(plan, sc)
 		}
 	}
-	if !doRender && len(plan) == 0 {
+	doFleet := len(o.Scenarios) > 0 && selected(o.Scenarios, fleetName)
+	if !doRender && len(plan) == 0 && !doFleet {
 		return fmt.Errorf("bench: no scenario matches %q (have %s)", o.Scenarios, strings.Join(scenarioNames(), ", "))
 	}
 
 	rep := report{runs: runs}
-	writeHeader(out, o, runs)
+	writeHeader(out, o, runs, doRender || len(plan) > 0)
 	if doRender {
 		// First, while the machine is quiet: it measures CPU, not I/O.
 		figs, err := measureRender(ctx)
@@ -188,15 +193,34 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		}
 		rep.add(sc, results)
 	}
+	if doFleet {
+		setup := o.fleetSetup()
+		var results []fleetFigures
+		for i := range runs {
+			f, err := runFleet(ctx, o.Binary, setup)
+			if err != nil {
+				return fmt.Errorf("bench: %s, run %d: %w", fleetName, i+1, err)
+			}
+			fmt.Fprintf(out, "  %-13s run %d/%d: %s\n", fleetName, i+1, runs, f.oneLine())
+			results = append(results, f)
+		}
+		rep.fleet = &fleetRow{setup: setup, med: medianFleet(results)}
+	}
 	rep.write(out)
 	return nil
 }
 
 // writeHeader names the machine and the setup, so figures are never quoted
 // without them.
-func writeHeader(out io.Writer, o Options, runs int) {
-	fmt.Fprintf(out, "presence-bot benchmark: %d agents (%d mapped, %d supervisors), %d runs per scenario, steady load %s\n",
-		rosterSize, mappedAgents, supervisors, runs, o.steadyFor())
+// The world of the single-bot scenarios is named only when one runs; the
+// fleet's has its own heading.
+func writeHeader(out io.Writer, o Options, runs int, single bool) {
+	if single {
+		fmt.Fprintf(out, "presence-bot benchmark: %d agents (%d mapped, %d supervisors), %d runs per scenario, steady load %s\n",
+			rosterSize, mappedAgents, supervisors, runs, o.steadyFor())
+	} else {
+		fmt.Fprintf(out, "presence-bot benchmark: %d runs per scenario\n", runs)
+	}
 	botGo := "unknown Go"
 	if info, err := buildinfo.ReadFile(o.Binary); err == nil {
 		botGo = info.GoVersion
@@ -211,5 +235,5 @@ func scenarioNames() []string {
 	for _, sc := range append(allScenarios(), redisScenarios()...) {
 		names = append(names, sc.name)
 	}
-	return names
+	return append(names, fleetName)
 }

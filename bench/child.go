@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -38,8 +39,9 @@ type child struct {
 }
 
 // startChild runs the binary with env in dir (where no .env lies) and waits
-// until it holds a Socket Mode connection to fs.
-func startChild(ctx context.Context, binary, dir string, env []string, httpAddr string, fs *fakeslack.Server) (*child, error) {
+// until it holds a Socket Mode connection to fs: until fs has conns, this
+// one's and those of the replicas started before it.
+func startChild(ctx context.Context, binary, dir string, env []string, httpAddr string, fs *fakeslack.Server, conns int) (*child, error) {
 	c := &child{
 		logs:     &logBuffer{max: maxLogBytes},
 		exited:   make(chan struct{}),
@@ -63,7 +65,7 @@ func startChild(ctx context.Context, binary, dir string, env []string, httpAddr 
 	wctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
 	connected := make(chan error, 1)
-	go func() { connected <- fs.WaitConnections(wctx, 1) }()
+	go func() { connected <- fs.WaitConnections(wctx, conns) }()
 	select {
 	case err := <-connected:
 		if err == nil {
@@ -284,4 +286,57 @@ func (l *logBuffer) warnings() (int, string) {
 		}
 	}
 	return n, first
+}
+
+// readiness is what the child's /readyz says of the parts the fleet
+// scenario waits on, and its API budget.
+type readiness struct {
+	Parts map[string]struct {
+		State string `json:"state"`
+	} `json:"parts"`
+	Budget *struct {
+		Mode  string  `json:"mode"`
+		Rate  float64 `json:"rate"`
+		Burst int     `json:"burst"`
+	} `json:"budget"`
+}
+
+// waitContactCenter polls /readyz until the child's start probe has
+// reached the contact center, and returns that answer.
+func (c *child) waitContactCenter(ctx context.Context) (readiness, error) {
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	for {
+		rd, err := c.readyz(ctx)
+		if err == nil && rd.Parts["contact_center"].State == "ok" {
+			return rd, nil
+		}
+		select {
+		case <-ctx.Done():
+			return readiness{}, fmt.Errorf("the bot's start probe did not reach the contact center within %s (last: %v %+v)%s",
+				startTimeout, err, rd.Parts, c.logs.tail())
+		case <-c.exited:
+			return readiness{}, fmt.Errorf("the bot exited at start-up (%v)%s", c.waitErr, c.logs.tail())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// readyz reads the child's /readyz body, whatever its status code (503
+// while not ready).
+func (c *child) readyz(ctx context.Context) (readiness, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+c.httpAddr+"/readyz", nil)
+	if err != nil {
+		return readiness{}, fmt.Errorf("readyz: %w", err)
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return readiness{}, fmt.Errorf("readyz: %w", err)
+	}
+	defer resp.Body.Close()
+	var rd readiness
+	if err := json.NewDecoder(resp.Body).Decode(&rd); err != nil {
+		return readiness{}, fmt.Errorf("readyz: HTTP %d: %w", resp.StatusCode, err)
+	}
+	return rd, nil
 }

@@ -80,3 +80,37 @@ func otherLoad(from, to cpuClock, bot time.Duration) float64 {
 	other := (to.machine - from.machine) - (to.self - from.self) - bot
 	return max(0, other.Seconds()/wall.Seconds())
 }
+
+// processCPU is the CPU time the process pid has used (user and system),
+// from /proc/<pid>/stat: for the redis-server the fleet scenario runs,
+// whose work is the benchmark's, not other load.
+func processCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("process CPU: %w", err)
+	}
+	return parseProcPidStat(string(b))
+}
+
+// parseProcPidStat sums utime and stime, fields 14 and 15 of a
+// /proc/<pid>/stat line; the command name (field 2, in parentheses) may
+// hold spaces, so fields are counted from its closing parenthesis.
+func parseProcPidStat(line string) (time.Duration, error) {
+	i := strings.LastIndexByte(line, ')')
+	if i < 0 {
+		return 0, errors.New("process CPU: no command name in /proc/<pid>/stat")
+	}
+	fields := strings.Fields(line[i+1:]) // from field 3, the state
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("process CPU: %d fields after the command name, want at least 13", len(fields))
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("process CPU: %w", err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / userHZ, nil
+}

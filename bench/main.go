@@ -61,7 +61,7 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.BoolVar(&o.Short, "short", false, "CI mode: a "+steadyShort.String()+" steady load instead of "+steadyFull.String())
 	fs.IntVar(&o.Runs, "runs", 0, "runs of each scenario, reported as medians (default 3, or 1 with -short)")
 	fs.StringVar(&o.Binary, "binary", "", "presence-bot binary to run as the bot (default: this executable)")
-	fs.StringVar(&scenarios, "scenarios", "", "comma-separated scenarios or prefixes, of "+strings.Join(scenarioNames(), ", ")+" (default: all but the redis- ones, which need redis-server on PATH)")
+	fs.StringVar(&scenarios, "scenarios", "", "comma-separated scenarios or prefixes, of "+strings.Join(scenarioNames(), ", ")+" (default: all but the redis- ones and "+fleetName+", which need redis-server on PATH)")
 	fs.DurationVar(&o.SteadyFor, "steady", 0, "length of the steady load (overrides -short)")
 	if err := fs.Parse(args); err != nil {
 		return Options{}, err

@@ -32,6 +32,7 @@ type report struct {
 	render     []renderFigure
 	renderDone bool
 	rows       []row
+	fleet      *fleetRow // nil unless the fleet scenario ran
 }
 
 type row struct {
@@ -92,6 +93,10 @@ func (r *report) write(out io.Writer) {
 					rw.sc.name, num(rw.med.OtherLoad))
 			}
 		}
+	}
+
+	if r.fleet != nil {
+		r.fleet.write(out, r.runs)
 	}
 
 	fmt.Fprintln(out, "\nPerformance targets:")
@@ -197,6 +202,9 @@ func (r *report) targets() []target {
 			f := answered[sc.name]
 			return num(f.Answered) + " of " + num(f.Commands)
 		}))
+	if r.fleet != nil {
+		out = append(out, r.fleet.targets()...)
+	}
 	return out
 }
 

@@ -23,7 +23,7 @@ const pagesPerFetch = (rosterSize + presence.MaxPageSize - 1) / presence.MaxPage
 // runScenario runs one load against a fresh bot and fresh fakes, and
 // measures it.
 func runScenario(ctx context.Context, binary string, sc scenario, steadyFor time.Duration) (figures, error) {
-	w, err := newWorld(sc.latency)
+	w, err := newWorld(sc.latency, rosterSize, mappedAgents)
 	if err != nil {
 		return figures{}, err
 	}
@@ -37,7 +37,7 @@ func runScenario(ctx context.Context, binary string, sc scenario, steadyFor time
 	if err != nil {
 		return figures{}, err
 	}
-	bot, err := startChild(ctx, binary, w.dir, w.env(addr), addr, w.slack)
+	bot, err := startChild(ctx, binary, w.dir, w.env(addr), addr, w.slack, 1)
 	if err != nil {
 		return figures{}, err
 	}
@@ -95,6 +95,9 @@ func runScenario(ctx context.Context, binary string, sc scenario, steadyFor time
 	if err != nil {
 		return figures{}, err
 	}
+	// Counted before the stop: the socket's going down at shutdown is
+	// logged as a warning, and is no trouble of the load's.
+	warnings, firstWarning := bot.logs.warnings()
 	stopped = true
 	if err := bot.stop(); err != nil {
 		return figures{}, err
@@ -111,10 +114,9 @@ func runScenario(ctx context.Context, binary string, sc scenario, steadyFor time
 	f.OtherLoad = otherLoad(cpuBefore, cpuAfter, time.Duration(used.cpuSeconds*float64(time.Second)))
 	f.SentOver = sentOver.Seconds()
 	f.IdleRSS, f.PeakRSS = megabytes(idle), megabytes(peak)
-	n, first := bot.logs.warnings()
-	f.Warnings = float64(n)
+	f.Warnings = float64(warnings)
 	if f.problem == "" {
-		f.problem = first
+		f.problem = firstWarning
 	}
 	return f, nil
 }

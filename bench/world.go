@@ -3,10 +3,13 @@ package bench
 import (
 	"crypto/rand"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/presencebot/presence-bot/internal/fakeslack"
@@ -22,6 +25,12 @@ type world struct {
 	slack *fakeslack.Server
 	dir   string
 	redis *redisServer // nil unless the scenario runs with Redis
+	// arrivals stamps every request the simulator gets, for the rate the
+	// contact center sees.
+	arrivals *arrivalLog
+	// rateLimit is the bots' EXOTEL_RATE_LIMIT; "" leaves it unset, so
+	// the bot's default applies.
+	rateLimit string
 
 	mapFile string
 	// agents are the mapped Slack users; agents[i] is agentIDs[i].
@@ -31,15 +40,17 @@ type world struct {
 	supervisors []string
 }
 
-// newWorld starts the fakes: a 5,000-agent roster answering after latency,
-// with the mapped agents available so that every /status change is a move
-// the contact center allows.
-func newWorld(latency time.Duration) (_ *world, err error) {
+// newWorld starts the fakes: a roster of agents answering after latency,
+// with the first mapped of them available so that every /status change is
+// a move the contact center allows.
+func newWorld(latency time.Duration, agents, mapped int) (_ *world, err error) {
 	dir, err := os.MkdirTemp("", "presence-bench-")
 	if err != nil {
 		return nil, fmt.Errorf("temp dir: %w", err)
 	}
-	w := &world{dir: dir}
+	// The benchmark measures the bot's own costs: the API budget would
+	// pace the burst to the budget's rate. The fleet scenario sets one.
+	w := &world{dir: dir, rateLimit: "0"}
 	defer func() {
 		if err != nil {
 			w.close()
@@ -49,9 +60,9 @@ func newWorld(latency time.Duration) (_ *world, err error) {
 	// A token of its own each run, so the logs check below finds it if it
 	// leaks.
 	w.sim = ccmsim.New(ccmsim.Options{Token: "bench-" + rand.Text(), Seed: seed})
-	roster := ccmsim.GenerateRoster(rosterSize, nil, time.Now(), seed)
+	roster := ccmsim.GenerateRoster(agents, nil, time.Now(), seed)
 	w.sim.Add(roster...)
-	for i := range mappedAgents {
+	for i := range mapped {
 		id := roster[i].ID
 		if err := w.sim.Force(id, presence.Available); err != nil {
 			return nil, fmt.Errorf("set up %s: %w", id, err)
@@ -63,7 +74,8 @@ func newWorld(latency time.Duration) (_ *world, err error) {
 		w.supervisors = append(w.supervisors, fmt.Sprintf("USUPER%02d", i+1))
 	}
 	w.sim.SetLatency(latency)
-	w.ccm = httptest.NewServer(w.sim)
+	w.arrivals = &arrivalLog{next: w.sim}
+	w.ccm = httptest.NewServer(w.arrivals)
 	w.slack = fakeslack.New(fakeslack.Options{})
 
 	w.mapFile = filepath.Join(dir, "agents.yml")
@@ -100,9 +112,9 @@ func (w *world) env(httpAddr string) []string {
 		"AGENT_MAP_FILE=" + w.mapFile,
 		"HTTP_ADDR=" + httpAddr,
 		"LOG_LEVEL=warn",
-		// The benchmark measures the bot's own costs: the API budget
-		// would pace its burst of 700 commands to the budget's rate.
-		"EXOTEL_RATE_LIMIT=0",
+	}
+	if w.rateLimit != "" {
+		env = append(env, "EXOTEL_RATE_LIMIT="+w.rateLimit)
 	}
 	if w.redis != nil {
 		// State lives in Redis then; STATE_DIR set as well is warned about.
@@ -114,6 +126,37 @@ func (w *world) env(httpAddr string) []string {
 // secrets are the values that must never reach the bot's logs.
 func (w *world) secrets() []string {
 	return []string{w.sim.Token(), fakeslack.BotToken, fakeslack.AppToken}
+}
+
+// arrivalLog is the simulator with every request's arrival time taken, so
+// the rate the contact center sees is measured where it is felt (as the
+// app's fleet test measures it).
+type arrivalLog struct {
+	next http.Handler
+	mu   sync.Mutex
+	at   []time.Time
+}
+
+func (l *arrivalLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	now := time.Now()
+	l.mu.Lock()
+	l.at = append(l.at, now)
+	l.mu.Unlock()
+	l.next.ServeHTTP(w, r)
+}
+
+// reset forgets what arrived so far.
+func (l *arrivalLog) reset() {
+	l.mu.Lock()
+	l.at = nil
+	l.mu.Unlock()
+}
+
+// times are the arrivals since the last reset.
+func (l *arrivalLog) times() []time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.at)
 }
 
 func (w *world) close() {
