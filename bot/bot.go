@@ -57,10 +57,15 @@ type Config struct {
 	// JournalSweep is how often the journal is searched for a dead
 	// replica's commands; 0 means DefaultJournalSweep.
 	JournalSweep time.Duration
-	// Workers bounds the commands in flight. Commands mostly wait on the
-	// contact center, so this is sized for I/O, not for cores.
-	Workers int
-	// Queue bounds the commands waiting for a worker.
+	// Workers bounds the status changes in flight (/status and button
+	// clicks); ReadWorkers the rest (/presence, help, the App Home).
+	// Commands mostly wait on the contact center, so both are sized for
+	// I/O, not for cores. Two lanes, because a burst of changes may wait
+	// minutes for the API budget, and a /presence must not wait for a
+	// worker behind them: it is answered from the last roster meanwhile.
+	Workers     int
+	ReadWorkers int
+	// Queue bounds the commands waiting for a worker, in each lane.
 	Queue int
 	// CommandTimeout bounds one command, so every answer comes within 10 s.
 	CommandTimeout time.Duration
@@ -95,7 +100,8 @@ type Hooks struct {
 
 // Defaults for Config.
 const (
-	DefaultWorkers = 256
+	DefaultWorkers     = 256
+	DefaultReadWorkers = 128
 	DefaultQueue   = 8192
 	// DefaultCommandTimeout leaves room, within the 10 s a person waits,
 	// for the client's check after an ambiguous update (2 s) and delivery.
@@ -127,7 +133,8 @@ type Bot struct {
 
 	teamID    string
 	connected atomic.Bool
-	jobs      chan job
+	jobs      chan job // status changes (writes): see Config.Workers
+	reads     chan job // the rest
 	overflow  chan struct{}
 	refusing  sync.WaitGroup // answers to commands the queue had no room for
 
@@ -162,6 +169,12 @@ type job struct {
 	recovered bool
 }
 
+// writes reports whether j may change a status, and so wait for the API
+// budget behind other changes: /status and button clicks.
+func (j job) writes() bool {
+	return j.kind == clickJob || (j.kind == slashJob && j.req.Command == "/status")
+}
+
 type jobKind int
 
 const (
@@ -177,6 +190,9 @@ func New(cfg Config) (*Bot, error) {
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = DefaultWorkers
+	}
+	if cfg.ReadWorkers <= 0 {
+		cfg.ReadWorkers = DefaultReadWorkers
 	}
 	if cfg.Queue <= 0 {
 		cfg.Queue = DefaultQueue
@@ -222,6 +238,7 @@ func New(cfg Config) (*Bot, error) {
 		homes:    cfg.HomeSet,
 		journal:  newJournaler(cfg.Journal, cfg.JournalSweep, cfg.Logger),
 		jobs:     make(chan job, cfg.Queue),
+		reads:    make(chan job, cfg.Queue),
 		overflow: make(chan struct{}, overflowAnswers),
 	}
 	// Refreshes may be asked for before Run (the scheduler starts first)
@@ -258,12 +275,14 @@ func (b *Bot) Run(ctx context.Context) error {
 	workCtx, stopWork := context.WithCancel(deliveries)
 	defer stopWork()
 	var workers sync.WaitGroup
-	for range b.cfg.Workers {
-		workers.Go(func() {
-			for j := range b.jobs {
-				b.runJob(workCtx, j)
-			}
-		})
+	for lane, n := range map[chan job]int{b.jobs: b.cfg.Workers, b.reads: b.cfg.ReadWorkers} {
+		for range n {
+			workers.Go(func() {
+				for j := range lane {
+					b.runJob(workCtx, j)
+				}
+			})
+		}
 	}
 
 	sockCtx, stopSocket := context.WithCancel(ctx)
@@ -282,6 +301,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	b.setConnected(false)
 	stopSweeps() // nothing may enqueue once jobs is closed
 	close(b.jobs)
+	close(b.reads)
 	b.stopRefreshes()
 	done := make(chan struct{})
 	go func() { workers.Wait(); b.refusing.Wait(); b.refreshes.Wait(); close(done) }()
@@ -401,8 +421,12 @@ func (b *Bot) accept(evt socketmode.Event, teamID string) bool {
 }
 
 func (b *Bot) enqueue(ctx context.Context, j job) {
+	lane := b.reads
+	if j.writes() {
+		lane = b.jobs
+	}
 	select {
-	case b.jobs <- j:
+	case lane <- j:
 	default:
 		b.refuseOverload(ctx, j)
 	}

@@ -119,7 +119,7 @@ func TestBurstOfAThousandIsAckedBoundedAndAnswered(t *testing.T) {
 		inFlight.Add(-1)
 		return message.Reply("done " + req.Text)
 	})
-	_, _ = run(t, fs, cmds, func(c *Config) { c.Workers = workers })
+	_, _ = run(t, fs, cmds, func(c *Config) { c.ReadWorkers = workers }) // /presence: the read lane
 
 	goroutinesBefore := runtime.NumGoroutine()
 	ids := make([]string, 1000)
@@ -428,7 +428,7 @@ func TestOverloadIsAnErrorOutcome(t *testing.T) {
 		<-release
 		return message.Reply("done")
 	}), func(c *Config) {
-		c.Workers, c.Queue = 1, 1
+		c.Workers, c.ReadWorkers, c.Queue = 1, 1, 1
 		c.Hooks.Answered = func(command, outcome string, _ time.Duration) { got <- command + " " + outcome }
 	})
 	send := func(command string) string {
@@ -461,5 +461,38 @@ func TestOverloadIsAnErrorOutcome(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the overflow was never counted")
+	}
+}
+
+// TestPresenceIsNotQueuedBehindStatusChanges: status changes waiting (on
+// the API budget, here on a contact center that does not answer) fill
+// their lane; /presence runs in its own and is answered meanwhile.
+func TestPresenceIsNotQueuedBehindStatusChanges(t *testing.T) {
+	fs := fakeslack.New(fakeslack.Options{})
+	t.Cleanup(fs.Close)
+	release := make(chan struct{})
+	defer close(release)
+	started := make(chan struct{}, 8)
+	_, _ = run(t, fs, commandsFunc(func(ctx context.Context, req commands.Request) message.Message {
+		if req.Command == "/status" {
+			started <- struct{}{}
+			<-release
+		}
+		return message.Reply("done " + req.Command)
+	}), func(c *Config) { c.Workers, c.ReadWorkers = 2, 2; c.CommandTimeout = time.Minute })
+	send := func(command string) string {
+		id, err := fs.SendSlashCommand(fakeslack.SlashCommand{Command: command, Text: "busy", UserID: "U1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	for range 4 { // two run, two wait for a worker
+		send("/status")
+	}
+	<-started
+	<-started
+	if m := waitAnswer(t, fs, send("/presence")); m.Text != "done /presence" {
+		t.Errorf("/presence answered %q", m.Text)
 	}
 }

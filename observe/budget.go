@@ -16,9 +16,9 @@ type BudgetWatcher interface {
 	State() presence.BudgetState
 }
 
-// budgetWaitBuckets reach the budget's 2-minute limit: a burst of status
-// changes waits seconds, a 429's pause longer.
-var budgetWaitBuckets = []float64{0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120}
+// budgetWaitBuckets reach the budget's 20-minute limit: a burst of
+// status changes at the budget's rate waits minutes, not milliseconds.
+var budgetWaitBuckets = []float64{0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1200}
 
 var knownPriorities = map[string]bool{"read": true, "write": true}
 

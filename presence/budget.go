@@ -108,9 +108,11 @@ const (
 	// says it is queued: longer than a normal answer takes.
 	DefaultNoticeDelay = 2 * time.Second
 	// DefaultMaxWait bounds one wait for the budget. A status change
-	// waits on its own bound, not its command's deadline; well inside the
-	// 30 minutes its response_url lives.
-	DefaultMaxWait = 2 * time.Minute
+	// waits on its own bound, not its command's deadline: a shift-start
+	// burst of 2,000 changes at 10 requests a second takes 400 s, and
+	// every one must still be made and answered, through a response_url
+	// that lives 30 minutes. 20 minutes leaves the answer 10 of them.
+	DefaultMaxWait = 20 * time.Minute
 	// DefaultReplicas is the share a replica keeps to when the shared
 	// bucket is unreachable before it ever counted the replicas:
 	// deploy/ runs three.
@@ -334,7 +336,7 @@ func (b *Budget) Wait(ctx context.Context, kind string) error {
 	b.mu.Unlock()
 
 	done := ctx.Done()
-	if ex := exemptOf(ctx); ex != nil && p == Write {
+	if ex := exemptOf(ctx); ex != nil && (p == Write || ex.reads) {
 		// The command's deadline stops while its change waits here; the
 		// budget's own limit bounds the wait instead.
 		ex.hold()

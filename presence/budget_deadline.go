@@ -15,7 +15,21 @@ import (
 // such a wait on its own. The parent's cancellation (shutdown) and
 // deadline still end it.
 func WithBudgetExemptTimeout(parent context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	return newExemptTimeout(parent, timeout, false)
+}
+
+// withFetchTimeout is WithBudgetExemptTimeout for a roster fetch: reads
+// too are held while they wait for the budget. The fetch is shared by all
+// its readers (each stops waiting at its own deadline), and a roster of
+// 200 pages read at the budget's rate takes longer than any fixed bound:
+// what the timeout bounds is the contact center's own slowness.
+func withFetchTimeout(parent context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	return newExemptTimeout(parent, timeout, true)
+}
+
+func newExemptTimeout(parent context.Context, timeout time.Duration, reads bool) (context.Context, context.CancelFunc) {
 	c := &exemptCtx{
+		reads: reads,
 		// Values come from parent, but not its cancelCtx: context.Cause
 		// must read this context's own error.
 		values:   context.WithoutCancel(parent),
@@ -37,6 +51,9 @@ type exemptKey struct{}
 // AfterFunc, so contexts derived from it need no goroutine each.
 type exemptCtx struct {
 	values context.Context
+	// reads: a read's wait for the budget holds the deadline too, not
+	// only a write's.
+	reads bool
 
 	mu         sync.Mutex
 	stopParent func() bool

@@ -525,3 +525,50 @@ func TestBudgetUnderPressure(t *testing.T) {
 		t.Error("a budget that is off is under pressure")
 	}
 }
+
+// TestRosterFetchWaitsOutTheBudget: a roster read at the budget's rate
+// takes longer than the fetch's own bound (200 pages at 10/s are 20 s);
+// its waits for the budget do not count against that bound, so the
+// fetch completes and every reader of it gets the roster. A reader still
+// stops waiting at its own deadline.
+func TestRosterFetchWaitsOutTheBudget(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(base)
+	b := presence.NewBudget(presence.BudgetOptions{Rate: 1, Burst: 1, Clock: clock, MaxWait: time.Hour})
+	sim, client := setup(t, presence.WithBudget(b))
+	for i := range 5 * presence.MaxPageSize {
+		sim.Add(agent(fmt.Sprintf("agent_%04d", i), "Agent", presence.Available, "sales_team"))
+	}
+	const fetchBound = 30 * time.Millisecond
+	snaps := presence.NewSnapshots(client, time.Minute, clock.Now, presence.WithFetchTimeout(fetchBound))
+
+	impatient, cancel := context.WithTimeout(context.Background(), fetchBound)
+	defer cancel()
+	if _, err := snaps.Get(impatient); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a reader with a short deadline: %v, want its deadline", err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		s, err := snaps.Get(context.Background())
+		if err == nil && s.Len() != 5*presence.MaxPageSize {
+			err = fmt.Errorf("got %d agents, want %d", s.Len(), 5*presence.MaxPageSize)
+		}
+		got <- err
+	}()
+	// The 5 pages get a token a second; each second of the budget's clock
+	// comes after more real time than the fetch's bound.
+	for range 10 {
+		time.Sleep(fetchBound)
+		clock.Advance(time.Second)
+		select {
+		case err := <-got:
+			if err != nil {
+				t.Fatalf("the fetch that waited for the budget: %v", err)
+			}
+			return
+		default:
+		}
+	}
+	if err := <-got; err != nil {
+		t.Fatalf("the fetch that waited for the budget: %v", err)
+	}
+}

@@ -210,6 +210,8 @@ type Snapshots struct {
 	pressureFn func() bool
 	// lease and renew time the fleet's claim (claimLease, claimRenew).
 	lease, renew time.Duration
+	// fetchTimeout bounds a fetch, its waits for the budget aside.
+	fetchTimeout time.Duration
 
 	mu      sync.Mutex
 	current *Snapshot // nil when expired or after a failed refresh
@@ -250,6 +252,16 @@ func WithPressureSource(f func() bool) SnapshotOption {
 	return func(c *Snapshots) { c.pressureFn = f }
 }
 
+// WithFetchTimeout bounds a roster fetch's time at the contact center
+// (default 8 s); its waits for the API budget do not count.
+func WithFetchTimeout(d time.Duration) SnapshotOption {
+	return func(c *Snapshots) {
+		if d > 0 {
+			c.fetchTimeout = d
+		}
+	}
+}
+
 // WithSnapshotLogger sets where trouble with the shared store is logged.
 func WithSnapshotLogger(l *slog.Logger) SnapshotOption { return func(c *Snapshots) { c.log = l } }
 
@@ -267,7 +279,7 @@ func NewSnapshots(src RosterSource, ttl time.Duration, now func() time.Time, opt
 		now = time.Now
 	}
 	c := &Snapshots{src: src, ttl: ttl, stretch: DefaultStretchedTTL, now: now, changes: map[string]change{},
-		log: slog.New(slog.DiscardHandler), lease: claimLease, renew: claimRenew}
+		log: slog.New(slog.DiscardHandler), lease: claimLease, renew: claimRenew, fetchTimeout: fetchTimeout}
 	for _, o := range opts {
 		o(c)
 	}
@@ -473,7 +485,7 @@ func (c *Snapshots) adopt(st SharedState) {
 // refresh fetches a new snapshot, or with a shared store takes the one
 // another replica fetched.
 func (c *Snapshots) refresh(ctx context.Context) (*Snapshot, error) {
-	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	ctx, cancel := withFetchTimeout(ctx, c.fetchTimeout)
 	defer cancel()
 	if c.shared != nil {
 		if s, err, done := c.refreshShared(ctx); done {
