@@ -47,6 +47,8 @@ type world struct {
 	logs  *testlog.Buffer
 	stop  context.CancelFunc
 	done  chan error
+	// alertTicks counts the alert ticks tickAlerts moved the clock to.
+	alertTicks int
 }
 
 func roster() []presence.Agent {

@@ -88,11 +88,21 @@ func TestAlertRefreshesSupervisorsHome(t *testing.T) {
 }
 
 // tickAlerts moves the fake clock to the alert poll's next tick, once the
-// scheduler has set its timers (alerts and after_call).
+// previous tick's poll is done (the clock moving under a running poll
+// would end it at its deadline, on that clock) and the scheduler has set
+// its timers (alerts and after_call).
 func (w *world) tickAlerts(clock *clockwork.FakeClock) {
 	w.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
+	for strings.Count(w.logs.String(), `msg="job done" component=scheduler job=alerts `) < w.alertTicks {
+		select {
+		case <-ctx.Done():
+			w.t.Fatalf("the alert poll of the previous tick did not finish:\n%s", w.logs.String())
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	w.alertTicks++
 	if err := clock.BlockUntilContext(ctx, 2); err != nil {
 		w.t.Fatalf("the scheduler did not set its timers: %v", err)
 	}

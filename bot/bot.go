@@ -102,7 +102,7 @@ type Hooks struct {
 const (
 	DefaultWorkers     = 256
 	DefaultReadWorkers = 128
-	DefaultQueue   = 8192
+	DefaultQueue       = 8192
 	// DefaultCommandTimeout leaves room, within the 10 s a person waits,
 	// for the client's check after an ambiguous update (2 s) and delivery.
 	DefaultCommandTimeout = 7 * time.Second

@@ -2,11 +2,13 @@ package commands_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/presencebot/presence-bot/commands"
 	"github.com/presencebot/presence-bot/message"
 	"github.com/presencebot/presence-bot/presence"
 	"github.com/presencebot/presence-bot/presence/ccmsim"
@@ -130,4 +132,50 @@ func TestAfterCallPollGoesAsAChangeInTheBudget(t *testing.T) {
 			break
 		}
 	}
+}
+
+// Under pressure and past even the stretched TTL, a refresh may wait
+// minutes behind status changes (they go first on the budget): /presence
+// waits for it only briefly, then answers from the last roster, saying
+// why and how old; the refresh goes on for the next reader.
+func TestPresenceUnderPressureAnswersFromTheLastRosterSoon(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock)
+	var hold sync.Mutex
+	holding := false
+	f := newFixture(t, fixtureOptions{wrap: func(sim *ccmsim.Sim) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hold.Lock()
+			h := holding
+			hold.Unlock()
+			if h && r.Method == http.MethodGet {
+				<-release // the refresh waits, as behind a burst of changes
+			}
+			sim.ServeHTTP(w, r)
+		})
+	}})
+	if m := f.run(t, userBoss, "/presence", ""); m.Failed {
+		t.Fatalf("the first /presence failed: %s", allText(m))
+	}
+	hold.Lock()
+	holding = true
+	hold.Unlock()
+	f.roster.SetPressure(true)
+	f.clock.Advance(time.Minute) // past the stretched TTL too
+
+	ctx, cancel := context.WithTimeout(context.Background(), 7*time.Second)
+	defer cancel()
+	// Waiting out the refresh would end at this deadline, with another
+	// reason in the answer.
+	m := f.h.Handle(ctx, commands.Request{UserID: userBoss, ChannelID: "C0FLOOR", Command: "/presence"})
+	checkMessage(t, m)
+	text := allText(m)
+	for _, want := range []string{"behind a burst of status changes", "last known data, from 1m ago", "Agent presence"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("no %q in the answer:\n%s", want, text)
+		}
+	}
+	unblock()
 }

@@ -228,8 +228,11 @@ type Budget struct {
 	pausedUntil  time.Time
 	writes       []*waiter // by ticket, so a change's requests keep its place
 	reads        []*waiter // first come first served
-	running      bool      // the dispatcher runs
-	kick         chan struct{}
+	// sinceRead counts the grants to writes since the last to a read
+	// (see headLocked).
+	sinceRead int
+	running   bool // the dispatcher runs
+	kick      chan struct{}
 }
 
 type waiter struct {
@@ -394,16 +397,31 @@ func (b *Budget) enqueueLocked(w *waiter) {
 	b.writes = slices.Insert(b.writes, i, w)
 }
 
-// headLocked is the next waiter to serve: the first write, else the
-// first read.
-func (b *Budget) headLocked() *waiter {
+// Reads' share while writes queue: writes go first, but after
+// readShareEvery-1 grants to writes in a row, a read that has waited
+// readStarve gets the next token. A burst of changes at the budget's rate
+// lasts minutes; without a share, a cold roster read (a fetch the bot
+// has never made, so no last snapshot to serve) would wait all of it.
+const (
+	readShareEvery = 10
+	readStarve     = 2 * time.Second
+)
+
+// headLocked is the next waiter to serve, and whether it takes its
+// token as a write does (a read's share: no reserve is left for writes,
+// which are queued anyway): the first write, else the first read, but a
+// read that waited long enough once in readShareEvery grants.
+func (b *Budget) headLocked() (w *waiter, asWrite bool) {
 	if len(b.writes) > 0 {
-		return b.writes[0]
+		if len(b.reads) > 0 && b.sinceRead >= readShareEvery-1 && b.clock.Since(b.reads[0].since) >= readStarve {
+			return b.reads[0], true
+		}
+		return b.writes[0], true
 	}
 	if len(b.reads) > 0 {
-		return b.reads[0]
+		return b.reads[0], false
 	}
-	return nil
+	return nil, false
 }
 
 func (b *Budget) removeLocked(w *waiter) {
@@ -447,20 +465,28 @@ func (b *Budget) position(w *waiter) int {
 func (b *Budget) dispatch() {
 	for {
 		b.mu.Lock()
-		w := b.headLocked()
+		w, asWrite := b.headLocked()
 		if w == nil {
 			b.running = false
 			b.mu.Unlock()
 			return
 		}
 		p := w.prio
+		if asWrite {
+			p = Write
+		}
 		b.mu.Unlock()
 		wait := b.take(p)
 		if wait <= 0 {
 			b.mu.Lock()
 			// A write may have come meanwhile: the token is the best
 			// waiter's now.
-			if w := b.headLocked(); w != nil {
+			if w, _ := b.headLocked(); w != nil {
+				if w.prio == Write {
+					b.sinceRead++
+				} else {
+					b.sinceRead = 0
+				}
 				b.removeLocked(w)
 				w.granted = true
 				close(w.ready)

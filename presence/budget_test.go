@@ -572,3 +572,55 @@ func TestRosterFetchWaitsOutTheBudget(t *testing.T) {
 		t.Fatalf("the fetch that waited for the budget: %v", err)
 	}
 }
+
+// TestReadsGetAShareOfALongWriteBurst: writes go first, but a read that
+// has waited 2 s gets one token in ten: a roster read is not starved for
+// the whole of a burst of changes that lasts minutes.
+func TestReadsGetAShareOfALongWriteBurst(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(base)
+	b := presence.NewBudget(presence.BudgetOptions{Rate: 10, Burst: 1, Clock: clock, MaxWait: time.Hour})
+	var mu sync.Mutex
+	var order []string
+	wait := func(name string, p presence.Priority) {
+		if err := b.Wait(presence.WithPriority(context.Background(), p), "get"); err != nil {
+			t.Errorf("%s: %v", name, err)
+			return
+		}
+		mu.Lock()
+		order = append(order, name)
+		mu.Unlock()
+	}
+	const writes = 60
+	var wg sync.WaitGroup
+	for i := range writes {
+		wg.Go(func() { wait(fmt.Sprintf("write %02d", i), presence.Write) })
+	}
+	// Every write queued (one got the burst), then the read: each waiter
+	// has its limit's timer, and the dispatcher one for the next token.
+	blockUntil(t, clock, writes)
+	wg.Go(func() { wait("read", presence.Read) })
+	blockUntil(t, clock, writes+1)
+	granted := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(order)
+	}
+	// One token each 100 ms: each step grants exactly one waiter.
+	for n := granted(); n < writes+1; n++ {
+		clock.Advance(100 * time.Millisecond)
+		eventually(t, "the next grant", func() bool { return granted() > n })
+	}
+	wg.Wait()
+	at := slices.Index(order, "read")
+	// 2 s of waiting is 20 writes at 10 a second; the share comes within
+	// the next ten grants.
+	if at < 0 || at > 20+readShareEvery {
+		t.Errorf("the read was granted %dth of %d, want within the first %d: writes must not starve it", at+1, len(order), 20+readShareEvery)
+	}
+	if at < 20 {
+		t.Errorf("the read was granted %dth, before it waited 2 s: writes go first", at+1)
+	}
+}
+
+// readShareEvery is presence.readShareEvery, for the test above.
+const readShareEvery = 10
