@@ -33,9 +33,9 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-// demoJobs is how many jobs the demo schedules (summary, alerts, nudges,
+// demoJobs is how many jobs the demo schedules (summary, alerts, nudges, history,
 // after_call): each has a timer set while it waits for its next tick.
-const demoJobs = 4
+const demoJobs = 5
 
 // TestDemoShowsANudgeAndAnEscalation: within the demo's first minutes
 // (its clock moved by the test, its floor held still), Rohan, 22 minutes
@@ -76,7 +76,8 @@ func TestDemoShowsANudgeAndAnEscalation(t *testing.T) {
 	waitDone(demoJobs) // every job runs at the start
 	// step moves the clock by the shortest job's interval (after_call's
 	// 2 s) and waits for the jobs due then: after_call, and at each 10 s
-	// the alert poll and the nudger, at each minute the summary.
+	// the alert poll and the nudger, at each minute the summary and the
+	// history sample.
 	step := func() {
 		t.Helper()
 		n := jobsDone()
@@ -88,7 +89,7 @@ func TestDemoShowsANudgeAndAnEscalation(t *testing.T) {
 		if el := clock.Since(start); el%(10*time.Second) == 0 {
 			due += 2
 			if el%time.Minute == 0 {
-				due++
+				due += 2 // the summary and the history sample
 			}
 		}
 		waitDone(n + due)

@@ -30,7 +30,7 @@ func engineRules(rules []config.AlertRule) (avail []alerts.AvailabilityRule, sta
 		case config.StatusLongerThan:
 			status = append(status, nudge.Rule{
 				Name: r.Name, Teams: r.Teams, Status: r.Status, After: r.After, EscalateAfter: r.EscalateAfter,
-				Active: active, Channel: r.Channel,
+				Active: active, Channel: r.Channel, Mention: r.Mention,
 			})
 			watched = append(watched, alerts.RuleScope{Name: r.Name, Teams: r.Teams, Channel: r.Channel})
 		}

@@ -62,8 +62,9 @@ func dryShiftStart(loc *time.Location) time.Time {
 
 // RulesTestOptions configure the dry run.
 type RulesTestOptions struct {
-	// File is the rules file; Rules what it holds, as config.ParseRules
-	// read it.
+	// File is the rules file ("" for none); Rules the rules the bot would
+	// run: the file's, as config.ParseRules read it, then the ALERT_*
+	// variables' (config.VariableRules, config.JoinRules).
 	File  string
 	Rules []config.AlertRule
 	// Span is how much of the simulated day to run (default 8h, the
@@ -81,11 +82,12 @@ type RulesTestOptions struct {
 }
 
 // RulesTestMain runs `presence-bot rules test [flags]` and returns its
-// exit status. It reads the rules file (--file, else ALERT_RULES_FILE,
-// else alerts.yml when present), TIMEZONE, and the ALERT_* variables that
-// give rules their defaults (ALERT_CHANNEL, ALERT_FOR, ALERT_REPEAT,
-// ALERT_ACTIVE_HOURS, ALERT_INTERVAL) through lookup, and nothing else:
-// no Slack or contact-center setting is needed.
+// exit status. It runs the rules the bot would: the rules file's (--file,
+// else ALERT_RULES_FILE, else alerts.yml when present), then those of
+// ALERT_THRESHOLD and ALERT_TEAM_THRESHOLDS. It reads them, TIMEZONE, and
+// the ALERT_* variables that give rules their defaults (ALERT_CHANNEL,
+// ALERT_FOR, ALERT_REPEAT, ALERT_ACTIVE_HOURS, ALERT_INTERVAL) through
+// lookup, and nothing else: no Slack or contact-center setting is needed.
 func RulesTestMain(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
 	o, file, err := parseDryRunFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -111,10 +113,6 @@ func RulesTestMain(ctx context.Context, args []string, lookup func(string) (stri
 			file = "alerts.yml"
 		}
 	}
-	if file == "" {
-		return fail("no rules file: give --file F, set ALERT_RULES_FILE, or put alerts.yml in the working directory")
-	}
-
 	d, problems := dryRunDefaults(env)
 	o.Location = d.Location
 	if v := env("ALERT_INTERVAL"); v != "" {
@@ -128,14 +126,29 @@ func RulesTestMain(ctx context.Context, args []string, lookup func(string) (stri
 		return fail("%s", strings.Join(problems, "\n  "))
 	}
 
-	data, err := os.ReadFile(file)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return fail("%s: no such file", file)
+	var rules []config.AlertRule
+	var ruleProblems []config.RuleProblem
+	if file != "" {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return fail("%s: no such file", file)
+			}
+			return fail("read the rules file: %v", err)
 		}
-		return fail("read the rules file: %v", err)
+		rules, ruleProblems = config.ParseRules(file, data, d)
 	}
-	rules, ruleProblems := config.ParseRules(file, data, d)
+	// The variables' rules, next to the file's, as the bot makes them.
+	vars, varProblems := config.VariableRules(lookup, file != "", d)
+	if len(varProblems) > 0 {
+		lines := make([]string, len(varProblems))
+		for i, p := range varProblems {
+			lines[i] = p.String()
+		}
+		return fail("%s", strings.Join(lines, "\n  "))
+	}
+	rules, clashes := config.JoinRules(rules, vars)
+	ruleProblems = append(ruleProblems, clashes...)
 	if len(ruleProblems) > 0 {
 		fmt.Fprintf(stderr, "presence-bot rules test: %s has %d problem(s); the bot would not start with it:\n", file, len(ruleProblems))
 		for _, p := range ruleProblems {
@@ -143,8 +156,13 @@ func RulesTestMain(ctx context.Context, args []string, lookup func(string) (stri
 		}
 		return dryRunUsage
 	}
-	if len(rules) == 0 {
-		return fail("%s has no rules: nothing to test", file)
+	switch {
+	case len(rules) > 0:
+	case file != "":
+		return fail("%s has no rules, and ALERT_THRESHOLD and ALERT_TEAM_THRESHOLDS make none: nothing to test", file)
+	default:
+		return fail("no rules: give --file F, set ALERT_RULES_FILE, or put alerts.yml in the working directory; " +
+			"or set ALERT_CHANNEL with ALERT_THRESHOLD or ALERT_TEAM_THRESHOLDS")
 	}
 	o.File, o.Rules = file, rules
 	// The engines' warnings would be the bot's: show them, apart from the
@@ -443,7 +461,7 @@ func newDryRules(o RulesTestOptions, client *presence.Client, roster *presence.S
 			n := nudge.New(r.rec, store, nudge.Settings{
 				Rules: []nudge.Rule{{
 					Name: rule.Name, Teams: rule.Teams, Status: rule.Status, After: rule.After,
-					EscalateAfter: rule.EscalateAfter, Active: active, Channel: rule.Channel,
+					EscalateAfter: rule.EscalateAfter, Active: active, Channel: rule.Channel, Mention: rule.Mention,
 				}},
 				Roster: roster, Directory: dryDirectory{}, Location: o.Location,
 			}, rlog)
@@ -685,7 +703,7 @@ func writeDryReport(w io.Writer, o RulesTestOptions, teams []presence.Team, star
 	}
 	zone := o.Location.String()
 	fmt.Fprintf(w, "Dry run of %s: %d rule(s) over %s of a simulated Monday, %s–%s %s, polled every %s.\n",
-		o.File, len(o.Rules), compactDuration(o.Span), start.Format("15:04"), end.Format("15:04"), zone, compactDuration(o.Poll))
+		drySources(o), len(o.Rules), compactDuration(o.Span), start.Format("15:04"), end.Format("15:04"), zone, compactDuration(o.Poll))
 	fmt.Fprintf(w, "Floor: %d simulated agents in %s (seed %d). The shift runs %s–%s; each agent takes two breaks of %s–%s and a lunch of %s–%s (busy), and %d%% of them linger %s–%s in after-call work after about one call in %d.\n",
 		o.Agents, strings.Join(ids, ", "), o.Seed, start.Format("15:04"), start.Add(ccmsim.DefaultShift).Format("15:04"),
 		compactDuration(ccmsim.MinBreak), compactDuration(ccmsim.MaxBreak), compactDuration(ccmsim.MinLunch), compactDuration(ccmsim.MaxLunch),
@@ -701,6 +719,28 @@ func writeDryReport(w io.Writer, o RulesTestOptions, teams []presence.Team, star
 			writeAvailabilityRule(w, r, o, end)
 		}
 	}
+}
+
+// drySources names where the rules come from: the file, then the
+// variables that made rules ("alerts.yml, ALERT_THRESHOLD and
+// ALERT_TEAM_THRESHOLDS").
+func drySources(o RulesTestOptions) string {
+	var names []string
+	if o.File != "" {
+		names = append(names, o.File)
+	}
+	for _, r := range o.Rules {
+		if r.Line == 0 && r.Source != "" && r.Source != o.File && !slices.Contains(names, r.Source) {
+			names = append(names, r.Source)
+		}
+	}
+	switch len(names) {
+	case 0:
+		return "the rules"
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 // scope names the agents a rule watches.

@@ -162,12 +162,13 @@ func TestRulesTestBadFileExitsTwoNamingTheLine(t *testing.T) {
 
 func TestRulesTestFindsTheFile(t *testing.T) {
 	t.Chdir(t.TempDir())
-	// Neither --file, ALERT_RULES_FILE nor alerts.yml: a clear error.
-	code, _, errOut := dryRun(t, dryEnv(nil))
+	// Neither --file, ALERT_RULES_FILE, alerts.yml nor the variables'
+	// rules: a clear error naming every way to give rules.
+	code, _, errOut := dryRun(t, dryEnv(map[string]string{"ALERT_THRESHOLD": "3"}))
 	if code != 2 {
 		t.Errorf("no file: exit %d, want 2", code)
 	}
-	for _, w := range []string{"--file", "ALERT_RULES_FILE", "alerts.yml"} {
+	for _, w := range []string{"--file", "ALERT_RULES_FILE", "alerts.yml", "ALERT_CHANNEL", "ALERT_THRESHOLD", "ALERT_TEAM_THRESHOLDS"} {
 		if !strings.Contains(errOut, w) {
 			t.Errorf("no file: stderr does not name %s:\n%s", w, errOut)
 		}
@@ -258,5 +259,55 @@ func TestRulesTestPollsAtTheAlertInterval(t *testing.T) {
 	}
 	if !strings.Contains(out, "polled every 20s") {
 		t.Errorf("header does not say the interval:\n%s", out)
+	}
+}
+
+// The ALERT_THRESHOLD and ALERT_TEAM_THRESHOLDS rules run beside the
+// file's, as the bot runs them, by their names (all, team:<id>); no
+// SLACK_ or EXOTEL_ variable is needed.
+func TestRulesTestRunsTheVariablesRules(t *testing.T) {
+	file := writeDryRules(t, dryRunRules)
+	env := dryEnv(map[string]string{"ALERT_CHANNEL": "C0ALERTS", "ALERT_THRESHOLD": "30", "ALERT_TEAM_THRESHOLDS": "support_team=5"})
+	code, out, errOut := dryRun(t, env, "--file", file, "--simulate", "1h", "--agents", "80")
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, errOut)
+	}
+	for _, rule := range []string{"sales-floor", "long-wrap-up", "all", "team:support_team"} {
+		drySection(t, out, rule)
+	}
+	if !strings.Contains(out, "4 rule(s)") || !strings.Contains(out, "ALERT_THRESHOLD") || !strings.Contains(out, "ALERT_TEAM_THRESHOLDS") {
+		t.Errorf("header does not count the variables' rules or name their variables:\n%s", out)
+	}
+	// The support team, named by a variable's rule only, is on the floor.
+	if !strings.Contains(drySection(t, out, "team:support_team"), "(support_team)") {
+		t.Errorf("team:support_team does not watch support_team:\n%s", out)
+	}
+
+	// With a file, ALERT_THRESHOLD=0 is no rule, as in the bot.
+	env = dryEnv(map[string]string{"ALERT_CHANNEL": "C0ALERTS", "ALERT_THRESHOLD": "0"})
+	code, out, errOut = dryRun(t, env, "--file", file, "--simulate", "10m")
+	if code != 0 || strings.Contains(out, "\nall — ") {
+		t.Errorf("ALERT_THRESHOLD=0 with a file: exit %d, stdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+}
+
+// Without a rules file, the variables' rules alone are run (the bot runs
+// them whenever ALERT_CHANNEL is set), and their problems are named.
+func TestRulesTestWithoutAFileRunsTheVariablesRules(t *testing.T) {
+	t.Chdir(t.TempDir())
+	env := dryEnv(map[string]string{"ALERT_CHANNEL": "C0ALERTS", "ALERT_THRESHOLD": "30"})
+	code, out, errOut := dryRun(t, env, "--simulate", "30m", "--agents", "60")
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, errOut)
+	}
+	drySection(t, out, "all")
+	if !strings.Contains(out, "Dry run of ALERT_THRESHOLD: 1 rule(s)") {
+		t.Errorf("header does not say where the rule comes from:\n%s", out)
+	}
+
+	code, _, errOut = dryRun(t, dryEnv(map[string]string{"ALERT_CHANNEL": "C0ALERTS", "ALERT_TEAM_THRESHOLDS": "sales"}))
+	if code != 2 || !strings.Contains(errOut, "ALERT_THRESHOLD: required when ALERT_CHANNEL is set") ||
+		!strings.Contains(errOut, `ALERT_TEAM_THRESHOLDS: entry "sales"`) {
+		t.Errorf("bad variables: exit %d, stderr:\n%s", code, errOut)
 	}
 }

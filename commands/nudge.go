@@ -46,6 +46,14 @@ func (h *Handler) nudgeMore(ctx context.Context, c Click) message.Message {
 	case errors.Is(err, nudge.ErrEpisodeOver):
 		result = "over"
 		m = refused("That reminder is over: they've already moved on, so there's nothing to wait for.")
+	case errors.Is(err, nudge.ErrNoMoreTime):
+		result = "no_more_time"
+		var noMore *nudge.NoMoreTimeError
+		if errors.As(err, &noMore) {
+			m = refused(noMore.Answer)
+		} else {
+			m = refused("You've had the extra time already.")
+		}
 	case errors.Is(err, nudge.ErrNotUnderstood):
 		result = "not_understood"
 		m = refused("That button is not one I understand. Type `/status` instead.")

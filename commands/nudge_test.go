@@ -79,6 +79,9 @@ func TestNudgeMoreClick(t *testing.T) {
 			want: "already moved on", outcome: message.OutcomeRefused, called: true},
 		{name: "not a nudge button", user: "U0AGENT01", value: moreValue, err: nudge.ErrNotUnderstood,
 			want: "not one I understand", outcome: message.OutcomeRefused, called: true},
+		{name: "extra time used up", user: "U0AGENT01", value: moreValue,
+			err:  &nudge.NoMoreTimeError{Agent: "agent_001", Answer: "You've had the extra time already; your supervisors will be told at 09:07."},
+			want: "told at 09:07", outcome: message.OutcomeRefused, called: true},
 		{name: "state down", user: "U0SUPER01", value: moreValue, err: fmt.Errorf("x: %w: %w", nudge.ErrStateUnavailable, errors.New("redis")),
 			want: "couldn't reach", outcome: message.OutcomeError, called: true},
 	}

@@ -69,8 +69,10 @@ type AlertRule struct {
 	// Channel is the rule's channel, else ALERT_CHANNEL. With
 	// AllowChannelNames it may hold a name (check resolves it).
 	Channel string
-	// Mention are user IDs (U…, W…) or one user group ID (S…), mentioned
-	// on critical (and on escalation).
+	// Mention are user IDs (U…, W…) or one user group ID (S…): pinged
+	// when an available_below rule is critical, and in the escalation
+	// of a status_longer_than rule (the post that pages the supervisors;
+	// the agent's DM pings nobody else).
 	Mention []string
 
 	// Source is the rules file's path, or the variable that made the rule
@@ -128,6 +130,15 @@ var (
 	// <@U123>, <@U123|name> or <!subteam^S123>, as Slack writes mentions.
 	mentionForm = regexp.MustCompile(`^<(?:@|!subteam\^)([A-Z0-9]+)(?:\|[^>]*)?>$`)
 )
+
+// reservedNames are the names no file rule may take, whatever their case,
+// and why: the rule ALERT_THRESHOLD makes is "all", and it keeps its
+// state under "total", the key it had before rules had names (see
+// alerts.AllRule), so a rule by either name would share its state.
+var reservedNames = map[string]string{
+	"all":   "for the rule ALERT_THRESHOLD makes",
+	"total": "(the rule all, which ALERT_THRESHOLD makes, keeps its state under it)",
+}
 
 // ParseRules reads a rules file (see the runtime contract's "Alert rules
 // file"): its rules in file order, defaults filled in from d, and every
@@ -327,6 +338,9 @@ func (p *ruleParser) rule(i int, n *yaml.Node) (AlertRule, bool) {
 		default:
 			r.Name = name
 			where = fmt.Sprintf("rule %q: ", name)
+			if why := reservedNames[strings.ToLower(name)]; why != "" {
+				p.addf(nameNode, "%sthe name %s is reserved %s; rename this rule", where, strings.ToLower(name), why)
+			}
 			if line, dup := p.names[strings.ToLower(name)]; dup {
 				p.addf(nameNode, "%sname used by the rule at line %d (names must be unique, whatever their case: silences name them)", where, line)
 			} else {
@@ -702,29 +716,15 @@ func (l *loader) alertRules(a *Alert, file string, loc *time.Location, o options
 		a.Rules, problems = ParseRules(file, data, d)
 	}
 
-	fileRules := len(a.Rules)
-	variable := func(source, rule string, teams []string, warning int) {
-		r := AlertRule{Name: rule, Teams: teams, Kind: AvailableBelow, Warning: warning, ResolveAt: warning,
-			For: d.For, Repeat: d.Repeat, ActiveHours: d.ActiveHours, Channel: d.Channel, Source: source}
+	vars := variableRules(*a, file != "", d)
+	for _, r := range vars {
 		if r.Channel == "" {
-			l.addf(source, "makes the rule %q, which has no channel: set ALERT_CHANNEL", rule)
-		}
-		for _, fr := range a.Rules[:fileRules] {
-			if strings.EqualFold(fr.Name, rule) {
-				problems = append(problems, RuleProblem{File: fr.Source, Line: fr.Line,
-					Message: fmt.Sprintf("rule %q: name used by the rule %s makes (rename this one)", fr.Name, source)})
-			}
-		}
-		a.Rules = append(a.Rules, r)
-	}
-	if file == "" && a.Channel != "" || file != "" && a.Threshold > 0 {
-		variable("ALERT_THRESHOLD", "all", nil, a.Threshold)
-	}
-	if file != "" || a.Channel != "" {
-		for _, t := range a.TeamThresholds {
-			variable("ALERT_TEAM_THRESHOLDS", "team:"+t.TeamID, []string{t.TeamID}, t.Min)
+			l.addf(r.Source, "makes the rule %q, which has no channel: set ALERT_CHANNEL", r.Name)
 		}
 	}
+	var clashes []RuleProblem
+	a.Rules, clashes = JoinRules(a.Rules, vars)
+	problems = append(problems, clashes...)
 
 	slices.SortStableFunc(problems, func(x, y RuleProblem) int { return x.Line - y.Line })
 	for _, p := range problems {
@@ -773,4 +773,78 @@ func KeepRuleProblems() Option {
 // file.
 func WithReadFile(read func(name string) ([]byte, error)) Option {
 	return func(o *options) { o.readFile = read }
+}
+
+// variableRules are the rules the ALERT_* variables in a make, after the
+// file's: ALERT_THRESHOLD is the rule "all" and each ALERT_TEAM_THRESHOLDS
+// entry the rule "team:<id>", each with d's settings. Without a rules
+// file they exist whenever ALERT_CHANNEL is set (as before the file);
+// with one, ALERT_THRESHOLD=0 is no rule.
+func variableRules(a Alert, withFile bool, d RuleDefaults) []AlertRule {
+	var rules []AlertRule
+	variable := func(source, rule string, teams []string, warning int) {
+		rules = append(rules, AlertRule{Name: rule, Teams: teams, Kind: AvailableBelow, Warning: warning, ResolveAt: warning,
+			For: d.For, Repeat: d.Repeat, ActiveHours: d.ActiveHours, Channel: d.Channel, Source: source})
+	}
+	if !withFile && a.Channel != "" || withFile && a.Threshold > 0 {
+		variable("ALERT_THRESHOLD", "all", nil, a.Threshold)
+	}
+	if withFile || a.Channel != "" {
+		for _, t := range a.TeamThresholds {
+			variable("ALERT_TEAM_THRESHOLDS", "team:"+t.TeamID, []string{t.TeamID}, t.Min)
+		}
+	}
+	return rules
+}
+
+// VariableRules returns the rules the ALERT_* variables make, read
+// through lookup as Load reads them, for `presence-bot rules test`, which
+// must run what the bot runs without its Slack and contact-center
+// settings: ALERT_THRESHOLD is the rule "all" and each
+// ALERT_TEAM_THRESHOLDS entry the rule "team:<id>", with d's channel,
+// for, repeat and active hours. withFile says whether a rules file is in
+// use: without one, the rules exist only while ALERT_CHANNEL is set (and
+// it requires ALERT_THRESHOLD); with one, ALERT_THRESHOLD unset or 0 is
+// no rule. Each problem names its variable. JoinRules puts them after a
+// file's rules.
+func VariableRules(lookup func(string) (string, bool), withFile bool, d RuleDefaults) ([]AlertRule, []Problem) {
+	l := &loader{lookup: lookup, read: make(map[string]bool)}
+	// As loader.alert reads them; ALERT_CHANNEL only says whether it is
+	// set (the switch without a file): d.Channel is the rules' channel.
+	a := Alert{Channel: l.str("ALERT_CHANNEL"), Threshold: l.integer("ALERT_THRESHOLD", 0, 0)}
+	if a.Channel != "" && !withFile && l.str("ALERT_THRESHOLD") == "" {
+		l.addf("ALERT_THRESHOLD", "required when ALERT_CHANNEL is set")
+	}
+	if v := l.str("ALERT_TEAM_THRESHOLDS"); v != "" {
+		teams, errs := parseTeamThresholds(v)
+		for _, err := range errs {
+			l.addf("ALERT_TEAM_THRESHOLDS", "%v", err)
+		}
+		a.TeamThresholds = teams
+	}
+	rules := variableRules(a, withFile, d)
+	for _, r := range rules {
+		if r.Channel == "" {
+			l.addf(r.Source, "makes the rule %q, which has no channel: set ALERT_CHANNEL", r.Name)
+		}
+	}
+	return rules, l.problems
+}
+
+// JoinRules returns a rules file's rules followed by the variables' (see
+// VariableRules), as the bot runs them, and a problem for each file rule
+// whose name a variable's rule takes, whatever its case (names must be
+// unique: silences name them). A file rule named all is not counted
+// again: ParseRules reports that name as reserved already.
+func JoinRules(file, vars []AlertRule) ([]AlertRule, []RuleProblem) {
+	var problems []RuleProblem
+	for _, v := range vars {
+		for _, fr := range file {
+			if strings.EqualFold(fr.Name, v.Name) && reservedNames[strings.ToLower(fr.Name)] == "" {
+				problems = append(problems, RuleProblem{File: fr.Source, Line: fr.Line,
+					Message: fmt.Sprintf("rule %q: name used by the rule %s makes (rename this one)", fr.Name, v.Source)})
+			}
+		}
+	}
+	return append(slices.Clone(file), vars...), problems
 }

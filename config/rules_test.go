@@ -511,7 +511,7 @@ func TestLoadAlertRulesAndVariables(t *testing.T) {
 		// The variables' rule names are taken.
 		{"name clash", map[string]string{"ALERT_CHANNEL": "C0A", "ALERT_THRESHOLD": "2", "ALERT_TEAM_THRESHOLDS": "sales=1"},
 			map[string]string{"alerts.yml": "rules:\n  - name: all\n    available_below: {warning: 4}\n  - name: Team:Sales\n    available_below: {warning: 4}\n"},
-			nil, []string{`ALERT_RULES_FILE: alerts.yml:2: rule "all": name used by the rule ALERT_THRESHOLD makes (rename this one)`,
+			nil, []string{`ALERT_RULES_FILE: alerts.yml:2: rule "all": the name all is reserved for the rule ALERT_THRESHOLD makes; rename this rule`,
 				`ALERT_RULES_FILE: alerts.yml:4: rule "Team:Sales": name used by the rule ALERT_TEAM_THRESHOLDS makes (rename this one)`}, nil},
 		// Named but missing, or a directory.
 		{"named missing", map[string]string{"ALERT_RULES_FILE": "conf/rules.yml"}, nil,

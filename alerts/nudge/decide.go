@@ -71,6 +71,9 @@ type Episode struct {
 	// the Slack user who asked.
 	MoreUntil time.Time `json:"more_until,omitzero"`
 	MoreBy    string    `json:"more_by,omitempty"`
+	// MoreTimes counts the clicks that moved the escalation (at most
+	// MaxMoreTime).
+	MoreTimes int `json:"more_times,omitempty"`
 
 	// DM and Escalation are where the messages went, for edits.
 	DM         Posted `json:"dm,omitzero"`
@@ -115,6 +118,12 @@ type Observation struct {
 // keep once it is sent (zero when none).
 func Decide(prev Episode, obs Observation, r Rule, now time.Time) (Action, Episode) {
 	in := obs.Present && obs.Status == r.Status
+	if in && obs.Since.IsZero() {
+		// No status_since (the API left it out): the stretch cannot be
+		// timed. Nothing starts, and an open episode waits as it is: the
+		// agent has not moved on.
+		return 0, prev
+	}
 	var act Action
 	if prev.open() && (!in || !obs.Since.Equal(prev.Since)) {
 		// Moved on, or a new stretch in the status began. A closed
@@ -167,17 +176,23 @@ func Decide(prev Episode, obs Observation, r Rule, now time.Time) (Action, Episo
 }
 
 // GiveMoreTime is the [5 more minutes] click at now by a Slack user.
-// The escalation moves to MoreTime from now, unless it is later already;
-// after the escalation there is nothing to move, and the click is only
+// The escalation moves to MoreTime from now, unless it is later already,
+// at most MaxMoreTime times per episode: a further click is refused (ok
+// false, ep unchanged), so nobody postpones the escalation for ever.
+// After the escalation there is nothing to move, and the click is only
 // noted for the messages.
-func GiveMoreTime(ep Episode, by string, now time.Time) Episode {
+func GiveMoreTime(ep Episode, by string, now time.Time) (next Episode, ok bool) {
 	until := now.Add(MoreTime)
 	if ep.EscalatedAt.IsZero() {
+		if ep.MoreTimes >= MaxMoreTime {
+			return ep, false
+		}
+		ep.MoreTimes++
 		if ep.EscalateAt.After(until) {
 			until = ep.EscalateAt
 		}
 		ep.EscalateAt = until
 	}
 	ep.MoreUntil, ep.MoreBy = until, by
-	return ep
+	return ep, true
 }

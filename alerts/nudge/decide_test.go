@@ -201,6 +201,17 @@ func TestDecide(t *testing.T) {
 			obs:  Observation{Present: true, Status: presence.Offline, Since: ago(time.Minute)},
 		},
 		{
+			// No status_since (the API left it out: the zero time): how
+			// long is unknown, so nothing starts, mapped or not.
+			name: "no status_since: nothing starts", obs: in(time.Time{}),
+		},
+		{
+			// An open episode whose status_since goes missing is kept as
+			// it is: not moved on, and not timed (no escalation).
+			name: "no status_since, open episode: kept", prev: nudged(ago(5 * time.Minute)), obs: in(time.Time{}),
+			next: func() Episode { return nudged(ago(5 * time.Minute)) },
+		},
+		{
 			// Silenced: the nudge is recorded as sent, and held back.
 			name: "silenced nudge", obs: func() Observation { o := in(ago(5 * time.Minute)); o.Silenced = true; return o }(),
 			want: Nudge,
@@ -240,29 +251,53 @@ func TestDecide(t *testing.T) {
 }
 
 // [5 more minutes] moves the escalation to at least 5 minutes from the
-// click (never earlier than it was), and after the escalation only
-// records who asked and until when.
+// click (never earlier than it was), MaxMoreTime times per episode at
+// most; a further click is refused and changes nothing; after the
+// escalation a click only records who asked and until when.
 func TestGiveMoreTime(t *testing.T) {
+	usedUp := func() Episode {
+		ep := nudged(ago(2 * time.Minute))
+		ep.EscalateAt, ep.MoreTimes, ep.MoreUntil, ep.MoreBy = t0.Add(time.Minute), MaxMoreTime, t0.Add(time.Minute), "U0ASHA"
+		return ep
+	}
 	tests := []struct {
 		name      string
 		prev      Episode
+		wantOK    bool
 		wantAt    time.Time // EscalateAt after
 		wantUntil time.Time
+		wantTimes int
 	}{
-		{"escalation due in 1m: moved to 5m", nudged(ago(2 * time.Minute)), t0.Add(5 * time.Minute), t0.Add(5 * time.Minute)},
+		{"escalation due in 1m: moved to 5m", nudged(ago(2 * time.Minute)), true, t0.Add(5 * time.Minute), t0.Add(5 * time.Minute), 1},
 		{"escalation already 7m away: stays",
 			func() Episode { ep := nudged(ago(time.Minute)); ep.EscalateAt = t0.Add(7 * time.Minute); return ep }(),
-			t0.Add(7 * time.Minute), t0.Add(7 * time.Minute)},
+			true, t0.Add(7 * time.Minute), t0.Add(7 * time.Minute), 1},
+		{"the last extension",
+			func() Episode { ep := nudged(ago(2 * time.Minute)); ep.MoreTimes = MaxMoreTime - 1; return ep }(),
+			true, t0.Add(5 * time.Minute), t0.Add(5 * time.Minute), MaxMoreTime},
+		{"used up: refused, unchanged", usedUp(), false, t0.Add(time.Minute), t0.Add(time.Minute), MaxMoreTime},
 		{"escalated: only noted",
 			func() Episode { ep := nudged(ago(4 * time.Minute)); ep.EscalatedAt = ago(time.Minute); return ep }(),
-			ago(time.Minute), t0.Add(5 * time.Minute)},
+			true, ago(time.Minute), t0.Add(5 * time.Minute), 0},
+		{"escalated, used up: still noted",
+			func() Episode { ep := usedUp(); ep.EscalatedAt = ago(time.Minute); return ep }(),
+			true, t0.Add(time.Minute), t0.Add(5 * time.Minute), MaxMoreTime},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := GiveMoreTime(tt.prev, "U0BOSS", t0)
-			if !got.EscalateAt.Equal(tt.wantAt) || !got.MoreUntil.Equal(tt.wantUntil) || got.MoreBy != "U0BOSS" {
-				t.Errorf("got escalate_at %s, more_until %s by %q; want %s, %s by U0BOSS",
-					got.EscalateAt, got.MoreUntil, got.MoreBy, tt.wantAt, tt.wantUntil)
+			got, ok := GiveMoreTime(tt.prev, "U0BOSS", t0)
+			if ok != tt.wantOK {
+				t.Fatalf("got ok %t, want %t", ok, tt.wantOK)
+			}
+			if !ok {
+				if got != tt.prev {
+					t.Errorf("a refused click changed the episode:\n%+v\nwant\n%+v", got, tt.prev)
+				}
+				return
+			}
+			if !got.EscalateAt.Equal(tt.wantAt) || !got.MoreUntil.Equal(tt.wantUntil) || got.MoreBy != "U0BOSS" || got.MoreTimes != tt.wantTimes {
+				t.Errorf("got escalate_at %s, more_until %s by %q, %d times; want %s, %s by U0BOSS, %d times",
+					got.EscalateAt, got.MoreUntil, got.MoreBy, got.MoreTimes, tt.wantAt, tt.wantUntil, tt.wantTimes)
 			}
 			if !got.EscalatedAt.Equal(tt.prev.EscalatedAt) || got.NudgedAt != tt.prev.NudgedAt {
 				t.Errorf("the click changed what was sent: %+v", got)

@@ -155,6 +155,11 @@ func (n *Nudger) escalationMessage(r Rule, agentID string, ep Episode, withButto
 		name += " (" + clean(ep.Name) + ")"
 	}
 	line := fmt.Sprintf("⚠️ %s has been in *%s* for *%s*, since %s.", name, label, long, n.clock(ep.Since, now))
+	ping := mentions(r.Mention)
+	if ping != "" {
+		// The escalation is the supervisors' page.
+		line = ping + " " + line
+	}
 	switch {
 	case ep.User == "":
 		line += "\nNot mapped to a Slack user, so nobody could nudge them first."
@@ -180,8 +185,31 @@ func (n *Nudger) escalationMessage(r Rule, agentID string, ep Episode, withButto
 		notes = append(notes, "Closed at "+n.clock(now, now)+": outside active hours.")
 	}
 	blocks = append(blocks, message.NewContext(strings.Join(notes, " ")))
-	return message.Message{Visibility: message.InChannel,
-		Text: fmt.Sprintf("%s has been in %s for %s.", whoPlain(ep, agentID), label, long), Blocks: blocks}
+	text := fmt.Sprintf("%s has been in %s for %s.", whoPlain(ep, agentID), label, long)
+	if ping != "" {
+		text = ping + " " + text
+	}
+	return message.Message{Visibility: message.InChannel, Text: text, Blocks: blocks}
+}
+
+// mentions renders a rule's Mention for Slack: <@U…> for a user,
+// <!subteam^S…> for a user group, as "Formatting text for app surfaces"
+// says (https://docs.slack.dev/messaging/formatting-message-text/,
+// "Mentioning users" and "Mentioning groups"). IDs are escaped, so a
+// malformed one shows as text and pings nobody.
+func mentions(ids []string) string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		id = message.Escape(strings.TrimSpace(id))
+		switch {
+		case id == "":
+		case strings.HasPrefix(id, "S"):
+			out = append(out, "<!subteam^"+id+">")
+		default:
+			out = append(out, "<@"+id+">")
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // left is how long the agent stayed: to the status_since of what they

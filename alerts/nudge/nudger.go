@@ -119,7 +119,27 @@ var (
 	ErrStateUnavailable = errors.New("nudge state unavailable")
 	// ErrNotUnderstood: the value is no [5 more minutes] button's.
 	ErrNotUnderstood = errors.New("not a nudge button")
+	// ErrNoMoreTime: the episode has had its MaxMoreTime extensions;
+	// nothing changed. MoreTime returns it as a *NoMoreTimeError.
+	ErrNoMoreTime = errors.New("no more extra time")
 )
+
+// NoMoreTimeError is MoreTime's refusal of a click beyond MaxMoreTime.
+// It wraps ErrNoMoreTime.
+type NoMoreTimeError struct {
+	Agent string
+	// EscalateAt is when the channel is told.
+	EscalateAt time.Time
+	// Answer is the clicker's answer: "You've had the extra time
+	// already; your supervisors will be told at 10:07."
+	Answer string
+}
+
+func (e *NoMoreTimeError) Error() string {
+	return fmt.Sprintf("5 more minutes for %s: %v (escalation at %s)", e.Agent, ErrNoMoreTime, e.EscalateAt.UTC().Format(time.RFC3339))
+}
+
+func (e *NoMoreTimeError) Unwrap() error { return ErrNoMoreTime }
 
 // Nudger runs the time-in-status rules. Poll and MoreTime may be called
 // concurrently.
@@ -138,6 +158,10 @@ type Nudger struct {
 	// outcomes, guarded by mu, are what became of this replica's posts
 	// whose outcome it could not save, for the next poll here.
 	outcomes map[postRef]postResult
+	// untimed, guarded by mu, are the agents in a watched status whom the
+	// last poll found without a status_since, so that each is logged
+	// once, not every poll.
+	untimed map[string]bool
 }
 
 // New returns a nudger; log may be nil.
@@ -270,13 +294,26 @@ func (n *Nudger) roster(ctx context.Context) (*presence.Snapshot, error) {
 // a missed nudge is worse than an unwanted one.
 func (n *Nudger) read(ctx context.Context, snap *presence.Snapshot, now time.Time) reading {
 	rd := reading{snap: snap, cands: make([][]presence.Agent, len(n.rules))}
+	var untimed map[string]bool
 	for a := range snap.All() {
 		for i := range n.rules {
-			if r := &n.rules[i]; a.Status == r.Status && now.Sub(a.StatusSince) >= r.After && r.covers(a.TeamID()) {
+			r := &n.rules[i]
+			switch {
+			case r.watches(a, now):
 				rd.cands[i] = append(rd.cands[i], a)
+			case a.Status == r.Status && a.StatusSince.IsZero() && r.covers(a.TeamID()):
+				if untimed == nil {
+					untimed = make(map[string]bool)
+				}
+				if !untimed[a.ID] && !n.untimed[a.ID] {
+					n.log.Info("agent has no status_since: their time in status cannot be measured, so no rule nudges them until it has one",
+						"agent", a.ID, "status", a.Status, "rule", r.Name)
+				}
+				untimed[a.ID] = true
 			}
 		}
 	}
+	n.untimed = untimed
 	if n.set.Silences != nil {
 		list, err := n.set.Silences.Active(ctx, now)
 		if err != nil {
@@ -359,7 +396,7 @@ func (n *Nudger) decide(base State, rd reading, now time.Time, id string) (next 
 		// or (After raised since) still there under the new After.
 		for _, agentID := range slices.Sorted(maps.Keys(prevs)) {
 			a, ok := rd.snap.Agent(agentID)
-			if ok && a.Status == r.Status && now.Sub(a.StatusSince) >= r.After && r.covers(a.TeamID()) {
+			if ok && r.watches(a, now) {
 				continue // a candidate: decided above
 			}
 			obs, sid := n.observe(r, a, ok, rd, now)
@@ -576,7 +613,9 @@ func (n *Nudger) held(ctx context.Context, log *slog.Logger, silenceID, note str
 // only noted). value is the button's value, which names the rule, the
 // agent, the episode and the message it is on. It returns that message as
 // it now reads, to replace it; the other message of the episode (the DM
-// or the escalation), if any, is edited here.
+// or the escalation), if any, is edited here. A click beyond MaxMoreTime
+// before the escalation changes nothing and returns a *NoMoreTimeError,
+// whose Answer tells the clicker when the supervisors will be told.
 //
 // The click is decided from the stored state and saved in one atomic
 // update that adds a revision, so a poll that decided from the revision
@@ -601,7 +640,11 @@ func (n *Nudger) MoreTime(ctx context.Context, value, by string, at time.Time) (
 			over = fmt.Errorf("%s in rule %q: %w", agentID, rule, ErrEpisodeOver)
 			return false, nil
 		}
-		ep = GiveMoreTime(cur, by, at)
+		if ep, ok = GiveMoreTime(cur, by, at); !ok {
+			over = &NoMoreTimeError{Agent: agentID, EscalateAt: cur.EscalateAt,
+				Answer: "You've had the extra time already; your supervisors will be told at " + n.clock(cur.EscalateAt, at) + "."}
+			return false, nil
+		}
 		inner := maps.Clone(stored.Episodes[rule])
 		inner[agentID] = ep
 		stored.Episodes = maps.Clone(stored.Episodes)
@@ -613,6 +656,10 @@ func (n *Nudger) MoreTime(ctx context.Context, value, by string, at time.Time) (
 	case err != nil:
 		n.log.Warn("5 more minutes failed: nudge state unavailable", "rule", rule, "agent", agentID, "by", by, "err", err)
 		return message.Message{}, fmt.Errorf("5 more minutes for %s: %w: %w", agentID, ErrStateUnavailable, err)
+	case errors.Is(over, ErrNoMoreTime):
+		n.log.Info("5 more minutes refused: the extra time is used up", "rule", rule, "agent", agentID, "by", by,
+			"max", MaxMoreTime)
+		return message.Message{}, over
 	case over != nil:
 		n.log.Info("5 more minutes refused: the episode is over", "rule", rule, "agent", agentID, "by", by)
 		return message.Message{}, over

@@ -39,6 +39,9 @@ type Rule struct {
 	Active func(time.Time) bool
 	// Channel is where escalations go.
 	Channel string
+	// Mention are Slack user IDs (U…, W…) or one user group (S…) pinged
+	// in the escalation.
+	Mention []string
 }
 
 // covers reports whether the rule watches agents of team.
@@ -48,5 +51,17 @@ func (r Rule) covers(team string) bool {
 
 func (r Rule) active(now time.Time) bool { return r.Active == nil || r.Active(now) }
 
+// watches reports whether a is a candidate of the rule at now: in its
+// status, in its teams, for at least After. An agent without a
+// status_since (the zero time) cannot be timed, so is none.
+func (r Rule) watches(a presence.Agent, now time.Time) bool {
+	return a.Status == r.Status && !a.StatusSince.IsZero() && now.Sub(a.StatusSince) >= r.After && r.covers(a.TeamID())
+}
+
 // MoreTime is what the [5 more minutes] button gives.
 const MoreTime = 5 * time.Minute
+
+// MaxMoreTime is how many times per episode [5 more minutes] may move
+// the escalation: twice (ten minutes more at most, as clicked), then the
+// supervisors are told.
+const MaxMoreTime = 2

@@ -2,8 +2,8 @@
 // active, the alert rules it covers (by rule name or team ID) hold back
 // their posts. The list lives under one key of a state.Store, so every
 // replica sees the same silences and they survive restarts; ended
-// silences stay for a week as the audit trail, beside the log lines each
-// add and end writes.
+// silences stay for a week (the newest MaxEnded of them) as the audit
+// trail, beside the log lines each add, end and drop writes.
 package silence
 
 import (
@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -33,6 +34,19 @@ type Silence struct {
 	Suppressed int       `json:"suppressed,omitempty"` // messages held back
 	Notes      []string  `json:"notes,omitempty"`      // the first few held back, one plain line each
 	Reported   bool      `json:"reported,omitempty"`   // its end was announced
+	// EndNotes counts the end notes taken (TakeEnded), and Told and
+	// ToldNotes how many of Suppressed and Notes they told: a post held
+	// back and noted after the end was taken gets one more note. In a
+	// silence TakeEnded returns, they are as before that take.
+	EndNotes  int `json:"end_notes,omitempty"`
+	Told      int `json:"told,omitempty"`
+	ToldNotes int `json:"told_notes,omitempty"`
+}
+
+// Untold is what the silence held back that no end note has told yet:
+// how many, and the notes kept of them.
+func (s Silence) Untold() (n int, notes []string) {
+	return max(s.Suppressed-s.Told, 0), s.Notes[min(s.ToldNotes, len(s.Notes)):]
 }
 
 // Active reports whether the silence holds at now: Start <= now < End.
@@ -75,6 +89,8 @@ const (
 	MaxNote   = 200 // characters of a note
 	// Retention is how long an ended silence stays, as the audit trail.
 	Retention = 7 * 24 * time.Hour
+	// MaxEnded bounds the ended silences kept.
+	MaxEnded = 200
 )
 
 var (
@@ -206,7 +222,9 @@ func (s *Store) Active(ctx context.Context, now time.Time) ([]Silence, error) {
 
 // NoteSuppressed counts one message held back by silence id, keeping the
 // first MaxNotes as notes (one line of at most MaxNote characters each).
-// A silence that has ended since the caller read it still counts it.
+// A silence that has ended since the caller read it still counts it; if
+// its end was taken already (another replica announced it while the
+// caller's poll ran), it is taken again, for one more end note.
 func (s *Store) NoteSuppressed(ctx context.Context, id, note string, at time.Time) error {
 	note = oneLine(note)
 	return s.update(ctx, "note", at, func(l *list) (bool, error) {
@@ -219,13 +237,15 @@ func (s *Store) NoteSuppressed(ctx context.Context, id, note string, at time.Tim
 		if len(x.Notes) < MaxNotes && note != "" {
 			x.Notes = append(x.Notes, note)
 		}
+		x.Reported = false
 		return true, nil
 	})
 }
 
 // TakeEnded returns the silences over at now and not yet reported, and
 // marks them reported in the same atomic update: across replicas, each is
-// returned once.
+// returned once (and once more for each post noted after that; see
+// NoteSuppressed and Untold).
 func (s *Store) TakeEnded(ctx context.Context, now time.Time) ([]Silence, error) {
 	var taken []Silence
 	err := s.update(ctx, "take ended", now, func(l *list) (bool, error) {
@@ -237,6 +257,8 @@ func (s *Store) TakeEnded(ctx context.Context, now time.Time) ([]Silence, error)
 			}
 			x.Reported = true
 			taken = append(taken, *x)
+			x.EndNotes++
+			x.Told, x.ToldNotes = x.Suppressed, len(x.Notes)
 		}
 		return len(taken) > 0, nil
 	})
@@ -244,7 +266,7 @@ func (s *Store) TakeEnded(ctx context.Context, now time.Time) ([]Silence, error)
 		return nil, err
 	}
 	for _, x := range taken {
-		if x.EndedBy == "" {
+		if x.EndedBy == "" && x.EndNotes == 0 {
 			s.log.Info("silence ran out", "id", x.ID, "target", x.Target, "by", x.By,
 				"until", x.End.UTC().Format(time.RFC3339), "suppressed", x.Suppressed)
 		}
@@ -257,17 +279,28 @@ func (s *Store) TakeEnded(ctx context.Context, now time.Time) ([]Silence, error)
 // by an empty one: silences must stay settable, and every add and end is
 // in the log as well.
 func (s *Store) update(ctx context.Context, what string, now time.Time, change func(*list) (bool, error)) error {
+	var dropped []Silence
 	run := func() error {
 		var l list
 		return s.st.Update(ctx, Key, &l, func(bool) (bool, error) {
+			dropped = nil // the update may run again
 			save, err := change(&l)
 			if err != nil || !save {
 				return false, err
 			}
 			l.Silences = slices.DeleteFunc(l.Silences, func(x Silence) bool { return now.Sub(x.End) > Retention })
+			l.Silences, dropped = capEnded(l.Silences, now)
 			return true, nil
 		})
 	}
+	defer func() {
+		// The log keeps the audit trail of what the list no longer does.
+		for _, x := range dropped {
+			s.log.Info("ended silence dropped: at most "+strconv.Itoa(MaxEnded)+" ended silences are kept", "id", x.ID, "target", x.Target,
+				"by", x.By, "ended_by", x.EndedBy, "end", x.End.UTC().Format(time.RFC3339), "suppressed", x.Suppressed,
+				"reported", x.Reported)
+		}
+	}()
 	err := run()
 	if errors.Is(err, state.ErrCorrupt) {
 		s.log.Error("the stored silences are corrupt; starting a new list", "key", Key, "err", err)
@@ -280,6 +313,28 @@ func (s *Store) update(ctx context.Context, what string, now time.Time, change f
 		return fmt.Errorf("silences: %s: %w", what, err)
 	}
 	return err
+}
+
+// capEnded keeps the newest MaxEnded of the silences ended at now (by
+// their end), and every active one, in their order; it returns the ones
+// it drops, oldest first. Within the week of Retention, silences set and
+// ended again and again would otherwise grow the list every poll reads.
+func capEnded(l []Silence, now time.Time) (kept, dropped []Silence) {
+	var ended []Silence
+	for _, x := range l {
+		if !now.Before(x.End) {
+			ended = append(ended, x)
+		}
+	}
+	if len(ended) <= MaxEnded {
+		return l, nil
+	}
+	slices.SortStableFunc(ended, func(a, b Silence) int { return a.End.Compare(b.End) })
+	dropped = ended[:len(ended)-MaxEnded]
+	kept = slices.DeleteFunc(l, func(x Silence) bool {
+		return slices.ContainsFunc(dropped, func(d Silence) bool { return d.ID == x.ID })
+	})
+	return kept, dropped
 }
 
 // index is the position of id in l, or -1.
