@@ -89,8 +89,9 @@ type Settings struct {
 	// Channel is the channel of the rules that name none.
 	Channel string
 	// Rules are the availability rules, each with its own state; a rule
-	// without a channel (its own or Channel) is left out. No rules turn
-	// the alerter off.
+	// without a channel (its own or Channel) is left out, and so is one
+	// whose Key another rule has. With no rules, a poll only announces
+	// the silences that ended.
 	Rules []AvailabilityRule
 	// Watched are the rules this alerter does not evaluate (the
 	// time-in-status rules, which the nudger runs) by name, scope and
@@ -120,6 +121,15 @@ type Settings struct {
 	// fewer requests (see the package doc). nil: the poll makes its own
 	// list every time.
 	Roster presence.Reader
+	// OnSnapshot, when set, is called by each poll that counted from a
+	// roster snapshot, with the tick and that snapshot, so the history
+	// records the same reading without a second read. It runs on the
+	// poll's goroutine and must return quickly.
+	OnSnapshot func(now time.Time, s *presence.Snapshot)
+	// OnEvent, when set, is told each alert's fire, level change,
+	// acknowledgement and resolve, once (see Event). It runs on the
+	// caller's goroutine (the poll's or the click's).
+	OnEvent func(ctx context.Context, e Event)
 }
 
 // State is everything the alerter remembers, stored under one key.
@@ -204,6 +214,13 @@ func NewAlerter(api Lister, post Poster, store state.Store, s Settings, log *slo
 			log.Warn("alert rule has no channel and there is no default channel; it is left out", "rule", r.Name)
 			continue
 		}
+		if i := a.ruleIndex(r.Key()); i >= 0 {
+			// Two rules on one state key would overwrite each other's
+			// state (config refuses the names that could).
+			log.Error("alert rule has the state key of another rule; it is left out", "rule", r.Name, "key", r.Key(),
+				"other", a.rules[i].Name)
+			continue
+		}
 		a.rules = append(a.rules, r)
 		for _, t := range r.Teams {
 			if !slices.Contains(a.teams, t) {
@@ -237,6 +254,7 @@ func (a *Alerter) observe(ctx context.Context, now time.Time) (reading, error) {
 		return reading{}, err
 	case snap != nil:
 		rd = countSnapshot(snap)
+		rd.snap = snap
 	default:
 		if rd, err = a.list(ctx, now); err != nil {
 			return reading{}, err
@@ -457,11 +475,18 @@ type sendResult struct {
 // Silences are read once per poll; a rule an active silence covers
 // decides as usual and saves its state as if it had posted, posts
 // nothing (edits of its message still go), and notes each post held back
-// on the silence. Silences that cannot be read are ignored, with a
-// warning: a missed page is worse than an unwanted one.
+// on the silence; an alert that fired under it and still fires when it
+// ends is posted then (Release). Silences that cannot be read are
+// ignored, with a warning: a missed page is worse than an unwanted one.
+// With no availability rule, Poll only announces the silences that ended
+// (those of the nudger's rules).
 func (a *Alerter) Poll(ctx context.Context, now time.Time) error {
 	if len(a.rules) == 0 {
-		return nil // alerts are off
+		// No availability rule: nothing to decide, but the end of every
+		// silence (of the nudger's rules too) is still announced here.
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.announceEnded(ctx, now)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -480,6 +505,9 @@ func (a *Alerter) Poll(ctx context.Context, now time.Time) error {
 	var errs []error
 	if obsErr != nil {
 		errs = append(errs, fmt.Errorf("read availability: %w", obsErr))
+	}
+	if obsErr == nil && rd.snap != nil && a.set.OnSnapshot != nil {
+		a.set.OnSnapshot(now, rd.snap)
 	}
 	silences := a.activeSilences(ctx, now)
 
@@ -539,6 +567,7 @@ func (a *Alerter) Poll(ctx context.Context, now time.Time) error {
 		errs = append(errs, err)
 		final = next
 	}
+	a.events(ctx, todo, results, now)
 	errs = append(errs, a.announceEnded(ctx, now))
 	if !slices.Equal(a.firingLines(first), a.firingLines(final)) {
 		a.changed(ctx)
@@ -603,7 +632,7 @@ func (a *Alerter) decide(base State, rd reading, obsErr error, silences []silenc
 		switch {
 		case act.Reason == Fire && act.Held:
 			after.Posted = in.shown // nothing posted: no message to update
-		case act.Reason == Fire || act.Reason == Repeat && !act.Held:
+		case act.Reason == Fire || act.Reason == Release || act.Reason == Repeat && !act.Held:
 			after.Posted = in.shown
 			after.Posted.Channel = r.Channel
 		}
@@ -786,8 +815,12 @@ func (a *Alerter) send(ctx context.Context, in intent, now time.Time) (sendResul
 			return sendResult{post: postResult{failed: true}}, fmt.Errorf("post data back notice: %w", err)
 		}
 		log.Info("presence data back notice posted")
-	case Fire, Repeat:
+	case Fire, Repeat, Release:
 		m := a.alertMessage(r, after, in.shown, in.act.Reason == Repeat, true, now)
+		if in.act.Reason == Release {
+			note := message.NewContext(fmt.Sprintf("Fired at %s during a silence, which held it back.", a.clock(after.FiredAt, now)))
+			m.Blocks = slices.Insert(slices.Clone(m.Blocks), min(3, len(m.Blocks)), note)
+		}
 		if in.act.Mention {
 			m = withMention(m, r)
 		}
@@ -988,6 +1021,9 @@ func (a *Alerter) click(ctx context.Context, op, value, by string, change func(*
 	case changed:
 		a.remember(stored)
 		a.log.Info("alert "+op+"d", "alert", key, "by", by, "snoozed_until", rs.SnoozedUntil)
+		if op == "acknowledge" {
+			a.event(ctx, a.rules[i], EventAcked, rs.Level, rs.AckedAt)
+		}
 		a.changed(ctx)
 	}
 	if over, ok := errors.AsType[*EpisodeOverError](err); ok {

@@ -11,8 +11,8 @@ import (
 type Reason int
 
 // The reasons. Decide returns Nothing, Pending, Fire, Repeat, Escalate,
-// Resolve and Suppressed; DecideData returns Nothing, Unavailable, Back
-// and Suppressed.
+// Release, Resolve and Suppressed; DecideData returns Nothing,
+// Unavailable, Back and Suppressed.
 const (
 	// Nothing: no message; the state may still change (a pending alert
 	// that recovered is forgotten).
@@ -41,6 +41,10 @@ const (
 	// edited, which notifies nobody: post a short reply in its thread
 	// mentioning the rule's Mention.
 	Escalate
+	// Release: an alert that fired while its rule was silenced, so has no
+	// message, is still firing now that the silence is over: post it, as
+	// it stands now, with its buttons.
+	Release
 )
 
 var reasonNames = [...]string{
@@ -53,6 +57,7 @@ var reasonNames = [...]string{
 	Unavailable: "unavailable",
 	Back:        "back",
 	Escalate:    "escalate",
+	Release:     "release",
 }
 
 func (r Reason) String() string {
@@ -75,7 +80,7 @@ func parseReason(s string) Reason {
 // Posts reports whether r makes the sender post a new message.
 func (r Reason) Posts() bool {
 	switch r {
-	case Fire, Repeat, Resolve, Unavailable, Back, Escalate:
+	case Fire, Repeat, Resolve, Unavailable, Back, Escalate, Release:
 		return true
 	}
 	return false
@@ -119,6 +124,10 @@ type AlertState struct {
 	// last posted (fired or repeated).
 	FiredAt  time.Time `json:"fired_at,omitzero"`
 	LastSent time.Time `json:"last_sent,omitzero"`
+
+	// Unposted: the alert fired while its rule was silenced and nothing
+	// of it has been posted yet; it is (Release) once the silence is over.
+	Unposted bool `json:"unposted,omitempty"`
 
 	// Level is the firing alert's level now; "" (a state saved before
 	// levels) is warning.
@@ -221,7 +230,9 @@ func active(f func(time.Time) bool, now time.Time) bool { return f == nil || f(n
 //   - Acknowledged: no repeats. Snoozed: no repeats and no pings until it
 //     ends (a ping owed is made then). Edits and the recovery still go.
 //   - Silenced: everything is decided as usual, and Held marks the post
-//     to hold back.
+//     to hold back. An alert that fired under a silence and still fires
+//     once it is over is posted then (Release), at its level now,
+//     pinging at critical: else no message would carry its buttons.
 //   - Nobody logged in in scope counts as 0 available (critical when the
 //     rule has a critical level), worded as its own state. Outside active
 //     hours nothing fires and a firing alert closes quietly (Suppressed).
@@ -255,7 +266,8 @@ func Decide(prev AlertState, obs Observation, r AvailabilityRule, now time.Time)
 	if now.Sub(since) < r.For {
 		return Actions{Reason: Pending}, AlertState{Phase: PhasePending, Since: since}
 	}
-	next := AlertState{Phase: PhaseFiring, Since: since, FiredAt: now, LastSent: now, Level: lv, Empty: obs.empty()}
+	next := AlertState{Phase: PhaseFiring, Since: since, FiredAt: now, LastSent: now, Level: lv, Empty: obs.empty(),
+		Unposted: obs.Silenced}
 	act := Actions{Reason: Fire, Held: obs.Silenced}
 	if lv == LevelCritical && len(r.Mention) > 0 {
 		act.Mention, next.Mentioned, next.MentionedAt = true, true, now
@@ -279,6 +291,16 @@ func decideFiring(prev AlertState, obs Observation, r AvailabilityRule, lv Level
 	}
 	snoozed := prev.snoozed(now)
 	var act Actions
+	if prev.Unposted && !obs.Silenced {
+		// Its Fire was held back and its silence is over: post it now, in
+		// place of any repeat, pinging as a Fire at this level would.
+		next.Unposted, next.LastSent = false, now
+		act.Reason = Release
+		if lv == LevelCritical && len(r.Mention) > 0 && !snoozed {
+			act.Mention, next.Mentioned, next.MentionedAt = true, true, now
+		}
+		return act, next
+	}
 	if !prev.Acked && !snoozed && r.Repeat > 0 && now.Sub(prev.LastSent) >= r.Repeat {
 		act.Reason = Repeat
 		next.LastSent = now
@@ -368,7 +390,7 @@ type postResult struct {
 // settleRule records in st what became of the post that poll id decided
 // for rule key, for reason; want is the rule's state as that poll decided
 // it. The marker goes, if it is still the poll's. A new alert (Fire,
-// Repeat) that was posted records its message while the rule is still in
+// Repeat, Release) that was posted records its message while the rule is still in
 // the state decided. A post not made undoes the decision (keeping any
 // acknowledgement or snooze since) while the marker is the poll's; once
 // another poll has taken the marker over it assumed the post made and
@@ -387,7 +409,7 @@ func settleRule(st *State, key, id string, reason Reason, res postResult, want A
 		st.Rules = withRule(st.Rules, key, restore(p.Prev, cur))
 	case res.failed:
 		return true
-	case res.ts != "" && (reason == Fire || reason == Repeat) && has && cur.Phase == PhaseFiring && cur.Posted.TS == "" &&
+	case res.ts != "" && (reason == Fire || reason == Repeat || reason == Release) && has && cur.Phase == PhaseFiring && cur.Posted.TS == "" &&
 		cur.FiredAt.Equal(want.FiredAt) && cur.LastSent.Equal(want.LastSent):
 		cur.Posted.TS = res.ts
 		st.Rules = withRule(st.Rules, key, cur)

@@ -314,8 +314,26 @@ func TestDecideSnoozeAndSilence(t *testing.T) {
 		// Snoozed: the recovery still posts.
 		{"snoozed resolves", snoozed, obs(4), at(10 * time.Minute), Actions{Reason: Resolve}, AlertState{}},
 		// Silenced: fires as usual, held back.
+		// Nothing of it is posted: it is marked unposted.
 		{"silenced fire is held", AlertState{}, silenced(3), at(0), Actions{Reason: Fire, Held: true},
-			AlertState{Phase: PhaseFiring, Since: at(0), FiredAt: at(0), LastSent: at(0), Level: LevelWarning}},
+			AlertState{Phase: PhaseFiring, Since: at(0), FiredAt: at(0), LastSent: at(0), Level: LevelWarning, Unposted: true}},
+		// Still silenced: its repeat is held too, and it stays unposted.
+		{"unposted, silenced repeat is held", with(warn, func(s *AlertState) { s.Unposted = true }), silenced(3), at(30 * time.Minute),
+			Actions{Reason: Repeat, Held: true},
+			with(warn, func(s *AlertState) { s.Unposted, s.LastSent = true, at(30*time.Minute) })},
+		// The silence over, still firing: posted now (no repeat due).
+		{"unposted, silence over: released", with(warn, func(s *AlertState) { s.Unposted = true }), obs(3), at(5 * time.Minute),
+			Actions{Reason: Release}, with(warn, func(s *AlertState) { s.LastSent = at(5 * time.Minute) })},
+		// Released at critical: it pings, though its held-back fire counted
+		// the ping as made.
+		{"unposted critical released with its ping",
+			with(warn, func(s *AlertState) {
+				s.Unposted, s.Level, s.Mentioned, s.MentionedAt = true, LevelCritical, true, at(0)
+			}),
+			obs(1), at(45 * time.Minute), Actions{Reason: Release, Mention: true},
+			with(warn, func(s *AlertState) {
+				s.Level, s.Mentioned, s.MentionedAt, s.LastSent = LevelCritical, true, at(45*time.Minute), at(45*time.Minute)
+			})},
 		// Silenced: a repeat is held, recorded as sent; the message is edited if its level moved.
 		{"silenced repeat is held", warn, silenced(1), at(30 * time.Minute), Actions{Reason: Repeat, Mention: true, Held: true, Edit: true},
 			with(warn, func(s *AlertState) {

@@ -56,7 +56,9 @@ type AvailabilityRule struct {
 }
 
 // Key is the rule's state key, which its buttons carry: its name, but
-// TotalKey for AllRule.
+// TotalKey for AllRule. No two rules may share one: config refuses the
+// names all and total in a rules file, and NewAlerter leaves out a rule
+// whose key another has.
 func (r AvailabilityRule) Key() string {
 	if r.Name == AllRule {
 		return TotalKey

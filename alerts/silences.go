@@ -129,8 +129,23 @@ type RuleScope struct {
 // maxEndNotes caps the held-back lines an end note lists.
 const maxEndNotes = 10
 
+// noteLines lists the notes of n messages held back, escaped, capped,
+// and how many more there were.
+func noteLines(notes []string, n int) []string {
+	var lines []string
+	for _, note := range notes[:min(len(notes), maxEndNotes)] {
+		lines = append(lines, "• "+message.Escape(message.Truncate(note, 200)))
+	}
+	if more := n - len(lines); more > 0 {
+		lines = append(lines, fmt.Sprintf("…and %s more.", message.Thousands(more)))
+	}
+	return lines
+}
+
 // silenceEndMessage is "Silence on <target> ended (ran out | ended by
-// <@U>): it held back N messages: …".
+// <@U>): it held back N messages: …"; or, for what was noted after that
+// note (silence.Store.NoteSuppressed), "Silence on <target> (ran out at
+// 10:00) also held back N more messages: …".
 func (a *Alerter) silenceEndMessage(s silence.Silence, now time.Time) message.Message {
 	how := "ran out"
 	if s.EndedBy != "" {
@@ -139,6 +154,14 @@ func (a *Alerter) silenceEndMessage(s silence.Silence, now time.Time) message.Me
 	target := "`" + message.Escape(strings.ReplaceAll(message.Truncate(s.Target, 80), "`", "'")) + "`"
 	head := fmt.Sprintf("🔔 Silence on %s ended (%s) at %s", target, how, a.clock(s.End, now))
 	text := head
+	if s.EndNotes > 0 {
+		n, notes := s.Untold()
+		head = fmt.Sprintf("🔔 Silence on %s (%s at %s) also held back %s:", target, how, a.clock(s.End, now),
+			message.Plural(n, "more message"))
+		text = head
+		head += "\n" + strings.Join(noteLines(notes, n), "\n")
+		return message.Message{Visibility: message.InChannel, Text: message.Summary(text), Blocks: []message.Block{message.NewSection(head)}}
+	}
 	switch {
 	case s.Suppressed == 0:
 		head += ": it held back nothing."
@@ -146,14 +169,7 @@ func (a *Alerter) silenceEndMessage(s silence.Silence, now time.Time) message.Me
 	default:
 		head += fmt.Sprintf(": it held back %s:", message.Plural(s.Suppressed, "message"))
 		text = head
-		var lines []string
-		for _, n := range s.Notes[:min(len(s.Notes), maxEndNotes)] {
-			lines = append(lines, "• "+message.Escape(message.Truncate(n, 200)))
-		}
-		if more := s.Suppressed - len(lines); more > 0 {
-			lines = append(lines, fmt.Sprintf("…and %s more.", message.Thousands(more)))
-		}
-		head += "\n" + strings.Join(lines, "\n")
+		head += "\n" + strings.Join(noteLines(s.Notes, s.Suppressed), "\n")
 	}
 	return message.Message{
 		Visibility: message.InChannel,

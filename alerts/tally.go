@@ -21,6 +21,8 @@ type tally struct {
 type reading struct {
 	all   tally
 	teams map[string]*tally
+	// snap is the snapshot counted, when the poll read one.
+	snap *presence.Snapshot
 }
 
 // countSnapshot counts a whole roster once, in all and per team: one pass

@@ -21,6 +21,7 @@ import (
 	"github.com/presencebot/presence-bot/bot"
 	"github.com/presencebot/presence-bot/commands"
 	"github.com/presencebot/presence-bot/config"
+	"github.com/presencebot/presence-bot/history"
 	"github.com/presencebot/presence-bot/internal/redact"
 	"github.com/presencebot/presence-bot/observe"
 	"github.com/presencebot/presence-bot/presence"
@@ -144,6 +145,9 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (_ *App, err erro
 		BotToken:   cfg.Slack.BotToken,
 		APIURL:     cfg.Slack.APIURL,
 		HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: metrics.SlackTransport(slackTransport())},
+		// Charts and tables Slack refuses: counted, logged, sent without.
+		RichRefused: metrics.RichBlocksRefused,
+		Logger:      log.With("component", "slack"),
 	})
 	if o.clock == nil {
 		o.clock = clockwork.NewRealClock()
@@ -239,6 +243,9 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (_ *App, err erro
 	}
 	if jobs.nudger != nil {
 		ccfg.Nudges = jobs.nudger
+	}
+	if jobs.history != nil { // a nil *Recorder in the interface would not read as "off"
+		ccfg.History, ccfg.HistoryRetention = jobs.history, cfg.HistoryRetention
 	}
 	handler := commands.New(ccfg)
 	if err := sched.AddEvery("after_call", cfg.AfterCall.Poll, handler.AfterCall(client, web).Poll,
@@ -409,6 +416,8 @@ type scheduledJobs struct {
 	nudger   *nudge.Nudger
 	silences *silence.Store
 	targets  []string // what a silence may name
+	// history holds per-team counts and alert events (HISTORY_RETENTION).
+	history *history.Recorder
 }
 
 // addJobs schedules the summary and the alert poll when their channels
@@ -416,12 +425,25 @@ type scheduledJobs struct {
 func addJobs(cfg *config.Config, sched *schedule.Scheduler, client *presence.Client, roster *presence.Snapshots,
 	web *bot.WebAPI, dir *commands.Directory, store state.Store, metrics *observe.Metrics, log *slog.Logger, onAlertChange func(context.Context)) (scheduledJobs, error) {
 	var jobs scheduledJobs
+	sampler := newHistory(cfg, store, roster, log)
+	jobs.history = sampler.rec
 	if cfg.Summary.Enabled() {
-		summary := alerts.NewSummarizer(roster, web, store,
-			alerts.SummarySettings{Channel: cfg.Summary.Channel, Location: cfg.Location}, log)
+		summary := alerts.NewSummarizer(roster, web, store, alerts.SummarySettings{Channel: cfg.Summary.Channel, Location: cfg.Location,
+			History: sampler.rec, Resolution: sampler.rec.Options().Resolution}, log)
 		sc := cfg.Summary.Schedule
 		if err := sched.Add("summary", schedule.Spec{Every: sc.Every, Cron: sc.Cron, WithSeconds: sc.WithSeconds}, summary.Run); err != nil {
 			return jobs, &ConfigError{Err: fmt.Errorf("SUMMARY_SCHEDULE: %w", err)}
+		}
+	}
+	if cfg.Report.Enabled() {
+		// The day's figures from the history; minutes below each
+		// availability rule's warning; once per tick across replicas.
+		avail, _, _ := engineRules(cfg.Alert.Rules)
+		report := alerts.NewReporter(roster, web, store, alerts.ReportSettings{Channel: cfg.Report.Channel, Location: cfg.Location,
+			History: sampler.rec, Rules: avail, Resolution: sampler.rec.Options().Resolution}, log)
+		sc := cfg.Report.Schedule
+		if err := sched.Add("report", schedule.Spec{Cron: sc.Cron, WithSeconds: sc.WithSeconds}, report.Run); err != nil {
+			return jobs, &ConfigError{Err: fmt.Errorf("REPORT_SCHEDULE: %w", err)}
 		}
 	}
 	if cfg.Alert.Enabled() {
@@ -442,6 +464,9 @@ func addJobs(cfg *config.Config, sched *schedule.Scheduler, client *presence.Cli
 			// Read when fresh: a poll then asks the contact center
 			// nothing (see the alerts package doc).
 			Roster: roster,
+			// The history records what the poll counted, and its events.
+			OnSnapshot: sampler.took,
+			OnEvent:    sampler.alertEvent,
 		}
 		jobs.alerter = alerts.NewAlerter(client, web, store, settings, log)
 		// The scheduler's deadline (the interval, at most
@@ -453,6 +478,7 @@ func addJobs(cfg *config.Config, sched *schedule.Scheduler, client *presence.Cli
 			for rule := range jobs.alerter.FiringRules(ctx) {
 				metrics.SetAlert(rule, string(levels[rule]))
 			}
+			sampler.afterPoll(ctx, tick)
 			return err
 		}
 		if err := sched.AddEvery("alerts", a.Interval, poll); err != nil {
@@ -471,6 +497,11 @@ func addJobs(cfg *config.Config, sched *schedule.Scheduler, client *presence.Cli
 			if err := sched.AddEvery("nudges", a.Interval, jobs.nudger.Poll); err != nil {
 				return jobs, &ConfigError{Err: fmt.Errorf("ALERT_INTERVAL: %w", err)}
 			}
+		}
+	}
+	if !cfg.Alert.Enabled() {
+		if err := sched.AddEvery("history", historyEvery, sampler.record); err != nil {
+			return jobs, err
 		}
 	}
 	return jobs, nil

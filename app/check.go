@@ -18,6 +18,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
+	"github.com/robfig/cron/v3"
 	"github.com/slack-go/slack"
 
 	"github.com/presencebot/presence-bot/bot"
@@ -122,6 +123,14 @@ func Check(ctx context.Context, cfg *config.Config, out io.Writer, opts ...Optio
 	} else {
 		c.ok("replicas", fmt.Sprintf("off (state in STATE_DIR %s)", cfg.StateDir))
 		c.stateDir(cfg.StateDir)
+	}
+
+	if cfg.Report.Enabled() {
+		now := time.Now()
+		if o.clock != nil {
+			now = o.clock.Now()
+		}
+		c.ok("daily report", "to "+cfg.Report.Channel+" "+when(cfg.Report.Schedule, cfg)+"; next "+nextRun(cfg.Report.Schedule, cfg.Location, now))
 	}
 
 	on, off := switched(cfg)
@@ -745,6 +754,9 @@ func switched(cfg *config.Config) (on, off []string) {
 	} else {
 		off = append(off, "summaries (SUMMARY_CHANNEL not set)")
 	}
+	if cfg.Report.Enabled() {
+		on = append(on, "daily report to "+cfg.Report.Channel+" "+when(cfg.Report.Schedule, cfg))
+	}
 	switch {
 	case cfg.Alert.Enabled():
 		on = append(on, "alerts to "+alertsByChannel(cfg.Alert.Rules))
@@ -817,6 +829,24 @@ func when(s config.Schedule, cfg *config.Config) string {
 		return fmt.Sprintf("at %q (%s)", s.Cron, cfg.Location)
 	}
 	return "every " + shortDuration(s.Every)
+}
+
+// nextRun is when a cron schedule next fires after now, in loc: "Mon 10
+// Mar 18:00 IST". config checked the expression: it parses and fires.
+func nextRun(s config.Schedule, loc *time.Location, now time.Time) string {
+	opts := cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow
+	if s.WithSeconds {
+		opts |= cron.Second
+	}
+	sched, err := cron.NewParser(opts).Parse(s.Cron)
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	layout := "Mon 2 Jan 15:04 MST"
+	if s.WithSeconds {
+		layout = "Mon 2 Jan 15:04:05 MST"
+	}
+	return sched.Next(now.In(loc)).Format(layout)
 }
 
 // shortDuration drops a Duration's zero tails: 1h, not 1h0m0s.

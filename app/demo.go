@@ -21,6 +21,7 @@ import (
 	"github.com/presencebot/presence-bot/commands"
 	"github.com/presencebot/presence-bot/config"
 	"github.com/presencebot/presence-bot/console"
+	"github.com/presencebot/presence-bot/history"
 	"github.com/presencebot/presence-bot/presence"
 	"github.com/presencebot/presence-bot/presence/ccmsim"
 	"github.com/presencebot/presence-bot/schedule"
@@ -33,6 +34,11 @@ const (
 	demoSummaryEvery = time.Minute
 	demoAlertEvery   = 10 * time.Second
 	demoAlertChannel = "alerts"
+	// The daily report goes to #reports when asked for (the report
+	// command); the history behind it and the summary's chart is sampled
+	// every minute.
+	demoReportChannel = "reports"
+	demoHistoryEvery  = time.Minute
 )
 
 // demoRules are the demo's alert rules, in the rules file's format: they
@@ -42,7 +48,14 @@ const (
 var demoRules []byte
 
 // demoCommands lets the console be built before the handler it drives.
-type demoCommands struct{ *commands.Handler }
+// Its report posts the day's report now (the console's report command).
+type demoCommands struct {
+	*commands.Handler
+	report func(ctx context.Context) error
+}
+
+// Report posts the day's report (console.Reports).
+func (d *demoCommands) Report(ctx context.Context) error { return d.report(ctx) }
 
 // DemoOptions tune the demo; the zero value is the README's demo.
 type DemoOptions struct {
@@ -166,7 +179,33 @@ func Demo(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logger, o 
 		Logger:         log.With("component", "commands"),
 	})
 	bridge.Handler = handler
-	summary := alerts.NewSummarizer(roster, con, store, alerts.SummarySettings{Channel: "floor"}, log)
+	// History: one sample now, so the first report and summary have a
+	// chart, then one a minute.
+	hist := history.New(store, history.Options{Resolution: demoHistoryEvery}, log)
+	sample := func(ctx context.Context, tick time.Time) error {
+		snap, err := roster.Get(ctx)
+		if err != nil {
+			return fmt.Errorf("demo: sample the floor: %w", err)
+		}
+		return hist.Record(ctx, tick, history.SampleOf(snap))
+	}
+	if err := sample(ctx, clock.Now()); err != nil {
+		log.Warn("demo: no first sample", "err", err)
+	}
+	reporter := alerts.NewReporter(roster, con, store, alerts.ReportSettings{
+		Channel: demoReportChannel, Location: o.Location, History: hist, Rules: avail, Resolution: demoHistoryEvery,
+	}, log)
+	bridge.report = func(ctx context.Context) error {
+		// The sample of now first: the report ends with the floor as it is.
+		now := clock.Now()
+		if err := sample(ctx, now); err != nil {
+			log.Warn("demo: no sample before the report", "err", err)
+		}
+		return reporter.Run(ctx, now)
+	}
+	summary := alerts.NewSummarizer(roster, con, store, alerts.SummarySettings{
+		Channel: "floor", Location: o.Location, History: hist, Resolution: demoHistoryEvery,
+	}, log)
 	for _, j := range []struct {
 		name  string
 		every time.Duration
@@ -176,6 +215,7 @@ func Demo(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logger, o 
 		{"alerts", demoAlertEvery, alerter.Poll},
 		{"nudges", demoAlertEvery, nudger.Poll},
 		{"after_call", 2 * time.Second, handler.AfterCall(client, con).Poll},
+		{"history", demoHistoryEvery, sample},
 	} {
 		if err := sched.AddEvery(j.name, j.every, j.run); err != nil {
 			return err

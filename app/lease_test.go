@@ -105,7 +105,7 @@ func (c *leaseCluster) pollTick(k int) {
 	c.t.Helper()
 	for _, r := range c.replicas {
 		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-		err := r.clock.BlockUntilContext(ctx, 1)
+		err := r.clock.BlockUntilContext(ctx, 2) // the poll's, and the history job's
 		cancel()
 		if err != nil {
 			c.t.Fatalf("%s: the scheduler did not set its timer: %v", r.name, err)

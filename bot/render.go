@@ -77,8 +77,62 @@ func renderBlock(b message.Block) slack.Block {
 			return nil
 		}
 		return slack.NewActionBlock("", elems...)
+	case message.Chart:
+		if b.Chart == nil {
+			return nil
+		}
+		return renderChart(*b.Chart)
+	case message.Table:
+		if b.Table == nil {
+			return nil
+		}
+		return renderTable(*b.Table)
 	}
 	return nil
+}
+
+// renderChart is a line chart as a data_visualization block:
+// https://docs.slack.dev/reference/block-kit/blocks/data-visualization-block/
+// (each series' points are labelled with their categories). Text is passed
+// as the message model holds it, escaped like every text Slack receives.
+func renderChart(c message.ChartData) *slack.DataVisualizationBlock {
+	axis := slack.NewDataVisualizationAxisConfig(c.Categories...).WithXLabel(c.XLabel).WithYLabel(c.YLabel)
+	series := make([]slack.DataVisualizationDataSeries, 0, len(c.Series))
+	for _, s := range c.Series {
+		points := make([]slack.DataVisualizationDataPoint, 0, len(s.Values))
+		for i, v := range s.Values {
+			if i < len(c.Categories) {
+				points = append(points, slack.NewDataVisualizationDataPoint(c.Categories[i], v))
+			}
+		}
+		series = append(series, slack.NewDataVisualizationDataSeries(s.Name, points...))
+	}
+	return slack.NewDataVisualizationBlock(c.Title, slack.NewDataVisualizationLineChart(axis, series...))
+}
+
+// renderTable is a table as a data_table block: a header row of raw_text,
+// then raw_text cells, and raw_number cells for numeric columns so Slack
+// sorts them as numbers (their text, when set, is what is shown):
+// https://docs.slack.dev/reference/block-kit/blocks/data-table-block/
+func renderTable(t message.TableData) *slack.DataTableBlock {
+	dt := slack.NewDataTableBlock(t.Caption).WithPageSize(t.PageSize)
+	header := make([]slack.DataTableCell, 0, len(t.Columns))
+	for _, c := range t.Columns {
+		header = append(header, slack.NewDataTableRawTextCell(c.Name))
+	}
+	dt.AddRow(header...)
+	for _, row := range t.Rows {
+		cells := make([]slack.DataTableCell, 0, len(row))
+		for i, cell := range row {
+			if i < len(t.Columns) && t.Columns[i].Numeric {
+				cells = append(cells, slack.NewDataTableRawNumberCell(cell.Number).WithText(cell.Text))
+				continue
+			}
+			cells = append(cells, slack.NewDataTableRawTextCell(cell.Text))
+		}
+		dt.AddRow(cells...)
+	}
+	return dt
 }
 
 func mrkdwn(s string) *slack.TextBlockObject {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -73,6 +74,9 @@ func Hint(err error) string {
 type WebAPI struct {
 	api  *slack.Client
 	http *http.Client
+	// rich decides whether a message goes with its charts and tables, and
+	// sends it again without them when Slack refuses them (rich.go).
+	rich *richGate
 }
 
 // Slack is how to reach Slack.
@@ -81,6 +85,19 @@ type Slack struct {
 	BotToken   string // xoxb-…, for the Web API
 	APIURL     string // Slack's Web API base URL; "" for Slack's own
 	HTTPClient *http.Client
+	// RichRefused hears each message whose charts or tables Slack refused
+	// (it was sent again without them), by surface: response_url,
+	// chat.postMessage, chat.postEphemeral, chat.update, views.publish.
+	// May be nil.
+	RichRefused func(surface string)
+	// RichRetry is how long a workspace that refused charts or tables is
+	// sent classic blocks before they are tried again; DefaultRichRetry
+	// when 0.
+	RichRetry time.Duration
+	// Now is the clock of RichRetry; time.Now when nil.
+	Now func() time.Time
+	// Logger hears the refusals; discarded when nil.
+	Logger *slog.Logger
 }
 
 // NewWebAPI returns a Web API client. Rate-limited calls are retried after
@@ -105,7 +122,7 @@ func NewWebAPI(s Slack) *WebAPI {
 		slack.OptionHTTPClient(s.HTTPClient),
 		slack.OptionRetryConfig(retry),
 	)
-	return &WebAPI{api: api, http: s.HTTPClient}
+	return &WebAPI{api: api, http: s.HTTPClient, rich: newRichGate(s)}
 }
 
 // AuthTest checks the bot token and returns the workspace's ID.
@@ -128,7 +145,11 @@ func (w *WebAPI) ConnectionsOpen(ctx context.Context) error {
 
 // Post sends m to a channel and returns the message's timestamp.
 func (w *WebAPI) Post(ctx context.Context, channel string, m message.Message) (string, error) {
-	_, ts, err := w.api.PostMessageContext(ctx, channel, msgOptions(m)...)
+	var ts string
+	err := w.rich.send("chat.postMessage", m, func(m message.Message) (err error) {
+		_, ts, err = w.api.PostMessageContext(ctx, channel, msgOptions(m)...)
+		return err
+	})
 	if err != nil {
 		return "", fmt.Errorf("post to %s: %w", channel, err)
 	}
@@ -137,7 +158,11 @@ func (w *WebAPI) Post(ctx context.Context, channel string, m message.Message) (s
 
 // Update replaces a posted message.
 func (w *WebAPI) Update(ctx context.Context, channel, ts string, m message.Message) error {
-	if _, _, _, err := w.api.UpdateMessageContext(ctx, channel, ts, msgOptions(m)...); err != nil {
+	err := w.rich.send("chat.update", m, func(m message.Message) error {
+		_, _, _, err := w.api.UpdateMessageContext(ctx, channel, ts, msgOptions(m)...)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("update %s in %s: %w", ts, channel, err)
 	}
 	return nil
@@ -148,7 +173,11 @@ func (w *WebAPI) Update(ctx context.Context, channel, ts string, m message.Messa
 // https://docs.slack.dev/reference/methods/chat.postMessage). A reply
 // notifies the people it mentions, where an edit of the parent would not.
 func (w *WebAPI) Reply(ctx context.Context, channel, threadTS string, m message.Message) (string, error) {
-	_, ts, err := w.api.PostMessageContext(ctx, channel, append(msgOptions(m), slack.MsgOptionTS(threadTS))...)
+	var ts string
+	err := w.rich.send("chat.postMessage", m, func(m message.Message) (err error) {
+		_, ts, err = w.api.PostMessageContext(ctx, channel, append(msgOptions(m), slack.MsgOptionTS(threadTS))...)
+		return err
+	})
 	if err != nil {
 		return "", fmt.Errorf("reply in thread %s in %s: %w", threadTS, channel, err)
 	}
@@ -157,7 +186,11 @@ func (w *WebAPI) Reply(ctx context.Context, channel, threadTS string, m message.
 
 // PostEphemeral shows m to one user in a channel.
 func (w *WebAPI) PostEphemeral(ctx context.Context, channel, user string, m message.Message) error {
-	if _, err := w.api.PostEphemeralContext(ctx, channel, user, msgOptions(m)...); err != nil {
+	err := w.rich.send("chat.postEphemeral", m, func(m message.Message) error {
+		_, err := w.api.PostEphemeralContext(ctx, channel, user, msgOptions(m)...)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("post ephemeral to %s in %s: %w", user, channel, err)
 	}
 	return nil
@@ -197,8 +230,15 @@ func (w *WebAPI) UserEmail(ctx context.Context, user string) (string, error) {
 const respondAttempts = 4
 
 // Respond posts m to a response_url, retrying rate limits (after the
-// Retry-After Slack gives) and server errors.
+// Retry-After Slack gives) and server errors; charts and tables Slack
+// refuses are left out at once (rich.go).
 func (w *WebAPI) Respond(ctx context.Context, responseURL string, m message.Message) error {
+	return w.rich.send("response_url", m, func(m message.Message) error {
+		return w.respond(ctx, responseURL, m)
+	})
+}
+
+func (w *WebAPI) respond(ctx context.Context, responseURL string, m message.Message) error {
 	body, err := json.Marshal(webhookMessage(m))
 	if err != nil {
 		return fmt.Errorf("encode the answer: %w", err)
@@ -263,11 +303,15 @@ func (w *WebAPI) respondOnce(ctx context.Context, responseURL string, body []byt
 	return 0, nil
 }
 
-// PublishHome shows blocks as a user's App Home tab.
+// PublishHome shows blocks as a user's App Home tab; charts and tables
+// Slack refuses are left out at once (rich.go).
 func (w *WebAPI) PublishHome(ctx context.Context, user string, blocks []message.Block) error {
-	_, err := w.api.PublishViewContext(ctx, slack.PublishViewContextRequest{
-		UserID: user,
-		View:   slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: RenderView(blocks)}},
+	err := w.rich.send("views.publish", message.Message{Blocks: blocks}, func(m message.Message) error {
+		_, err := w.api.PublishViewContext(ctx, slack.PublishViewContextRequest{
+			UserID: user,
+			View:   slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: RenderView(m.Blocks)}},
+		})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("views.publish for %s: %w", user, err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/presencebot/presence-bot/message"
 
+	"github.com/presencebot/presence-bot/history"
 	"github.com/presencebot/presence-bot/presence"
 )
 
@@ -43,6 +44,9 @@ type Roster interface {
 	Get(ctx context.Context) (*presence.Snapshot, error)
 	LastKnown() *presence.Snapshot
 	Changed(a presence.Agent)
+	// Pressured reports whether the contact center's API budget is under
+	// pressure (its TTL stretched): a refresh may then wait long.
+	Pressured() bool
 }
 
 // Config is what a Handler is built from.
@@ -71,6 +75,20 @@ type Config struct {
 	// SilenceTargets lists what a silence may name: the alert rules' names
 	// and the team IDs they watch. Read at each command; nil names none.
 	SilenceTargets func() []string
+
+	// History is the per-team counts over time that /presence trend
+	// draws; nil when history is off.
+	History History
+	// HistoryRetention is how far back History goes (HISTORY_RETENTION),
+	// the most hours /presence trend takes; 0 means the default, 8 days.
+	HistoryRetention time.Duration
+}
+
+// History is what /presence trend reads of the recorded counts
+// (history.Recorder).
+type History interface {
+	Range(ctx context.Context, teams []string, from, to time.Time, step time.Duration) (map[string][]history.Point, error)
+	Teams(ctx context.Context, from, to time.Time) ([]history.TeamName, error)
 }
 
 // Handler runs commands. It is safe for concurrent use.
@@ -93,6 +111,9 @@ type Handler struct {
 
 	silences       Silences
 	silenceTargets func() []string
+
+	history          History
+	historyRetention time.Duration
 }
 
 // New returns a Handler.
@@ -112,6 +133,12 @@ func New(cfg Config) *Handler {
 
 		silences:       cfg.Silences,
 		silenceTargets: cfg.SilenceTargets,
+
+		history:          cfg.History,
+		historyRetention: cfg.HistoryRetention,
+	}
+	if h.historyRetention <= 0 {
+		h.historyRetention = defaultHistoryRetention
 	}
 	if h.loc == nil {
 		h.loc = time.UTC
@@ -148,6 +175,8 @@ func New(cfg Config) *Handler {
 				{"/presence <status>", "only agents in one status (available, on-call, after-call-work, busy, offline; also " + aliasList() + ")"},
 				{"/presence team <team_id>", "one team"},
 				{"/presence <agent id, name or @mention>", "one agent, with the current call"},
+				{"/presence table [<status>|team <team_id>]", "one row per agent, sortable: status, time in it, calls today, handle and talk time"},
+				{"/presence trend [<team_id>] [<hours>]", "available agents per team over the last hours (default 4)"},
 				{"/presence silence <rule|team> <duration> [reason]", "supervisors: hold back a rule's or team's alerts for 1m to 7d (30m, 1h30m, 2d)"},
 				{"/presence silences", "the active silences, each with an End button"},
 				{"/presence help", "this help"},
@@ -339,6 +368,14 @@ var budgetTrouble = trouble{
 	short: "the contact center's API budget is exhausted",
 }
 
+// rosterBusyTrouble is a roster refresh still waiting for the API budget
+// behind status changes, which go first.
+var rosterBusyTrouble = trouble{
+	kind:  errRosterBusy,
+	what:  "The roster is being refreshed behind a burst of status changes, which go first on the contact center's API budget.",
+	short: "the roster refresh waits behind status changes",
+}
+
 // troubleDefault is for errors that are not the client's, such as a
 // command's own deadline passing while it waited for the roster.
 const troubleDefault = "Something went wrong while asking the contact center."
@@ -348,6 +385,9 @@ const troubleDefault = "Something went wrong while asking the contact center."
 func troubleFor(err error) (trouble, bool) {
 	if errors.Is(err, presence.ErrBudgetExhausted) {
 		return budgetTrouble, true
+	}
+	if errors.Is(err, errRosterBusy) {
+		return rosterBusyTrouble, true
 	}
 	if ae, ok := errors.AsType[*presence.APIError](err); ok {
 		for _, t := range troubles {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/presencebot/presence-bot/message"
 	"github.com/presencebot/presence-bot/presence"
@@ -57,6 +58,9 @@ type teamCount struct {
 	id, name  string
 	counts    presence.Summary
 	available *topK
+	// calls and talk are the team's calls today and their talk time in
+	// seconds, from the agents that have stats.
+	calls, talk int
 }
 
 func (h *Handler) floorHome(ctx context.Context) []message.Block {
@@ -87,6 +91,10 @@ func (h *Handler) floorHome(ctx context.Context) []message.Block {
 		if a.Status == presence.Available {
 			t.available.add(a)
 		}
+		if st := a.Stats; st != nil {
+			t.calls += st.CallsHandledToday
+			t.talk += st.TotalTalkTime
+		}
 	}
 	blocks = append(blocks, message.NewSection(fmt.Sprintf("*%s* · %s", message.Plural(snap.Summary.Total, "agent"), countsText(snap.Summary))))
 
@@ -110,6 +118,12 @@ func (h *Handler) floorHome(ctx context.Context) []message.Block {
 		}
 		return cmp.Compare(a.id, b.id)
 	})
+	// The floor as a table too, above the team sections: sortable, and
+	// every agent's figures. Where tables are refused it is left out: the
+	// sections say the same per team, so the classic Home is unchanged.
+	if table, ok := h.homeTable(snap, ordered); ok {
+		blocks = append(blocks, message.NewTable(table))
+	}
 	blocks = append(blocks, message.NewDivider())
 	for i, t := range ordered {
 		if i == homeTeams {
@@ -147,4 +161,71 @@ func (h *Handler) teamLine(t *teamCount) string {
 		}
 	}
 	return b.String()
+}
+
+// teamColumns are the columns of the Home's team table.
+var teamColumns = []message.Column{
+	{Name: "Team"},
+	{Name: "Agents", Numeric: true},
+	{Name: "Available", Numeric: true},
+	{Name: "On a call", Numeric: true},
+	{Name: "After-call work", Numeric: true},
+	{Name: "Busy", Numeric: true},
+	{Name: "Offline", Numeric: true},
+	{Name: "Calls today", Numeric: true},
+	{Name: "Avg handle time", Numeric: true},
+}
+
+// homeTable is the supervisors' floor as a table: one row per agent while
+// every agent fits one table (100 rows and Slack's character budget), one
+// row per team beyond, the teams with the fewest available first. False
+// when there is nothing to draw.
+func (h *Handler) homeTable(snap *presence.Snapshot, teams []*teamCount) (message.TableData, bool) {
+	if snap.Len() == 0 {
+		return message.TableData{}, false
+	}
+	if snap.Len() <= message.MaxTableRows {
+		top := agentTop{k: message.MaxTableRows}
+		for a := range snap.All() {
+			top.add(a)
+		}
+		td := agentTable("Every agent on the floor, longest in their status first", top.items, h.now())
+		if len(td.Rows) == top.n {
+			return td, true
+		}
+	}
+	td := message.TableData{
+		Caption:  fmt.Sprintf("The floor's %s, the fewest available first", message.Plural(len(teams), "team")),
+		Columns:  teamColumns,
+		PageSize: tablePageSize,
+	}
+	used := headerChars(teamColumns)
+	for _, t := range teams {
+		row := teamRow(t)
+		n := rowChars(teamColumns, row)
+		if len(td.Rows) == message.MaxTableRows || used+n > message.MaxTableChars {
+			break
+		}
+		td.Rows = append(td.Rows, row)
+		used += n
+	}
+	if len(td.Rows) < len(teams) {
+		// Said where the table is: the classic Home has no table to
+		// explain (its sections say how many teams they leave out).
+		td.Caption += fmt.Sprintf(" (the first %d of %d; `/presence team &lt;team_id&gt;` shows one)", len(td.Rows), len(teams))
+	}
+	td.PageSize = min(td.PageSize, len(td.Rows))
+	return td, true
+}
+
+func teamRow(t *teamCount) []message.Cell {
+	c := t.counts
+	count := func(n int) message.Cell { return message.Cell{Text: message.Thousands(n), Number: float64(n)} }
+	name := message.Escape(message.Truncate(t.name, tableTeamMax))
+	row := []message.Cell{{Text: name}, count(c.Total), count(c.Available), count(c.OnCall), count(c.AfterCallWork),
+		count(c.Busy), count(c.Offline), count(t.calls)}
+	if t.calls > 0 {
+		return append(row, secondsCell(time.Duration(t.talk/t.calls)*time.Second))
+	}
+	return append(row, message.Cell{Text: noFigure})
 }

@@ -40,6 +40,12 @@ func (h *Handler) presence(ctx context.Context, req Request, args []string) mess
 	if refusal := h.mayQuery(ctx, req.UserID); refusal != nil {
 		return *refusal
 	}
+	if len(args) > 0 && strings.EqualFold(args[0], "table") {
+		return h.presenceTable(ctx, args[1:])
+	}
+	if len(args) > 0 && strings.EqualFold(args[0], "trend") {
+		return h.presenceTrend(ctx, args[1:])
+	}
 	switch {
 	case len(args) == 0:
 		return h.withSnapshot(ctx, func(s *presence.Snapshot, note string) message.Message {
@@ -82,10 +88,35 @@ func (h *Handler) mayQuery(ctx context.Context, userID string) *message.Message 
 	return &r
 }
 
+// stalePatience is how long a roster read waits for a refresh while the
+// API budget is under pressure and a last roster is at hand: the refresh
+// may wait minutes behind a burst of status changes (they go first),
+// and the last roster, marked with its age, answers now.
+const stalePatience = 1500 * time.Millisecond
+
+// errRosterBusy is a refresh that did not come within stalePatience.
+var errRosterBusy = errors.New("the roster refresh waits for the API budget")
+
+// getRoster is Roster.Get, waiting only stalePatience for a refresh under
+// budget pressure when there is a last roster to show instead (the
+// refresh goes on, for the next reader).
+func (h *Handler) getRoster(ctx context.Context) (*presence.Snapshot, error) {
+	if h.roster.LastKnown() == nil || !h.roster.Pressured() {
+		return h.roster.Get(ctx)
+	}
+	pctx, cancel := context.WithTimeout(ctx, stalePatience)
+	defer cancel()
+	snap, err := h.roster.Get(pctx)
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return nil, errRosterBusy
+	}
+	return snap, err
+}
+
 // withSnapshot renders from the shared roster. When the contact center
 // fails it says so, and shows the last known roster marked with its age.
 func (h *Handler) withSnapshot(ctx context.Context, render func(*presence.Snapshot, string) message.Message) message.Message {
-	snap, err := h.roster.Get(ctx)
+	snap, err := h.getRoster(ctx)
 	if err == nil {
 		return h.rendered(ctx, func() message.Message { return render(snap, h.staleNote(snap)) })
 	}

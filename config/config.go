@@ -83,6 +83,10 @@ type Config struct {
 	// means no caching.
 	PresenceCacheTTL time.Duration
 	Summary          Summary
+	Report           Report // the daily report
+	// HistoryRetention is how long per-team counts and alert events are
+	// kept (HISTORY_RETENTION).
+	HistoryRetention time.Duration
 	Alert            Alert
 	AfterCall        AfterCall
 	// Location is TIMEZONE, in which schedules and active hours are read.
@@ -359,6 +363,8 @@ func Load(lookup func(string) (string, bool), opts ...Option) (*Config, error) {
 	c.Summary.Channel = l.channel("SUMMARY_CHANNEL")
 	c.Summary.Schedule = l.schedule("SUMMARY_SCHEDULE")
 	l.ignoredIf(c.Summary.Channel == "", "summaries are off (SUMMARY_CHANNEL is not set)", "SUMMARY_SCHEDULE")
+	c.Report = l.report()
+	c.HistoryRetention = l.historyRetention()
 
 	c.Location = l.location("TIMEZONE")
 	rulesFile := l.rulesFile(o.stat)

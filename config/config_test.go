@@ -99,6 +99,7 @@ func TestLoadDefaults(t *testing.T) {
 			RateLimit: RateLimit{Rate: 10, Burst: 20}},
 		PresenceCacheTTL: 2 * time.Second,
 		Summary:          Summary{Schedule: Schedule{Every: time.Hour}},
+		HistoryRetention: 8 * 24 * time.Hour,
 		Alert: Alert{
 			Interval:         time.Minute,
 			Repeat:           30 * time.Minute,
@@ -138,6 +139,7 @@ func TestLoadEverySet(t *testing.T) {
 		"PRESENCE_CACHE_TTL":      "0",
 		"SUMMARY_CHANNEL":         "C0SUMMARY",
 		"SUMMARY_SCHEDULE":        "0 9 * * Mon-Fri",
+		"HISTORY_RETENTION":       "14d",
 		"ALERT_CHANNEL":           "C0ALERTS",
 		"ALERT_THRESHOLD":         "4",
 		"ALERT_TEAM_THRESHOLDS":   " support_team = 5 , sales_team=3",
@@ -167,6 +169,7 @@ func TestLoadEverySet(t *testing.T) {
 		PresenceOpenToAll: true,
 		PresenceCacheTTL:  0,
 		Summary:           Summary{Channel: "C0SUMMARY", Schedule: Schedule{Cron: "0 9 * * Mon-Fri"}},
+		HistoryRetention:  14 * 24 * time.Hour,
 		Alert: Alert{
 			Channel:          "C0ALERTS",
 			Threshold:        4,
@@ -821,7 +824,7 @@ func TestEnvExampleDocumentsEveryVariable(t *testing.T) {
 		"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "SLACK_API_URL",
 		"EXOTEL_ACCOUNT_SID", "EXOTEL_ACCESS_TOKEN", "EXOTEL_REGION", "EXOTEL_BASE_URL",
 		"AGENT_MAP_FILE", "PRESENCE_OPEN_TO_ALL", "PRESENCE_CACHE_TTL",
-		"SUMMARY_CHANNEL", "SUMMARY_SCHEDULE",
+		"SUMMARY_CHANNEL", "SUMMARY_SCHEDULE", "REPORT_CHANNEL", "REPORT_SCHEDULE", "HISTORY_RETENTION",
 		"ALERT_CHANNEL", "ALERT_THRESHOLD", "ALERT_TEAM_THRESHOLDS", "ALERT_INTERVAL", "ALERT_FOR",
 		"ALERT_REPEAT", "ALERT_UNAVAILABLE_AFTER", "ALERT_ACTIVE_HOURS", "ALERT_RULES_FILE",
 		"AFTER_CALL_POLL", "AFTER_CALL_EXPIRY", "TIMEZONE", "HTTP_ADDR", "STATE_DIR",

@@ -135,6 +135,7 @@ const help = `Commands:
   as <user> <command>              run one command as another user, e.g. as priya /status busy
   press <N>                        press button N of the last message with buttons
   home                             your App Home tab (a supervisor's shows the floor)
+  report                           post the day's report now (as REPORT_SCHEDULE would)
   iam <user>                       become another user
   whoami, users                    who you are, who there is
   help, quit
@@ -162,6 +163,8 @@ func (c *Console) exec(ctx context.Context, line string) bool {
 		c.press(ctx, fields)
 	case "home":
 		c.home(ctx)
+	case "report":
+		c.report(ctx)
 	case "iam":
 		if len(fields) != 2 {
 			c.printf("Say who: iam <user>. Type users to see them.\n")
@@ -301,6 +304,23 @@ func (c *Console) home(ctx context.Context) {
 		return
 	}
 	c.show(message.Message{Blocks: homes.Home(ctx, c.user().ID)})
+}
+
+// report posts the day's report now, when the demo has one.
+func (c *Console) report(ctx context.Context) {
+	r, ok := c.commands.(Reports)
+	if !ok {
+		c.printf("There is no daily report in this demo.\n")
+		return
+	}
+	if err := r.Report(ctx); err != nil {
+		c.printf("The report failed: %v\n", err)
+	}
+}
+
+// Reports posts the day's report (through the console, as a post).
+type Reports interface {
+	Report(ctx context.Context) error
 }
 
 // Clicker runs button presses.

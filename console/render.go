@@ -101,6 +101,14 @@ func Render(w io.Writer, m message.Message, names func(id string) string) {
 				parts = append(parts, fmt.Sprintf("[%d] %s", buttons, emoji(message.Unescape(btn.Label))))
 			}
 			fmt.Fprintf(&b, "  %s   (press N)\n", strings.Join(parts, "  "))
+		case message.Chart:
+			if blk.Chart != nil {
+				drawChart(&b, *blk.Chart, names)
+			}
+		case message.Table:
+			if blk.Table != nil {
+				drawTable(&b, *blk.Table, names)
+			}
 		}
 	}
 	if len(m.Blocks) == 0 && m.Text != "" {

@@ -64,6 +64,8 @@ const (
 	Context             // small print
 	Divider             // a rule
 	Actions             // a row of buttons
+	Chart               // a native line chart (Slack data_visualization)
+	Table               // a native sortable, paged table (Slack data_table)
 )
 
 // Block is one piece of a message.
@@ -72,6 +74,12 @@ type Block struct {
 	Text    string
 	Fields  []string
 	Buttons []Button
+	// Chart and Table are set only for those kinds.
+	Chart *ChartData
+	Table *TableData
+	// Fallback is what replaces a Chart or Table block where rich blocks
+	// are refused: classic blocks; may be empty.
+	Fallback []Block
 }
 
 // Button is a one-click action. Value carries everything the click needs,

@@ -79,6 +79,8 @@ type Metrics struct {
 	roster *rosterMetrics
 	// budget: the contact-center API budget's metrics (budget.go).
 	budget *budgetMetrics
+	// richRefused: charts and tables Slack refused (rich_metrics.go).
+	richRefused *prometheus.CounterVec
 
 	mu    sync.Mutex // guards the connection state below
 	up    bool
@@ -186,6 +188,8 @@ func NewMetrics() *Metrics {
 	// The API budget's metrics (budget.go).
 	m.budget = newBudgetMetrics()
 	m.reg.MustRegister(m.budget.collectors()...)
+	m.richRefused = newRichRefused()
+	m.reg.MustRegister(m.richRefused)
 	return m
 }
 

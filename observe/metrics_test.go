@@ -310,6 +310,7 @@ func TestEveryMetricIsExposedWithHelp(t *testing.T) {
 	m.WatchBudget(presence.NewBudget(presence.BudgetOptions{Rate: 10, Burst: 20}))
 	m.RosterRefreshed("api")
 	m.WatchSnapshotAge(func() (time.Duration, bool) { return time.Second, true })
+	m.RichBlocksRefused("response_url")
 	f := scrape(t, m)
 
 	want := []string{
@@ -340,6 +341,7 @@ func TestEveryMetricIsExposedWithHelp(t *testing.T) {
 		"presence_bot_api_paused",
 		"presence_bot_roster_refreshes_total",
 		"presence_bot_snapshot_age_seconds",
+		"presence_bot_rich_blocks_refused_total",
 		"go_goroutines",
 		"go_memstats_heap_alloc_bytes",
 		"process_start_time_seconds",

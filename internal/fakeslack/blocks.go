@@ -29,7 +29,7 @@ const (
 var knownBlocks = map[string]bool{
 	"actions": true, "context": true, "divider": true, "file": true, "header": true,
 	"image": true, "input": true, "markdown": true, "rich_text": true, "section": true,
-	"table": true, "video": true,
+	"table": true, "video": true, "data_visualization": true, "data_table": true,
 }
 
 func (e *apiError) Error() string {
@@ -45,7 +45,7 @@ func (e *apiError) Error() string {
 // payloads, which travel over the socket. The error names Slack's error code
 // (invalid_blocks, msg_too_long) and where the problem is.
 func ValidateMessage(text string, blocks json.RawMessage) error {
-	if e := checkContent(text, normalizeBlocks(blocks), maxMessageBlocks); e != nil {
+	if e := checkContent(text, normalizeBlocks(blocks), maxMessageBlocks, false); e != nil {
 		return e
 	}
 	return nil
@@ -66,11 +66,13 @@ func normalizeBlocks(raw json.RawMessage) json.RawMessage {
 	return raw
 }
 
-func checkContent(text string, blocks json.RawMessage, maxBlocks int) *apiError {
+// checkContent checks a message's text and blocks; refuseRich refuses
+// every rich block (SetRefuseRichBlocks).
+func checkContent(text string, blocks json.RawMessage, maxBlocks int, refuseRich bool) *apiError {
 	if n := utf8.RuneCountInString(text); n > maxMessageText {
 		return &apiError{code: "msg_too_long", messages: []string{fmt.Sprintf("[ERROR] text has %d characters, more than %d", n, maxMessageText)}}
 	}
-	return validateBlocks(blocks, maxBlocks, "/blocks")
+	return validateBlocks(blocks, maxBlocks, "/blocks", refuseRich)
 }
 
 type textObject struct {
@@ -93,8 +95,9 @@ type elementJSON struct {
 	ActionID string      `json:"action_id"`
 }
 
-// validateBlocks checks a blocks array; ptr is its JSON pointer for messages.
-func validateBlocks(raw json.RawMessage, maxBlocks int, ptr string) *apiError {
+// validateBlocks checks a blocks array; ptr is its JSON pointer for
+// messages; refuseRich refuses every rich block.
+func validateBlocks(raw json.RawMessage, maxBlocks int, ptr string, refuseRich bool) *apiError {
 	if len(raw) == 0 {
 		return nil
 	}
@@ -105,6 +108,7 @@ func validateBlocks(raw json.RawMessage, maxBlocks int, ptr string) *apiError {
 	if len(blocks) > maxBlocks {
 		return invalidBlocks(ptr, fmt.Sprintf("no more than %d items allowed, got %d", maxBlocks, len(blocks)))
 	}
+	rich := richState{refuse: refuseRich}
 	for i, rawBlock := range blocks {
 		at := ptr + "/" + strconv.Itoa(i)
 		var b blockJSON
@@ -113,6 +117,11 @@ func validateBlocks(raw json.RawMessage, maxBlocks int, ptr string) *apiError {
 		}
 		if e := checkBlock(b, at); e != nil {
 			return e
+		}
+		if isRich(b.Type) {
+			if e := rich.checkRich(b.Type, rawBlock, at); e != nil {
+				return e
+			}
 		}
 	}
 	return nil

@@ -73,6 +73,10 @@ type Options struct {
 	// Logger receives the server's debug logs and net/http's errors;
 	// discarded when nil.
 	Logger *slog.Logger
+	// RefuseRichBlocks refuses every data_visualization and data_table
+	// block with invalid_blocks, as a workspace where they are not rolled
+	// out does; SetRefuseRichBlocks changes it later.
+	RefuseRichBlocks bool
 }
 
 // User is a workspace member that users.info knows.
@@ -87,6 +91,7 @@ type Server struct {
 	log          *slog.Logger
 	pingInterval time.Duration
 	pings        atomic.Bool
+	refuseRich   atomic.Bool // SetRefuseRichBlocks
 
 	ln       net.Listener
 	srv      *http.Server
@@ -155,6 +160,7 @@ func New(opts Options) *Server {
 		s.pingInterval = DefaultPingInterval
 	}
 	s.pings.Store(true)
+	s.refuseRich.Store(opts.RefuseRichBlocks)
 	s.users[BotUserID] = User{ID: BotUserID, Name: "presence-bot", RealName: "Presence Bot", IsBot: true}
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize:  4096,

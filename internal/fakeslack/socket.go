@@ -17,6 +17,10 @@ type Ack struct {
 	EnvelopeID string
 	// Payload is the ack's payload as sent; nil when there was none.
 	Payload json.RawMessage
+	// Refused is why Slack would not show the payload's answer (an
+	// invalid_blocks error, e.g. for rich blocks, which the bot never puts
+	// in an ack); "" when it would, or when there is no payload.
+	Refused string
 	// Latency runs from the moment the acknowledged delivery was written to
 	// the socket to the moment the ack was read, on Options.Now's clock.
 	Latency time.Duration
@@ -190,6 +194,9 @@ func (s *Server) readLoop(c *conn) {
 
 func (s *Server) recordAck(connID int, a wireAck, at time.Time) {
 	ack := Ack{EnvelopeID: a.EnvelopeID, Payload: a.Payload, At: at, Conn: connID}
+	if err := ValidateAck(a.Payload); err != nil {
+		ack.Refused = err.Error()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if env := s.envelopes[a.EnvelopeID]; env != nil {

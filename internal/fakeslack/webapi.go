@@ -259,8 +259,15 @@ func (s *Server) handleResponseURL(w http.ResponseWriter, r *http.Request) {
 	}
 	blocks := normalizeBlocks(body.Blocks)
 	if !body.DeleteOriginal {
-		if apiErr := checkContent(body.Text, blocks, maxMessageBlocks); apiErr != nil {
-			writeJSON(w, http.StatusOK, errorBody(apiErr))
+		if apiErr := checkContent(body.Text, blocks, maxMessageBlocks, s.refuseRich.Load()); apiErr != nil {
+			// Slack refuses a response_url post as it does an incoming
+			// webhook's: an HTTP 400 whose body is the error code as plain
+			// text (https://api.slack.com/changelog/2016-05-17-changes-to-errors-for-incoming-webhooks;
+			// "400 invalid_blocks" with no detail, as reported in
+			// https://github.com/slackapi/java-slack-sdk/issues/1017).
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, apiErr.code)
 			return
 		}
 	}
@@ -309,7 +316,7 @@ func (s *Server) authTest(params, time.Time) (map[string]any, *Message, *apiErro
 }
 
 func (s *Server) postMessage(p params, at time.Time) (map[string]any, *Message, *apiError) {
-	msg, apiErr := chatMessage(p)
+	msg, apiErr := chatMessage(p, s.refuseRich.Load())
 	if apiErr != nil {
 		return nil, nil, apiErr
 	}
@@ -322,7 +329,7 @@ func (s *Server) postMessage(p params, at time.Time) (map[string]any, *Message, 
 }
 
 func (s *Server) postEphemeral(p params, at time.Time) (map[string]any, *Message, *apiError) {
-	msg, apiErr := chatMessage(p)
+	msg, apiErr := chatMessage(p, s.refuseRich.Load())
 	if apiErr != nil {
 		return nil, nil, apiErr
 	}
@@ -334,7 +341,7 @@ func (s *Server) postEphemeral(p params, at time.Time) (map[string]any, *Message
 }
 
 func (s *Server) updateMessage(p params, _ time.Time) (map[string]any, *Message, *apiError) {
-	msg, apiErr := chatMessage(p)
+	msg, apiErr := chatMessage(p, s.refuseRich.Load())
 	if apiErr != nil {
 		return nil, nil, apiErr
 	}
@@ -373,7 +380,7 @@ func (s *Server) publishView(p params, _ time.Time) (map[string]any, *Message, *
 	if typ := stringField(v, "type"); typ != "home" {
 		return nil, nil, &apiError{code: "invalid_arguments", messages: []string{fmt.Sprintf("[ERROR] view type must be home, not %q [json-pointer:/view/type]", typ)}}
 	}
-	if apiErr := validateBlocks(v["blocks"], maxViewBlocks, "/view/blocks"); apiErr != nil {
+	if apiErr := validateBlocks(v["blocks"], maxViewBlocks, "/view/blocks", s.refuseRich.Load()); apiErr != nil {
 		return nil, nil, apiErr
 	}
 	// The view object as Slack returns it and later sends back in
@@ -481,8 +488,8 @@ func (s *Server) openConversation(p params, _ time.Time) (map[string]any, *Messa
 }
 
 // chatMessage reads and checks the fields chat.postMessage, postEphemeral
-// and update share.
-func chatMessage(p params) (*Message, *apiError) {
+// and update share; refuseRich refuses every rich block.
+func chatMessage(p params, refuseRich bool) (*Message, *apiError) {
 	msg := &Message{
 		Channel:  p.str("channel"),
 		User:     p.str("user"),
@@ -496,7 +503,7 @@ func chatMessage(p params) (*Message, *apiError) {
 	if len(msg.Blocks) == 0 && msg.Text == "" && len(p.raw("attachments")) == 0 {
 		return nil, errCode("no_text")
 	}
-	if apiErr := checkContent(msg.Text, msg.Blocks, maxMessageBlocks); apiErr != nil {
+	if apiErr := checkContent(msg.Text, msg.Blocks, maxMessageBlocks, refuseRich); apiErr != nil {
 		return nil, apiErr
 	}
 	return msg, nil
