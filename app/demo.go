@@ -151,6 +151,9 @@ func Demo(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logger, o 
 	}
 	avail, status, watched := engineRules(rules)
 	silences := silence.New(store, log.With("component", "silences"))
+	// History: what /presence trend, the summaries' charts and the report
+	// read; sampled below, and the alerts' events kept as they happen.
+	hist := history.New(store, history.Options{Resolution: demoHistoryEvery}, log)
 	alerter := alerts.NewAlerter(client, con, store, alerts.Settings{
 		Channel:          demoAlertChannel,
 		Rules:            avail,
@@ -159,6 +162,12 @@ func Demo(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logger, o 
 		UnavailableAfter: 3,
 		Location:         o.Location,
 		Roster:           roster,
+		OnEvent: func(ctx context.Context, e alerts.Event) {
+			err := hist.RecordAlert(ctx, history.AlertEvent{At: e.At, Rule: e.Rule, Teams: e.Teams, Kind: e.Kind, Level: e.Level})
+			if err != nil {
+				log.Warn("demo: alert event not kept", "err", err)
+			}
+		},
 	}, log)
 	dir := commands.NewDirectory(agents, nil, roster, nil)
 	nudger := nudge.New(con, store, nudge.Settings{
@@ -174,14 +183,14 @@ func Demo(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logger, o 
 		Nudges:         nudger,
 		Silences:       silences,
 		SilenceTargets: func() []string { return targets },
+		History:        hist,
 		Location:       o.Location,
 		Now:            clock.Now,
 		Logger:         log.With("component", "commands"),
 	})
 	bridge.Handler = handler
-	// History: one sample now, so the first report and summary have a
-	// chart, then one a minute.
-	hist := history.New(store, history.Options{Resolution: demoHistoryEvery}, log)
+	// One history sample now, so the first report, summary and trend
+	// have a chart, then one a minute.
 	sample := func(ctx context.Context, tick time.Time) error {
 		snap, err := roster.Get(ctx)
 		if err != nil {
