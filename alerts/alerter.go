@@ -635,6 +635,15 @@ func (a *Alerter) decide(base State, rd reading, obsErr error, silences []silenc
 		case act.Reason == Fire || act.Reason == Release || act.Reason == Repeat && !act.Held:
 			after.Posted = in.shown
 			after.Posted.Channel = r.Channel
+		case act.Edit:
+			// The message's new content is saved with the decision, before
+			// the edit: a click answered meanwhile replaces the message from
+			// the stored content, and must not bring the old level back.
+			// confirm puts the old content back if the edit fails, so the
+			// next poll makes it again.
+			shown := in.shown
+			shown.Channel, shown.TS = before.Posted.Channel, before.Posted.TS
+			after.Posted = shown
 		}
 		in.after = after
 		if in.posts() {
@@ -679,7 +688,9 @@ func (a *Alerter) saveDecision(ctx context.Context, baseRev int64, next *State, 
 // assumption. When the store fails, the posts' outcomes are kept for the
 // next poll here (an edit not recorded is just made again).
 func (a *Alerter) confirm(ctx context.Context, id string, todo []intent, results []sendResult) (State, error) {
-	if !slices.ContainsFunc(todo, intent.posts) && !slices.ContainsFunc(results, func(r sendResult) bool { return r.edited }) {
+	editFailed := func(i int) bool { return todo[i].act.Edit && !results[i].edited }
+	if !slices.ContainsFunc(todo, intent.posts) && !slices.ContainsFunc(results, func(r sendResult) bool { return r.edited }) &&
+		!slices.ContainsFunc(todo, func(in intent) bool { return in.act.Edit }) {
 		return a.lastKnown(), nil
 	}
 	var stored State
@@ -688,8 +699,11 @@ func (a *Alerter) confirm(ctx context.Context, id string, todo []intent, results
 		orig := stored // settle* copy what they change, so orig stays as read
 		missed = missed[:0]
 		for i, in := range todo {
-			if results[i].edited {
+			switch {
+			case results[i].edited:
 				settleEdit(&stored, in.key, in.before.Posted.TS, in.shown)
+			case editFailed(i):
+				unsettleEdit(&stored, in.key, in.before.Posted, in.after.Posted)
 			}
 			var lost bool
 			switch {

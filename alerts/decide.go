@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 )
 
@@ -429,6 +430,25 @@ func settleEdit(st *State, key, ts string, p Posted) {
 	p.Channel, p.TS = cur.Posted.Channel, cur.Posted.TS
 	cur.Posted = p
 	st.Rules = withRule(st.Rules, key, cur)
+}
+
+// unsettleEdit puts a message's content back to what it was (was) when
+// the edit to shown, saved with the decision, could not be made: the next
+// poll then sees the message behind the alert's level, and edits it
+// again. Content changed since (another edit, a click) is left alone.
+func unsettleEdit(st *State, key string, was, shown Posted) {
+	cur, ok := st.Rules[key]
+	if !ok || cur.Phase != PhaseFiring || cur.Posted.TS != was.TS || !samePosted(cur.Posted, shown) {
+		return
+	}
+	cur.Posted = was
+	st.Rules = withRule(st.Rules, key, cur)
+}
+
+// samePosted reports whether two messages' recorded contents are equal.
+func samePosted(x, y Posted) bool {
+	return x.Channel == y.Channel && x.TS == y.TS && x.Count == y.Count && x.Team == y.Team &&
+		x.Level == y.Level && x.Empty == y.Empty && slices.Equal(x.Names, y.Names)
 }
 
 // settleData is settleRule for the data notice.

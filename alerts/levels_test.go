@@ -473,3 +473,38 @@ func TestSilenceEndNoteReachesWatchedRules(t *testing.T) {
 	}
 	mustContain(t, "end note", posts[0].text(), "Silence on `long-wrap-up` ended", "DM for Asha Rao")
 }
+
+// TestEditSavedWithTheDecisionAndUndoneWhenItFails: the message's new
+// level is saved with the decision (a click answered before the edit
+// lands shows the new level, not the old), and put back when the edit
+// fails, so the next poll makes the edit again.
+func TestEditSavedWithTheDecisionAndUndoneWhenItFails(t *testing.T) {
+	f := newFixture(t, floor()...)
+	store := state.NewMemoryStore()
+	s := settings()
+	r := salesRule()
+	r.Mention = nil
+	s.Rules = []AvailabilityRule{r}
+	a := f.alerter(t, store, s)
+
+	f.force(t, presence.Offline, "s1")
+	poll(t, a, at(0))
+	f.expect(t, "warning", 1, 0)
+
+	// The click lands while the edit to critical is on its way: it reads
+	// what was saved with the decision.
+	f.force(t, presence.Offline, "s2")
+	f.poster.setFail(true)
+	poll(t, a, at(time.Minute))
+	f.poster.setFail(false)
+	f.expect(t, "the edit failed", 0, 0)
+	if st := storedState(t, store).Rules["sales-floor"]; st.Level != LevelCritical || st.Posted.level() != LevelWarning {
+		t.Fatalf("after a failed edit: level %q, message %q; want critical, the message still warning", st.Level, st.Posted.level())
+	}
+	poll(t, a, at(2*time.Minute))
+	_, updates := f.expect(t, "the edit made again", 0, 1)
+	mustContain(t, "edited to critical", updates[0].text(), "Critical · Low availability: Sales")
+	if st := storedState(t, store).Rules["sales-floor"]; st.Posted.level() != LevelCritical {
+		t.Errorf("after the edit: message %q, want critical", st.Posted.level())
+	}
+}

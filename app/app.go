@@ -233,7 +233,10 @@ func New(cfg *config.Config, log *slog.Logger, opts ...Option) (_ *App, err erro
 		OpenToAll: cfg.PresenceOpenToAll,
 		Location:  cfg.Location,
 		Queue:     commands.NewPendingQueue(store, cfg.AfterCall.Expiry),
-		Logger:    log.With("component", "commands"),
+		// Clicks and commands read the same clock as the scheduled jobs
+		// (WithClock), so a snooze or 5 more minutes lines up with ticks.
+		Now:    o.clock.Now,
+		Logger: log.With("component", "commands"),
 	}
 	if jobs.alerter != nil {
 		ccfg.Alerts = jobs.alerter
