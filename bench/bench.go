@@ -74,6 +74,11 @@ type scenario struct {
 	name    string
 	kind    scenarioKind
 	latency time.Duration
+	// asks are the load's /presence words.
+	asks presenceAsks
+	// history starts the bot with historyHours of history in its
+	// STATE_DIR, for /presence trend to draw.
+	history bool
 	// redis runs the bot with REDIS_URL, as replicas run: shared
 	// deduplication and the command journal on a local redis-server.
 	redis bool
@@ -86,24 +91,41 @@ const redisPrefix = "redis-"
 // renderName selects the in-process rendering measurement.
 const renderName = "render"
 
+// loads are the single-bot loads, each run at every API latency: the
+// shift-start burst and the steady load asking for the overview, and the
+// burst again asking for the native table and for the trend.
+var loads = []struct {
+	name    string
+	kind    scenarioKind
+	asks    presenceAsks
+	history bool
+}{
+	{"burst", burstLoad, overviewAsks, false},
+	{"steady", steadyLoad, overviewAsks, false},
+	{"table", burstLoad, tableAsks, false},
+	{"trend", burstLoad, trendAsks, true},
+}
+
 func allScenarios() []scenario {
 	var out []scenario
-	for _, kind := range []scenarioKind{burstLoad, steadyLoad} {
+	for _, l := range loads {
 		for _, lat := range apiLatencies {
-			name := "burst"
-			if kind == steadyLoad {
-				name = "steady"
-			}
-			out = append(out, scenario{name: fmt.Sprintf("%s-%dms", name, lat.Milliseconds()), kind: kind, latency: lat})
+			out = append(out, scenario{name: fmt.Sprintf("%s-%dms", l.name, lat.Milliseconds()),
+				kind: l.kind, latency: lat, asks: l.asks, history: l.history})
 		}
 	}
 	return out
 }
 
-// redisScenarios are allScenarios again, with Redis.
+// redisScenarios are the overview's scenarios again, with Redis: what
+// Redis changes is the command's path, which the table and the trend
+// share with the overview (and the seeded history lies in STATE_DIR).
 func redisScenarios() []scenario {
 	var out []scenario
 	for _, sc := range allScenarios() {
+		if sc.asks != overviewAsks || sc.history {
+			continue
+		}
 		sc.name, sc.redis = redisPrefix+sc.name, true
 		out = append(out, sc)
 	}

@@ -191,7 +191,7 @@ func runFleet(ctx context.Context, binary string, setup fleetSetup) (fleetFigure
 
 	// Round-robin gives each replica one of each help command.
 	for range bots {
-		if err := warmUp(ctx, w); err != nil {
+		if err := warmUp(ctx, w, scenario{}); err != nil {
 			return fleetFigures{}, fmt.Errorf("warm-up: %w", err)
 		}
 	}

@@ -23,22 +23,34 @@ type planned struct {
 	text    string
 }
 
-// presenceText varies /presence between the overview and one status, as
-// supervisors at a shift start would.
-func presenceText(i int) string {
+// presenceAsks are the words of a load's /presence: the first three
+// times in four, the second once, as supervisors at a shift start ask for
+// the floor and then for one part of it.
+type presenceAsks [2]string
+
+// The /presence of each load: the overview and one status, the table of
+// each, or the floor's trend and one team's.
+var (
+	overviewAsks = presenceAsks{"", "available"}
+	tableAsks    = presenceAsks{"table", "table available"}
+	trendAsks    = presenceAsks{"trend", "trend " + trendTeam}
+)
+
+// text is the i-th /presence's words.
+func (a presenceAsks) text(i int) string {
 	if i%4 == 3 {
-		return "available"
+		return a[1]
 	}
-	return ""
+	return a[0]
 }
 
 // burstPlan is the shift-start burst: 200 /presence from the supervisors
 // and one /status busy from each mapped agent, shuffled and spread evenly
 // over one second.
-func burstPlan(w *world) []planned {
+func burstPlan(w *world, asks presenceAsks) []planned {
 	cmds := make([]planned, 0, burstPresence+len(w.agents))
 	for i := range burstPresence {
-		cmds = append(cmds, planned{user: w.supervisors[i%len(w.supervisors)], command: cmdPresence, text: presenceText(i)})
+		cmds = append(cmds, planned{user: w.supervisors[i%len(w.supervisors)], command: cmdPresence, text: asks.text(i)})
 	}
 	for _, u := range w.agents {
 		cmds = append(cmds, planned{user: u, command: cmdStatus, text: "busy"})
@@ -55,7 +67,7 @@ func burstPlan(w *world) []planned {
 // 7 are /presence). The agents take turns; each one's /status alternates
 // busy and available, so every change is allowed from where the last left
 // it (the same agent comes round again only after 500 others).
-func steadyPlan(w *world, d time.Duration) []planned {
+func steadyPlan(w *world, d time.Duration, asks presenceAsks) []planned {
 	n := int(d * steadyRate / time.Second)
 	interval := time.Second / steadyRate
 	cmds := make([]planned, 0, n)
@@ -63,7 +75,7 @@ func steadyPlan(w *world, d time.Duration) []planned {
 	for i := range n {
 		p := planned{at: interval * time.Duration(i)}
 		if k := i % 7; k == 2 || k == 5 {
-			p.user, p.command, p.text = w.supervisors[presences%len(w.supervisors)], cmdPresence, presenceText(presences)
+			p.user, p.command, p.text = w.supervisors[presences%len(w.supervisors)], cmdPresence, asks.text(presences)
 			presences++
 		} else {
 			p.user, p.command, p.text = w.agents[statuses%len(w.agents)], cmdStatus, "busy"

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"maps"
 	"testing"
 	"time"
 
@@ -22,45 +23,53 @@ func planWorld() *world {
 
 // TestBurstPlan: the burst is the targets' shift start: 200 /presence from the 20
 // supervisors and a /status from each of 500 distinct agents, all within
-// one second, in order.
+// one second, in order. The /presence ask the load's first words 3 times
+// in 4 and its second once: the overview and one status, the table of
+// them, or the floor's trend and one team's.
 func TestBurstPlan(t *testing.T) {
 	w := planWorld()
-	plan := burstPlan(w)
-	presences, fromSupervisor := 0, map[string]int{}
-	statusFrom := map[string]int{}
-	var last time.Duration
-	for i, p := range plan {
-		if p.at < last || p.at >= burstWindow {
-			t.Fatalf("command %d at %v after one at %v, want times rising within %v", i, p.at, last, burstWindow)
-		}
-		last = p.at
-		switch p.command {
-		case cmdPresence:
-			presences++
-			fromSupervisor[p.user]++
-		case cmdStatus:
-			statusFrom[p.user]++
-			if p.text != "busy" {
-				t.Errorf("/status %q, want busy: every mapped agent starts available", p.text)
+	for _, asks := range []presenceAsks{overviewAsks, tableAsks, trendAsks} {
+		plan := burstPlan(w, asks)
+		presences, fromSupervisor := 0, map[string]int{}
+		statusFrom, texts := map[string]int{}, map[string]int{}
+		var last time.Duration
+		for i, p := range plan {
+			if p.at < last || p.at >= burstWindow {
+				t.Fatalf("%q: command %d at %v after one at %v, want times rising within %v", asks, i, p.at, last, burstWindow)
 			}
-		default:
-			t.Errorf("unexpected command %q", p.command)
+			last = p.at
+			switch p.command {
+			case cmdPresence:
+				presences++
+				fromSupervisor[p.user]++
+				texts[p.text]++
+			case cmdStatus:
+				statusFrom[p.user]++
+				if p.text != "busy" {
+					t.Errorf("/status %q, want busy: every mapped agent starts available", p.text)
+				}
+			default:
+				t.Errorf("unexpected command %q", p.command)
+			}
 		}
-	}
-	if presences != burstPresence || len(fromSupervisor) != supervisors {
-		t.Errorf("got %d /presence from %d users, want %d from %d supervisors", presences, len(fromSupervisor), burstPresence, supervisors)
-	}
-	if len(statusFrom) != mappedAgents {
-		t.Errorf("got /status from %d distinct agents, want %d", len(statusFrom), mappedAgents)
-	}
-	for u, n := range statusFrom {
-		if n != 1 {
-			t.Errorf("%s sent %d /status, want 1", u, n)
+		if presences != burstPresence || len(fromSupervisor) != supervisors {
+			t.Errorf("%q: got %d /presence from %d users, want %d from %d supervisors", asks, presences, len(fromSupervisor), burstPresence, supervisors)
 		}
-	}
-	// Shuffled: the two kinds interleave rather than come in two blocks.
-	if kinds := countRuns(plan); kinds < 100 {
-		t.Errorf("got %d runs of one kind, want the kinds interleaved", kinds)
+		if want := map[string]int{asks[0]: burstPresence * 3 / 4, asks[1]: burstPresence / 4}; !maps.Equal(texts, want) {
+			t.Errorf("got /presence texts %v, want %v", texts, want)
+		}
+		if len(statusFrom) != mappedAgents {
+			t.Errorf("%q: got /status from %d distinct agents, want %d", asks, len(statusFrom), mappedAgents)
+		}
+		for u, n := range statusFrom {
+			if n != 1 {
+				t.Errorf("%s sent %d /status, want 1", u, n)
+			}
+		}
+		// Shuffled: the two kinds interleave rather than come in two blocks.
+		if kinds := countRuns(plan); kinds < 100 {
+			t.Errorf("%q: got %d runs of one kind, want the kinds interleaved", asks, kinds)
+		}
 	}
 }
 
@@ -81,7 +90,7 @@ func countRuns(plan []planned) int {
 func TestSteadyPlan(t *testing.T) {
 	w := planWorld()
 	for _, d := range []time.Duration{time.Second, 30 * time.Second} {
-		plan := steadyPlan(w, d)
+		plan := steadyPlan(w, d, overviewAsks)
 		if want := int(d/time.Second) * steadyRate; len(plan) != want {
 			t.Errorf("%v: got %d commands, want %d", d, len(plan), want)
 		}

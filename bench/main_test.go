@@ -61,7 +61,7 @@ func TestMainExitStatus(t *testing.T) {
 		stderr string
 	}{
 		// Help is not an error, and names every scenario.
-		{"help", []string{"-h"}, exitOK, "burst-0ms, burst-100ms, steady-0ms, steady-100ms"},
+		{"help", []string{"-h"}, exitOK, "burst-0ms, burst-100ms, steady-0ms, steady-100ms, table-0ms, table-100ms, trend-0ms, trend-100ms, redis-burst-0ms"},
 		// A usage error exits 2, as presence-bot's own do.
 		{"usage", []string{"-runs", "x"}, exitUsage, "invalid value"},
 		// A benchmark that cannot run exits 1 and says why.

@@ -5,21 +5,25 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/presencebot/presence-bot/bot"
 	"github.com/presencebot/presence-bot/commands"
+	"github.com/presencebot/presence-bot/history"
 	"github.com/presencebot/presence-bot/message"
 	"github.com/presencebot/presence-bot/presence"
 	"github.com/presencebot/presence-bot/presence/ccmsim"
 )
 
-// renderQueries are the /presence answers that read the whole roster.
-var renderQueries = []string{"", "available"}
+// renderQueries are the /presence answers the loads ask for: the ones
+// that read the whole roster (the overview, one status, the table of
+// each) and the trends, which read the history.
+var renderQueries = []string{overviewAsks[0], overviewAsks[1], tableAsks[0], tableAsks[1], trendAsks[0], trendAsks[1]}
 
 // renderFigure is the cost and size of one /presence answer on the
-// 5,000-agent roster.
+// 5,000-agent roster or its history.
 type renderFigure struct {
 	query  string
 	perOp  time.Duration // the command's logic, Block Kit and JSON: all but the I/O
@@ -30,6 +34,7 @@ type renderFigure struct {
 	// every text of the message.
 	longest, total int
 	payload        int    // bytes of the response_url body
+	rich           string // the size of its table or chart; "–" for none
 	problem        string // which Slack limit it breaks; "" when it fits
 }
 
@@ -41,11 +46,14 @@ func (s staticRoster) ListAll(context.Context, presence.ListOptions) (*presence.
 	return s.r, nil
 }
 
-// measureRender times /presence and /presence available on 5,000 agents:
+// measureRender times the /presence answers of the loads on 5,000 agents:
 // the handler, the Block Kit rendering and the JSON encoding of the
-// answer, which is everything between the roster and the socket.
+// answer, which is everything between the roster (or the history) and the
+// socket. The trends read historyHours of history from a store in memory,
+// as the trend scenarios' bot has it in its STATE_DIR.
 func measureRender(ctx context.Context) ([]renderFigure, error) {
-	agents := ccmsim.GenerateRoster(rosterSize, nil, time.Now(), seed)
+	now := time.Now()
+	agents := ccmsim.GenerateRoster(rosterSize, nil, now, seed)
 	var sum presence.Summary
 	for _, a := range agents {
 		sum.Add(a.Status)
@@ -54,7 +62,12 @@ func measureRender(ctx context.Context) ([]renderFigure, error) {
 	if _, err := snaps.Get(ctx); err != nil {
 		return nil, fmt.Errorf("render: warm the snapshot: %w", err)
 	}
-	h := commands.New(commands.Config{Roster: snaps, OpenToAll: true})
+	store, err := recordHistory(ctx, agents, now)
+	if err != nil {
+		return nil, fmt.Errorf("render: %w", err)
+	}
+	rec := history.New(store, history.Options{Resolution: time.Minute}, nil)
+	h := commands.New(commands.Config{Roster: snaps, OpenToAll: true, History: rec})
 
 	var out []renderFigure
 	for _, q := range renderQueries {
@@ -64,7 +77,7 @@ func measureRender(ctx context.Context) ([]renderFigure, error) {
 		if err != nil {
 			return nil, fmt.Errorf("render %q: %w", q, err)
 		}
-		f := renderFigure{query: cmdPresence, blocks: len(m.Blocks), payload: len(body), problem: slackLimits(m)}
+		f := renderFigure{query: cmdPresence, blocks: len(m.Blocks), payload: len(body), rich: richSize(m), problem: slackLimits(m)}
 		if q != "" {
 			f.query += " " + q
 		}
@@ -116,10 +129,48 @@ func answerJSON(m message.Message) ([]byte, error) {
 	return b, nil
 }
 
-// slackLimits names the first of Slack's message limits m breaks, or "".
-// Blocks are counted before rendering, where a message that is too long
-// would be cut.
+// slackLimits names the first of Slack's message limits m breaks, or "":
+// the classic blocks' limits, the table's and the chart's (see
+// message.ValidateRich), and the classic limits again for the message a
+// workspace that refuses tables and charts gets instead (m.Classic()).
 func slackLimits(m message.Message) string {
+	if p := classicLimits(m); p != "" {
+		return p
+	}
+	if err := message.ValidateRich(m); err != nil {
+		return err.Error()
+	}
+	if m.HasRich() {
+		if p := classicLimits(m.Classic()); p != "" {
+			return "as classic blocks: " + p
+		}
+	}
+	return ""
+}
+
+// richSize is the size of m's tables and charts against their limits, or
+// "–" for none.
+func richSize(m message.Message) string {
+	var parts []string
+	for _, b := range m.Blocks {
+		switch {
+		case b.Kind == message.Table && b.Table != nil:
+			parts = append(parts, fmt.Sprintf("table %d rows × %d, %s/%s chars", len(b.Table.Rows), len(b.Table.Columns),
+				message.Thousands(b.Table.Chars()), message.Thousands(message.MaxTableChars)))
+		case b.Kind == message.Chart && b.Chart != nil:
+			parts = append(parts, fmt.Sprintf("chart %d lines × %d points", len(b.Chart.Series), len(b.Chart.Categories)))
+		}
+	}
+	if len(parts) == 0 {
+		return "–"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// classicLimits names the first of Slack's limits for classic blocks m
+// breaks, or "". Blocks are counted before rendering, where a message that
+// is too long would be cut.
+func classicLimits(m message.Message) string {
 	if len(m.Blocks) > message.MaxBlocks {
 		return fmt.Sprintf("%d blocks, over %d", len(m.Blocks), message.MaxBlocks)
 	}

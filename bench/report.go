@@ -46,18 +46,18 @@ func (r *report) add(sc scenario, runs []figures) {
 
 func (r *report) write(out io.Writer) {
 	if r.renderDone {
-		fmt.Fprintln(out, "\nRendering /presence on 5,000 agents (handler + Block Kit + JSON, from a warm snapshot):")
+		fmt.Fprintf(out, "\nRendering /presence on 5,000 agents (handler + Block Kit + JSON, from a warm snapshot; the trends from %d hours of history in memory):\n", historyHours)
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "answer\ttime/op\tallocs/op\tkB/op\tblocks\tlongest text\tall text\tJSON bytes\tSlack limits\t")
+		fmt.Fprintln(tw, "answer\ttime/op\tallocs/op\tkB/op\tblocks\tlongest text\tall text\ttable or chart\tJSON bytes\tSlack limits\t")
 		for _, f := range r.render {
 			fits := "fits"
 			if f.problem != "" {
 				fits = "BREAKS: " + f.problem
 			}
-			fmt.Fprintf(tw, "%s\t%s ms\t%s\t%s\t%d/%d\t%s/%s\t%s/%s\t%s\t%s\t\n", f.query, num(ms(f.perOp)), num(float64(f.allocs)),
+			fmt.Fprintf(tw, "%s\t%s ms\t%s\t%s\t%d/%d\t%s/%s\t%s/%s\t%s\t%s\t%s\t\n", f.query, num(ms(f.perOp)), num(float64(f.allocs)),
 				num(float64(f.bytes)/1e3), f.blocks, message.MaxBlocks,
 				message.Thousands(f.longest), message.Thousands(message.MaxSectionText),
-				message.Thousands(f.total), message.Thousands(message.MaxMessageText), message.Thousands(f.payload), fits)
+				message.Thousands(f.total), message.Thousands(message.MaxMessageText), f.rich, message.Thousands(f.payload), fits)
 		}
 		_ = tw.Flush()
 	}
@@ -73,14 +73,14 @@ func (r *report) write(out io.Writer) {
 		}
 		_ = tw.Flush()
 
-		fmt.Fprintf(out, "\nCost, medians of %d runs (contact-center requests from the simulator; allocations and CPU from the bot's /metrics; RSS from /proc/<pid>/status):\n", r.runs)
+		fmt.Fprintf(out, "\nCost, medians of %d runs (contact-center requests from the simulator; allocations and CPU from the bot's /metrics, the fakes' CPU from this process's; RSS from /proc/<pid>/status):\n", r.runs)
 		tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "scenario\tAPI\tCC req/cmd\tGET+PUT per /status\troster fetches\t/presence\tallocs/cmd\tkB/cmd\tCPU ms/cmd\tRSS after warm-up\tpeak RSS\tbot warnings\tother load\t")
+		fmt.Fprintln(tw, "scenario\tAPI\tCC req/cmd\tGET+PUT per /status\troster fetches\t/presence\tallocs/cmd\tkB/cmd\tCPU ms/cmd\tfakes' CPU ms/cmd\tRSS after warm-up\tpeak RSS\tbot warnings\tother load\t")
 		for _, rw := range r.rows {
 			f := rw.med
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s × %d pages\t%s\t%s\t%s\t%s\t%s MB\t%s MB\t%s\t%s cores\t\n", rw.sc.name, rw.sc.latency,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s × %d pages\t%s\t%s\t%s\t%s\t%s\t%s MB\t%s MB\t%s\t%s cores\t\n", rw.sc.name, rw.sc.latency,
 				num(f.CCPerCommand), num(f.CCPerStatus), num(f.RosterFetches), pagesPerFetch, num(f.PresenceCommands),
-				num(f.AllocsPerCommand), num(f.KBPerCommand), num(f.CPUPerCommand), num(f.IdleRSS), num(f.PeakRSS), num(f.Warnings),
+				num(f.AllocsPerCommand), num(f.KBPerCommand), num(f.CPUPerCommand), num(f.FakesCPUPerCommand), num(f.IdleRSS), num(f.PeakRSS), num(f.Warnings),
 				num(f.OtherLoad))
 		}
 		_ = tw.Flush()
@@ -170,7 +170,7 @@ func (r *report) targets() []target {
 			func(_ scenario, v float64) string { return num(v) + " MB" }),
 	}
 
-	rt := target{name: fmt.Sprintf("rendering /presence for %s agents under %s and within Slack's limits", message.Thousands(rosterSize), targetRender)}
+	rt := target{name: fmt.Sprintf("rendering /presence, its table and its trend for %s agents under %s and within Slack's limits", message.Thousands(rosterSize), targetRender)}
 	if r.renderDone {
 		rt.measured, rt.met = true, true
 		var parts []string

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -28,6 +29,13 @@ func runScenario(ctx context.Context, binary string, sc scenario, steadyFor time
 		return figures{}, err
 	}
 	defer w.close()
+	if sc.history {
+		// Up to the bot's start: the bot's history job records the
+		// minutes after it, as a bot running since the morning does.
+		if err := seedHistory(ctx, w.stateDir(), w.roster, time.Now()); err != nil {
+			return figures{}, err
+		}
+	}
 	if sc.redis {
 		if w.redis, err = startRedis(w.dir); err != nil {
 			return figures{}, err
@@ -48,7 +56,7 @@ func runScenario(ctx context.Context, binary string, sc scenario, steadyFor time
 		}
 	}()
 
-	if err := warmUp(ctx, w); err != nil {
+	if err := warmUp(ctx, w, sc); err != nil {
 		return figures{}, fmt.Errorf("warm-up: %w%s", err, bot.logs.tail())
 	}
 	// The load starts from here: nothing before it counts.
@@ -69,9 +77,9 @@ func runScenario(ctx context.Context, binary string, sc scenario, steadyFor time
 	var plan []planned
 	switch sc.kind {
 	case burstLoad:
-		plan = burstPlan(w)
+		plan = burstPlan(w, sc.asks)
 	case steadyLoad:
-		plan = steadyPlan(w, steadyFor)
+		plan = steadyPlan(w, steadyFor, sc.asks)
 	}
 	cmds, sentOver, err := send(ctx, w.slack, plan)
 	if err != nil {
@@ -112,6 +120,9 @@ func runScenario(ctx context.Context, binary string, sc scenario, steadyFor time
 	used := after.sub(before)
 	f := measure(outcomes, cc.Lists, cc.Gets, cc.Puts, cc.Total, used)
 	f.OtherLoad = otherLoad(cpuBefore, cpuAfter, time.Duration(used.cpuSeconds*float64(time.Second)))
+	// The fakes share the machine with the bot: what Slack and the
+	// contact center do elsewhere in production is CPU the bot lacks here.
+	f.FakesCPUPerCommand = ratio(ms(cpuAfter.self-cpuBefore.self), f.Commands)
 	f.SentOver = sentOver.Seconds()
 	f.IdleRSS, f.PeakRSS = megabytes(idle), megabytes(peak)
 	f.Warnings = float64(warnings)
@@ -125,20 +136,30 @@ func megabytes(b int64) float64 { return float64(b) / 1e6 }
 
 // warmUp answers one command of each kind that needs no contact center,
 // so the first measured commands do not pay for the bot's first
-// connections to Slack; the roster stays cold, as at a shift start.
-func warmUp(ctx context.Context, w *world) error {
+// connections to Slack; the roster stays cold, as at a shift start. A bot
+// with history draws one trend first: the load starts only once the
+// bot's history answers with a chart.
+func warmUp(ctx context.Context, w *world, sc scenario) error {
 	ctx, cancel := context.WithTimeout(ctx, answerTimeout)
 	defer cancel()
-	for _, c := range []fakeslack.SlashCommand{
+	cmds := []fakeslack.SlashCommand{
 		{Command: cmdStatus, Text: "help", UserID: w.agents[0]},
 		{Command: cmdPresence, Text: "help", UserID: w.supervisors[0]},
-	} {
+	}
+	if sc.history {
+		cmds = append(cmds, fakeslack.SlashCommand{Command: cmdPresence, Text: trendAsks[0], UserID: w.supervisors[0]})
+	}
+	for _, c := range cmds {
 		id, err := w.slack.SendSlashCommand(c)
 		if err != nil {
-			return fmt.Errorf("send %s help: %w", c.Command, err)
+			return fmt.Errorf("send %s %s: %w", c.Command, c.Text, err)
 		}
-		if _, err := waitAnswer(ctx, w.slack, id); err != nil {
-			return fmt.Errorf("%s help: %w", c.Command, err)
+		m, err := waitAnswer(ctx, w.slack, id)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", c.Command, c.Text, err)
+		}
+		if c.Text == trendAsks[0] && !answeredAsAsked(c.Command, c.Text, m) {
+			return fmt.Errorf("%s %s drew no chart from the seeded history: %q", c.Command, c.Text, m.Text)
 		}
 	}
 	return nil
@@ -153,6 +174,7 @@ func waitAnswer(ctx context.Context, fs *fakeslack.Server, envelope string) (fak
 // outcome is what became of one command.
 type outcome struct {
 	command string
+	ask     string // the command's words
 	acked   bool
 	ack     time.Duration // from the envelope's write to the ack's arrival
 	// answered is set when an answer came through the response_url;
@@ -161,6 +183,26 @@ type outcome struct {
 	answer   time.Duration
 	ok       bool   // the answer says the command did what it asked
 	text     string // the answer's notification text
+	// missing is the rich block the answer should have carried and did
+	// not ("data_table"), or "".
+	missing string
+}
+
+// problem says what went wrong with a command not answered as asked.
+func (o outcome) problem() string {
+	what := o.command
+	if o.ask != "" {
+		what += " " + o.ask
+	}
+	switch {
+	case !o.acked:
+		return what + ": no ack"
+	case !o.answered:
+		return what + ": no answer through response_url"
+	case o.missing != "":
+		return what + " answered without a " + o.missing + " block: " + o.text
+	}
+	return what + " answered: " + o.text
 }
 
 // collect waits for every ack and answer. Both are timed on the fake's
@@ -172,13 +214,16 @@ func collect(ctx context.Context, fs *fakeslack.Server, cmds []sent) ([]outcome,
 	for i, c := range cmds {
 		// Past the deadline the waits still find what has arrived, so
 		// every command is looked at; the missing count as unanswered.
-		o := outcome{command: c.command}
+		o := outcome{command: c.command, ask: c.text}
 		if ack, err := fs.WaitAck(wctx, c.envelope); err == nil {
 			o.acked, o.ack = true, ack.Latency
 			sentAt := ack.At.Add(-ack.Latency)
 			if m, err := waitAnswer(wctx, fs, c.envelope); err == nil {
 				o.answered, o.answer, o.text = true, m.At.Sub(sentAt), m.Text
-				o.ok = answeredAsAsked(c.command, m.Text)
+				o.ok = answeredAsAsked(c.command, c.text, m)
+				if want := wantBlock(c.command, c.text); want != "" && !hasBlock(m.Blocks, want) {
+					o.missing = want
+				}
 			}
 		}
 		if err := ctx.Err(); err != nil {
@@ -189,14 +234,54 @@ func collect(ctx context.Context, fs *fakeslack.Server, cmds []sent) ([]outcome,
 	return out, nil
 }
 
-// answeredAsAsked tells a real answer from a refusal or an apology: a
-// /status change confirms with ✅, a /presence answer counts the roster.
-func answeredAsAsked(command, text string) bool {
-	switch command {
-	case cmdStatus:
-		return strings.HasPrefix(text, "✅")
-	case cmdPresence:
-		return strings.Contains(text, message.Thousands(rosterSize)+" agents")
+// answeredAsAsked tells a real answer from a refusal, an apology or a
+// lesser answer: a /status change confirms with ✅; a /presence answer
+// counts the roster, and a table one carries the table; a trend carries
+// its chart (drawn from the history, it counts no roster). An answer in
+// classic blocks where a table or a chart was asked for is what a
+// workspace refusing them gets, not what the benchmark measures.
+func answeredAsAsked(command, ask string, m fakeslack.Message) bool {
+	want := wantBlock(command, ask)
+	switch {
+	case command == cmdStatus:
+		return strings.HasPrefix(m.Text, "✅")
+	case command != cmdPresence:
+		return false
+	case want != "" && !hasBlock(m.Blocks, want):
+		return false
+	case want == "data_visualization":
+		return true
+	}
+	return strings.Contains(m.Text, message.Thousands(rosterSize)+" agents")
+}
+
+// wantBlock is the rich block the answer to command ask must carry, or "".
+func wantBlock(command, ask string) string {
+	if command != cmdPresence {
+		return ""
+	}
+	switch word, _, _ := strings.Cut(ask, " "); word {
+	case "table":
+		return "data_table"
+	case "trend":
+		return "data_visualization"
+	}
+	return ""
+}
+
+// hasBlock reports whether blocks, a message's "blocks" as sent, hold one
+// of type typ.
+func hasBlock(blocks json.RawMessage, typ string) bool {
+	var bs []struct {
+		Type string `json:"type"`
+	}
+	if json.Unmarshal(blocks, &bs) != nil {
+		return false
+	}
+	for _, b := range bs {
+		if b.Type == typ {
+			return true
+		}
 	}
 	return false
 }
@@ -217,6 +302,7 @@ type figures struct {
 	AllocsPerCommand       float64
 	KBPerCommand           float64 // bytes allocated, in kB
 	CPUPerCommand          float64 // ms of the bot's CPU
+	FakesCPUPerCommand     float64 // ms of this process's CPU: the fakes, on the bot's cores
 	IdleRSS, PeakRSS       float64 // after warm-up; the high-water mark at the end
 	Warnings               float64 // the bot's log lines at warn or above
 	OtherLoad              float64 // cores busy with neither the bot nor the benchmark
@@ -229,7 +315,7 @@ func (f *figures) fields() []*float64 {
 		&f.Commands, &f.Answered, &f.SentOver, &f.AckP50, &f.AckP99, &f.AckMax,
 		&f.StatusP50, &f.StatusP99, &f.PresenceP50, &f.PresenceP99,
 		&f.CCPerCommand, &f.CCPerStatus, &f.RosterFetches, &f.PresenceCommands,
-		&f.AllocsPerCommand, &f.KBPerCommand, &f.CPUPerCommand,
+		&f.AllocsPerCommand, &f.KBPerCommand, &f.CPUPerCommand, &f.FakesCPUPerCommand,
 		&f.IdleRSS, &f.PeakRSS, &f.Warnings, &f.OtherLoad,
 	}
 }
@@ -256,13 +342,8 @@ func measure(outs []outcome, lists, gets, puts, total int, rt runtimeCounters) f
 		switch {
 		case o.ok:
 			f.Answered++
-		case f.problem != "":
-		case !o.acked:
-			f.problem = o.command + ": no ack"
-		case !o.answered:
-			f.problem = o.command + ": no answer through response_url"
-		default:
-			f.problem = o.command + " answered: " + o.text
+		case f.problem == "":
+			f.problem = o.problem()
 		}
 	}
 	f.AckP50, f.AckP99, f.AckMax = ms(percentile(acks, 50)), ms(percentile(acks, 99)), ms(percentile(acks, 100))

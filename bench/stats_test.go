@@ -1,11 +1,13 @@
 package bench
 
 import (
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/presencebot/presence-bot/internal/fakeslack"
 	"github.com/presencebot/presence-bot/message"
 )
 
@@ -129,26 +131,75 @@ func TestMeasure(t *testing.T) {
 }
 
 func TestAnsweredAsAsked(t *testing.T) {
+	// Blocks as the fake Slack records them: the JSON the bot sent.
+	const (
+		table   = `[{"type":"header","text":{"type":"plain_text","text":"Agents"}},{"type":"data_table","caption":"Agents (5,000)"},{"type":"context","elements":[]}]`
+		chart   = `[{"type":"header","text":{"type":"plain_text","text":"Trend"}},{"type":"data_visualization","title":"Available agents"}]`
+		classic = `[{"type":"header","text":{"type":"plain_text","text":"Agents"}},{"type":"section","text":{"type":"mrkdwn","text":"🟢 1,750 available"}}]`
+	)
+	msg := func(text, blocks string) fakeslack.Message {
+		return fakeslack.Message{Text: text, Blocks: json.RawMessage(blocks)}
+	}
 	tests := []struct {
-		command, text string
-		want          bool
+		command, ask string
+		m            fakeslack.Message
+		want         bool
 	}{
 		// A status change confirms itself.
-		{cmdStatus, "✅ You're now ⛔ busy (was available).", true},
+		{cmdStatus, "busy", msg("✅ You're now ⛔ busy (was available).", ""), true},
 		// A refusal is an answer, not the one asked for.
-		{cmdStatus, "You can't go from on-call to busy.", false},
+		{cmdStatus, "busy", msg("You can't go from on-call to busy.", ""), false},
 		// The overview counts the whole roster.
-		{cmdPresence, "Agent presence — 5,000 agents: 🟢 1,750 available", true},
+		{cmdPresence, "", msg("Agent presence — 5,000 agents: 🟢 1,750 available", classic), true},
 		// So does one status.
-		{cmdPresence, "🟢 Available — 1,750 of 5,000 agents", true},
+		{cmdPresence, "available", msg("🟢 Available — 1,750 of 5,000 agents", classic), true},
 		// An apology does not.
-		{cmdPresence, "⚠️ The contact center is not answering. Try again in a minute.", false},
+		{cmdPresence, "", msg("⚠️ The contact center is not answering. Try again in a minute.", ""), false},
+		// The table: the roster counted, in a data_table block.
+		{cmdPresence, "table", msg("Agent presence — 5,000 agents: 🟢 1,750 available", table), true},
+		{cmdPresence, "table available", msg("🟢 Available — 1,750 of 5,000 agents", table), true},
+		// The classic listing where a table was asked for is not the answer.
+		{cmdPresence, "table", msg("Agent presence — 5,000 agents: 🟢 1,750 available", classic), false},
+		// Nor is a table of something else than the roster.
+		{cmdPresence, "table", msg("⚠️ The contact center is not answering.", table), false},
+		// The trend: a data_visualization block.
+		{cmdPresence, "trend", msg("📈 Available agents, last 4h", chart), true},
+		{cmdPresence, "trend sales_team", msg("📈 Sales: agents, last 4h", chart), true},
+		// "No history yet" draws no chart.
+		{cmdPresence, "trend", msg("📈 No history yet for the last 4h: the bot records the floor every minute.", ""), false},
+		// A chart's figures without the chart (a refusing workspace) are not it either.
+		{cmdPresence, "trend", msg("📈 Available agents, last 4h", classic), false},
+		// Blocks that are not JSON are no block.
+		{cmdPresence, "trend", msg("📈 Available agents, last 4h", `{"type":"data_visualization"`), false},
 		// A command the benchmark never sends.
-		{"/lunch", "✅", false},
+		{"/lunch", "", msg("✅", ""), false},
 	}
 	for _, tt := range tests {
-		if got := answeredAsAsked(tt.command, tt.text); got != tt.want {
-			t.Errorf("answeredAsAsked(%s, %q) = %v, want %v", tt.command, tt.text, got, tt.want)
+		if got := answeredAsAsked(tt.command, tt.ask, tt.m); got != tt.want {
+			t.Errorf("answeredAsAsked(%s %s, %q, %s) = %v, want %v", tt.command, tt.ask, tt.m.Text, tt.m.Blocks, got, tt.want)
+		}
+	}
+}
+
+// TestAnswerProblem: a failed answer says what was asked and what was
+// missing, so a bad run explains itself.
+func TestAnswerProblem(t *testing.T) {
+	tests := []struct {
+		o    outcome
+		want string
+	}{
+		// The overview, as before: the command and the answer.
+		{outcome{command: cmdPresence, acked: true, answered: true, text: "⚠️ Try again."}, "/presence answered: ⚠️ Try again."},
+		// A table answered without its table names the ask and the block.
+		{outcome{command: cmdPresence, ask: "table available", acked: true, answered: true, text: "🟢 Available — 1,750 of 5,000 agents", missing: "data_table"},
+			"/presence table available answered without a data_table block: 🟢 Available — 1,750 of 5,000 agents"},
+		// No answer at all.
+		{outcome{command: cmdPresence, ask: "trend", acked: true}, "/presence trend: no answer through response_url"},
+		{outcome{command: cmdStatus, ask: "busy"}, "/status busy: no ack"},
+	}
+	for _, tt := range tests {
+		if got := tt.o.problem(); got != tt.want {
+			t.Errorf("got %q, want %q", got, tt.want)
 		}
 	}
 }
@@ -269,6 +320,13 @@ func TestSlackLimits(t *testing.T) {
 	for i := range many {
 		many[i] = section(1)
 	}
+	table := func(rows int) message.TableData {
+		td := message.TableData{Caption: "Agents", Columns: []message.Column{{Name: "Agent"}}, PageSize: 20}
+		for range rows {
+			td.Rows = append(td.Rows, []message.Cell{{Text: "Priya Sharma"}})
+		}
+		return td
+	}
 	long := make([]message.Block, 15)
 	for i := range long {
 		long[i] = section(2900)
@@ -288,6 +346,13 @@ func TestSlackLimits(t *testing.T) {
 		{"header", message.Message{Text: "t", Blocks: []message.Block{{Kind: message.Header, Text: strings.Repeat("h", 151)}}}, "header of 151 characters"},
 		// Each part fits, the whole does not.
 		{"total", message.Message{Text: "t", Blocks: long}, "characters in all, over 40000"},
+		// A table within its limits, with a classic fallback that fits.
+		{"table fits", message.Message{Text: "t", Blocks: []message.Block{message.NewTable(table(100), section(10))}}, ""},
+		// A table past Slack's 100 rows.
+		{"table rows", message.Message{Text: "t", Blocks: []message.Block{message.NewTable(table(101), section(10))}}, "table has 101 rows"},
+		// The rich message fits, the classic one a refusing workspace
+		// gets does not.
+		{"fallback", message.Message{Text: "t", Blocks: []message.Block{message.NewTable(table(5), many...)}}, "as classic blocks: 51 blocks, over 50"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

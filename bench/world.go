@@ -33,6 +33,9 @@ type world struct {
 	rateLimit string
 
 	mapFile string
+	// roster is the contact center's agents as the load starts (the
+	// mapped ones available).
+	roster []presence.Agent
 	// agents are the mapped Slack users; agents[i] is agentIDs[i].
 	agents   []string
 	agentIDs []string
@@ -67,12 +70,14 @@ func newWorld(latency time.Duration, agents, mapped int) (_ *world, err error) {
 		if err := w.sim.Force(id, presence.Available); err != nil {
 			return nil, fmt.Errorf("set up %s: %w", id, err)
 		}
+		roster[i].Status = presence.Available
 		w.agentIDs = append(w.agentIDs, id)
 		w.agents = append(w.agents, fmt.Sprintf("UAGENT%04d", i+1))
 	}
 	for i := range supervisors {
 		w.supervisors = append(w.supervisors, fmt.Sprintf("USUPER%02d", i+1))
 	}
+	w.roster = roster
 	w.sim.SetLatency(latency)
 	w.arrivals = &arrivalLog{next: w.sim}
 	w.ccm = httptest.NewServer(w.arrivals)
@@ -120,8 +125,11 @@ func (w *world) env(httpAddr string) []string {
 		// State lives in Redis then; STATE_DIR set as well is warned about.
 		return append(env, "REDIS_URL="+w.redis.url())
 	}
-	return append(env, "STATE_DIR="+filepath.Join(w.dir, "state"))
+	return append(env, "STATE_DIR="+w.stateDir())
 }
+
+// stateDir is the bot's STATE_DIR when it runs without Redis.
+func (w *world) stateDir() string { return filepath.Join(w.dir, "state") }
 
 // secrets are the values that must never reach the bot's logs.
 func (w *world) secrets() []string {
