@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -48,7 +49,7 @@ func (h *Handler) presence(ctx context.Context, req Request, args []string) mess
 	}
 	switch {
 	case len(args) == 0:
-		return h.withSnapshot(ctx, func(s *presence.Snapshot, note string) message.Message {
+		return h.withSnapshot(ctx, "overview", func(s *presence.Snapshot, note string) message.Message {
 			return h.overview(s, note)
 		})
 	case strings.EqualFold(args[0], "team"):
@@ -56,12 +57,12 @@ func (h *Handler) presence(ctx context.Context, req Request, args []string) mess
 			// Escaped like any text: Slack reads <…> as markup even in code.
 			return refused("Name one team: `/presence team &lt;team_id&gt;`.\n" + cmd.shortUsage())
 		}
-		return h.withSnapshot(ctx, func(s *presence.Snapshot, note string) message.Message {
+		return h.withSnapshot(ctx, "team\x00"+args[1], func(s *presence.Snapshot, note string) message.Message {
 			return h.team(s, args[1], note)
 		})
 	case len(args) == 1:
 		if st, err := presence.Parse(args[0]); err == nil {
-			return h.withSnapshot(ctx, func(s *presence.Snapshot, note string) message.Message {
+			return h.withSnapshot(ctx, "status\x00"+string(st), func(s *presence.Snapshot, note string) message.Message {
 				return h.byStatus(s, st, note)
 			})
 		}
@@ -115,19 +116,80 @@ func (h *Handler) getRoster(ctx context.Context) (*presence.Snapshot, error) {
 
 // withSnapshot renders from the shared roster. When the contact center
 // fails it says so, and shows the last known roster marked with its age.
-func (h *Handler) withSnapshot(ctx context.Context, render func(*presence.Snapshot, string) message.Message) message.Message {
+func (h *Handler) withSnapshot(ctx context.Context, form string, render func(*presence.Snapshot, string) message.Message) message.Message {
 	snap, err := h.getRoster(ctx)
 	if err == nil {
-		return h.rendered(ctx, func() message.Message { return render(snap, h.staleNote(snap)) })
+		return h.renderedOnce(ctx, snap, form, h.staleNote(snap), render)
+	}
+	last := h.roster.LastKnown()
+	if errors.Is(err, errRosterBusy) && last != nil {
+		// Not a failure: the roster is refreshed behind status changes,
+		// and the last one answers, marked with its age like any roster
+		// older than the TTL.
+		h.log.Info("roster refresh waits for the API budget; answered from the last roster", "age", last.Age(h.now()))
+		return h.renderedOnce(ctx, last, form, message.StaleNote(last.Age(h.now())), render)
 	}
 	h.log.Warn("roster fetch failed", "err", err)
-	last := h.roster.LastKnown()
 	if last == nil {
 		return failed(troubleText(err, readOnly))
 	}
 	note := fmt.Sprintf("⚠️ %s This is the last known data, from %s ago.",
 		troubleWhat(err), message.Duration(last.Age(h.now())))
 	return failure(h.rendered(ctx, func() message.Message { return render(last, note) })) // the note says it failed
+}
+
+// renderedOnce is rendered, drawn once per roster, form, note and second:
+// a shift start's hundreds of /presence on one roster cost one render
+// each second, not one each (20,000 agents take milliseconds of CPU
+// apiece). form names the answer (the overview, a status, a team).
+func (h *Handler) renderedOnce(ctx context.Context, snap *presence.Snapshot, form, note string, render func(*presence.Snapshot, string) message.Message) message.Message {
+	key := renderKey{form: form, note: note, at: h.now().Unix()}
+	if m, ok := h.renders.get(snap, key); ok {
+		return m
+	}
+	m := h.rendered(ctx, func() message.Message { return render(snap, note) })
+	if !m.Failed {
+		h.renders.put(snap, key, m)
+	}
+	return m
+}
+
+// renderKey names a rendered answer for one roster.
+type renderKey struct {
+	form, note string
+	at         int64 // the second it was drawn in: answers show durations
+}
+
+// renderCache keeps the answers drawn from the newest roster only.
+type renderCache struct {
+	mu      sync.Mutex
+	snap    *presence.Snapshot
+	answers map[renderKey]message.Message
+}
+
+// maxRenders bounds the answers kept for one roster (a second's forms).
+const maxRenders = 64
+
+func (c *renderCache) get(snap *presence.Snapshot, k renderKey) (message.Message, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m, ok := c.answers[k]
+	if !ok || c.snap != snap {
+		return message.Message{}, false
+	}
+	// Its own slice of blocks: a caller may add to its answer.
+	m.Blocks = slices.Clone(m.Blocks)
+	return m, true
+}
+
+func (c *renderCache) put(snap *presence.Snapshot, k renderKey, m message.Message) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.snap != snap || len(c.answers) >= maxRenders {
+		c.snap, c.answers = snap, make(map[renderKey]message.Message)
+	}
+	m.Blocks = slices.Clone(m.Blocks)
+	c.answers[k] = m
 }
 
 // staleNote says how old the snapshot is when it is older than the TTL

@@ -1,0 +1,64 @@
+package commands
+
+import (
+	"context"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/presencebot/presence-bot/message"
+	"github.com/presencebot/presence-bot/presence"
+	"github.com/presencebot/presence-bot/presence/ccmsim"
+)
+
+// A shift start's /presence burst on one roster draws each answer once a
+// second: the same form on the same roster in the same second is served
+// from the first drawing (its own copy), another form, another second or
+// a new roster is drawn again.
+func TestRosterAnswersAreDrawnOncePerSecond(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	sim := ccmsim.New(ccmsim.Options{Now: clock.Now})
+	sim.Add(ccmsim.GenerateRoster(50, ccmsim.DefaultTeams(), clock.Now().Add(-time.Hour), 1)...)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	client := presence.NewClient(sim.AccountSID(), sim.Token(), presence.WithBaseURL(srv.URL))
+	snaps := presence.NewSnapshots(client, 2*time.Second, clock.Now)
+	h := New(Config{API: client, Roster: snaps, OpenToAll: true, Now: clock.Now})
+
+	var drawn atomic.Int32
+	draw := func(form string) message.Message {
+		return h.withSnapshot(context.Background(), form, func(s *presence.Snapshot, note string) message.Message {
+			drawn.Add(1)
+			return h.overview(s, note)
+		})
+	}
+	first := draw("overview")
+	for range 99 {
+		draw("overview")
+	}
+	if n := drawn.Load(); n != 1 {
+		t.Fatalf("100 overviews of one roster in one second drawn %d times, want 1", n)
+	}
+	again := draw("overview")
+	again.Blocks = append(again.Blocks[:1], message.NewContext("changed by a caller"))
+	if got := draw("overview"); len(got.Blocks) != len(first.Blocks) || got.Blocks[1].Text != first.Blocks[1].Text {
+		t.Errorf("a caller's change to its answer reached the next answer")
+	}
+	draw("status\x00available")
+	if n := drawn.Load(); n != 2 {
+		t.Errorf("another form: drawn %d times in all, want 2", n)
+	}
+	clock.Advance(time.Second)
+	draw("overview")
+	if n := drawn.Load(); n != 3 {
+		t.Errorf("the next second: drawn %d times in all, want 3", n)
+	}
+	clock.Advance(3 * time.Second) // past the TTL: a new roster
+	draw("overview")
+	if n := drawn.Load(); n != 4 {
+		t.Errorf("a new roster: drawn %d times in all, want 4", n)
+	}
+}
