@@ -108,6 +108,8 @@ type Handler struct {
 	// burst of them waiting on one roster fetch wakes at once, and side
 	// by side they would hold every core while Socket Mode acks wait.
 	rendering chan struct{}
+	// renders keeps answers drawn from the newest roster (renderedOnce).
+	renders renderCache
 
 	silences       Silences
 	silenceTargets func() []string
