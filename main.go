@@ -4,7 +4,7 @@
 //	presence-bot demo     try it locally: a console on the built-in simulator
 //	presence-bot check    check the configuration; reach Slack, the contact center and Redis
 //	presence-bot bench    measure the whole path against in-process fakes
-//	presence-bot rules test   dry-run the alert rules over a simulated day
+//	presence-bot rules test   dry-run the alert rules over a simulated day, or (--history) the recorded one
 package main
 
 import (
@@ -47,6 +47,8 @@ commands:
   bench    the whole-path benchmark (5,000 agents); -short for a quick run
   rules test [--file F] [--simulate 8h]
            dry-run the alert rules over a simulated day (no accounts needed)
+  rules test [--file F] --history [--from 2026-12-01] [--to 2026-12-02]
+           replay the alert rules over the recorded history (REDIS_URL, else STATE_DIR)
   help     this text
 `
 
@@ -209,7 +211,8 @@ func demo(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) int {
 // rules runs `presence-bot rules test`, the alert rules' dry run. It
 // needs no Slack or contact-center configuration: it reads the rules file,
 // TIMEZONE and the ALERT_* defaults of rules (from the environment or
-// .env), and nothing else.
+// .env), and, with --history, REDIS_URL, REDIS_TIMEOUT or STATE_DIR to
+// find the recorded history; nothing else.
 func rules(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "test" {
 		got := "nothing"
@@ -227,6 +230,8 @@ func rules(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "presence-bot: configuration error:", err)
 		return exitConfig
 	}
+	// --history may read Redis: go-redis's own logger, away from the report.
+	redis.SetLogger(redisstate.NewGoRedisLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	return app.RulesTestMain(ctx, args[1:], os.LookupEnv, stdout, stderr)
 }
 

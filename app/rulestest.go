@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -21,9 +22,12 @@ import (
 	"github.com/presencebot/presence-bot/alerts"
 	"github.com/presencebot/presence-bot/alerts/nudge"
 	"github.com/presencebot/presence-bot/config"
+	"github.com/presencebot/presence-bot/history"
+	"github.com/presencebot/presence-bot/internal/redisurl"
 	"github.com/presencebot/presence-bot/message"
 	"github.com/presencebot/presence-bot/presence"
 	"github.com/presencebot/presence-bot/presence/ccmsim"
+	"github.com/presencebot/presence-bot/redisstate"
 	"github.com/presencebot/presence-bot/state"
 )
 
@@ -79,6 +83,61 @@ type RulesTestOptions struct {
 	Location *time.Location
 	// Log receives the engines' logs; nil discards them.
 	Log *slog.Logger
+	// Replay, when set, replays the recorded history instead of a
+	// simulated day: Span, Agents and Seed are then unused.
+	Replay *ReplayOptions
+}
+
+// ReplayOptions say which recorded history the dry run replays.
+type ReplayOptions struct {
+	// Store is the bot's shared store (Redis, else STATE_DIR), which
+	// holds the history; Where names it in messages, without secrets
+	// ("STATE_DIR ./data", "Redis at redis://10.0.0.5:6379/0").
+	Store state.Store
+	Where string
+	// From and To bound the samples replayed, inclusive; zero is
+	// unbounded: the whole retained history.
+	From, To time.Time
+}
+
+// NoHistoryError is the replay's answer when there is nothing to replay:
+// no sample recorded where it looked, or none between From and To. Its
+// text says where it looked and how history gets recorded.
+type NoHistoryError struct {
+	Where string
+	// Missing says why the store holds nothing ("no such directory"), if
+	// known.
+	Missing string
+	// From and To are the bounds asked (zero: unbounded); First and Last
+	// the history recorded, when some is but not between them.
+	From, To, First, Last time.Time
+	Location              *time.Location
+}
+
+func (e *NoHistoryError) Error() string {
+	loc := cmp.Or(e.Location, time.UTC)
+	if !e.First.IsZero() {
+		var window string
+		switch {
+		case e.From.IsZero():
+			window = fmt.Sprintf("up to %s %s", replayStamp(e.To, loc), loc)
+		case e.To.IsZero():
+			window = fmt.Sprintf("from %s %s on", replayStamp(e.From, loc), loc)
+		default:
+			window = fmt.Sprintf("between %s and %s %s", replayStamp(e.From, loc), replayStamp(e.To, loc), loc)
+		}
+		return fmt.Sprintf("no history %s in %s: what is recorded runs from %s to %s %s; "+
+			"pick --from and --to within it, or leave them out to replay all of it",
+			window, e.Where, replayStamp(e.First, loc), replayStamp(e.Last, loc), loc)
+	}
+	where := e.Where
+	if e.Missing != "" {
+		where += " (" + e.Missing + ")"
+	}
+	return fmt.Sprintf("no history recorded in %s. The bot records each team's agents per status at every alert poll "+
+		"(every minute when no alert is set), in its store (REDIS_URL, else STATE_DIR), and keeps them HISTORY_RETENTION "+
+		"(8d by default): let the bot run on this store for a while, then replay it; "+
+		"or leave out --history to try the rules on a simulated day", where)
 }
 
 // RulesTestMain runs `presence-bot rules test [flags]` and returns its
@@ -88,8 +147,12 @@ type RulesTestOptions struct {
 // the ALERT_* variables that give rules their defaults (ALERT_CHANNEL,
 // ALERT_FOR, ALERT_REPEAT, ALERT_ACTIVE_HOURS, ALERT_INTERVAL) through
 // lookup, and nothing else: no Slack or contact-center setting is needed.
+// With --history it replays the recorded history instead, read from where
+// the bot keeps it (REDIS_URL and REDIS_TIMEOUT, else STATE_DIR); with
+// none recorded it says where it looked and exits 1.
 func RulesTestMain(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
-	o, file, err := parseDryRunFlags(args, stderr)
+	o, f, err := parseDryRunFlags(args, stderr)
+	file := f.file
 	if errors.Is(err, flag.ErrHelp) {
 		return dryRunOK
 	}
@@ -121,6 +184,18 @@ func RulesTestMain(ctx context.Context, args []string, lookup func(string) (stri
 			problems = append(problems, fmt.Sprintf("ALERT_INTERVAL: %q: want a Go duration of 1s or more, such as 1m", v))
 		}
 		o.Poll = p
+	}
+	var replay *ReplayOptions
+	if f.history {
+		replay = &ReplayOptions{}
+		// Checked by parseDryRunFlags: only the zone can differ here.
+		replay.From, _ = parseWhen(f.from, o.Location, false)
+		replay.To, _ = parseWhen(f.to, o.Location, true)
+		if v := env("REDIS_TIMEOUT"); v != "" {
+			if d, err := time.ParseDuration(v); err != nil || d <= 0 {
+				problems = append(problems, fmt.Sprintf("REDIS_TIMEOUT: %q: want a Go duration above 0, such as 200ms or 2s", v))
+			}
+		}
 	}
 	if len(problems) > 0 {
 		return fail("%s", strings.Join(problems, "\n  "))
@@ -169,6 +244,20 @@ func RulesTestMain(ctx context.Context, args []string, lookup func(string) (stri
 	// report.
 	o.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
+	if replay != nil {
+		store, where, closeStore, err := openHistoryStore(ctx, env)
+		var noHistory *NoHistoryError
+		switch {
+		case errors.As(err, &noHistory):
+			fmt.Fprintln(stderr, "presence-bot rules test:", err)
+			return dryRunFailed
+		case err != nil:
+			return fail("%v", err)
+		}
+		defer closeStore()
+		replay.Store, replay.Where = store, where
+		o.Replay = replay
+	}
 	if err := RulesTest(ctx, o, stdout); err != nil {
 		fmt.Fprintln(stderr, "presence-bot rules test:", err)
 		return dryRunFailed
@@ -176,31 +265,49 @@ func RulesTestMain(ctx context.Context, args []string, lookup func(string) (stri
 	return dryRunOK
 }
 
+// dryFlags are the dry run's flags that RulesTestMain reads itself.
+type dryFlags struct {
+	file    string
+	history bool
+	// from and to are --from and --to as given, read in TIMEZONE once it
+	// is known (parseWhen).
+	from, to string
+}
+
 // parseDryRunFlags reads the dry run's flags; usage problems are written
 // to stderr with the usage, and returned.
-func parseDryRunFlags(args []string, stderr io.Writer) (RulesTestOptions, string, error) {
+func parseDryRunFlags(args []string, stderr io.Writer) (RulesTestOptions, dryFlags, error) {
 	var (
 		o    RulesTestOptions
-		file string
+		f    dryFlags
 		seed int64
 	)
 	fs := flag.NewFlagSet("presence-bot rules test", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), "usage: presence-bot rules test [--file F] [--simulate 8h] [--agents N] [--seed N]\n\n"+
+		fmt.Fprint(fs.Output(), "usage: presence-bot rules test [--file F] [--simulate 8h] [--agents N] [--seed N]\n"+
+			"       presence-bot rules test [--file F] --history [--from T] [--to T]\n\n"+
 			"Runs the alert rules against a simulated day on the built-in contact-center simulator,\n"+
 			"fast-forwarded, and prints per rule when it would have fired, at which level, for how long,\n"+
 			"and how many posts, edits, DMs and escalations that is. Nothing is sent to Slack.\n\n"+
+			"With --history it replays instead the per-team counts the bot recorded (in Redis with\n"+
+			"REDIS_URL, else in STATE_DIR), each sample as one poll at its recorded time, through the same\n"+
+			"alert engine. Time-in-status rules cannot be replayed from counts: the report says so.\n"+
+			"T is a date (2026-12-01), a time in TIMEZONE (2026-12-01T08:00) or RFC 3339; a date alone\n"+
+			"in --to includes that whole day. Without them, all the history kept (HISTORY_RETENTION) is replayed.\n\n"+
 			"The rules file is --file, else ALERT_RULES_FILE, else alerts.yml in the working directory.\n\n")
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&file, "file", "", "the rules file (default ALERT_RULES_FILE, else alerts.yml)")
+	fs.StringVar(&f.file, "file", "", "the rules file (default ALERT_RULES_FILE, else alerts.yml)")
 	fs.DurationVar(&o.Span, "simulate", defaultDrySpan, "how much of the simulated day to run, from the shift's start at 08:00")
 	fs.IntVar(&o.Agents, "agents", defaultDryAgents, "simulated agents, spread over the teams the rules name; match your floor")
 	fs.Int64Var(&seed, "seed", 1, "draws the simulated day: the same seed gives the same day")
+	fs.BoolVar(&f.history, "history", false, "replay the recorded history (REDIS_URL, else STATE_DIR) instead of a simulated day")
+	fs.StringVar(&f.from, "from", "", "with --history: the first sample to replay (default: the oldest kept)")
+	fs.StringVar(&f.to, "to", "", "with --history: the last sample to replay (default: the newest)")
 	err := fs.Parse(args)
 	if err != nil {
-		return o, "", err
+		return o, f, err
 	}
 	usage := func(format string, args ...any) error {
 		err := fmt.Errorf(format, args...)
@@ -208,16 +315,71 @@ func parseDryRunFlags(args []string, stderr io.Writer) (RulesTestOptions, string
 		fs.Usage()
 		return err
 	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	switch {
 	case fs.NArg() > 0:
-		return o, "", usage("unexpected argument %q", fs.Arg(0))
+		return o, f, usage("unexpected argument %q", fs.Arg(0))
 	case o.Span <= 0 || o.Span > maxDrySpan:
-		return o, "", usage("--simulate %s: want a duration above 0 and at most %s", o.Span, message.Duration(maxDrySpan))
+		return o, f, usage("--simulate %s: want a duration above 0 and at most %s", o.Span, message.Duration(maxDrySpan))
 	case o.Agents < 1 || o.Agents > maxDryAgents:
-		return o, "", usage("--agents %d: want 1 to %d", o.Agents, maxDryAgents)
+		return o, f, usage("--agents %d: want 1 to %d", o.Agents, maxDryAgents)
+	}
+	for _, name := range []string{"from", "to"} {
+		if set[name] && !f.history {
+			return o, f, usage("--%s: only with --history, which replays the recorded history", name)
+		}
+	}
+	if f.history {
+		for _, name := range []string{"simulate", "agents", "seed"} {
+			if set[name] {
+				return o, f, usage("--%s: not with --history, which replays what was recorded rather than simulating a day", name)
+			}
+		}
+		// Read in UTC to check them; RulesTestMain reads them again in
+		// TIMEZONE, which moves both alike.
+		from, err := parseWhen(f.from, time.UTC, false)
+		if err != nil {
+			return o, f, usage("--from %q: %v", f.from, err)
+		}
+		to, err := parseWhen(f.to, time.UTC, true)
+		if err != nil {
+			return o, f, usage("--to %q: %v", f.to, err)
+		}
+		if !from.IsZero() && !to.IsZero() && to.Before(from) {
+			return o, f, usage("--to %s is before --from %s", f.to, f.from)
+		}
 	}
 	o.Seed = seed
-	return o, file, nil
+	return o, f, nil
+}
+
+// whenLayouts are the forms --from and --to take, besides RFC 3339.
+var whenLayouts = []string{"2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02 15:04"}
+
+// parseWhen reads --from or --to in loc; "" is the zero time (no bound).
+// A date alone is its midnight, or, for the end of a range (end), the
+// last instant of that day, so that --to 2026-12-01 includes that day.
+func parseWhen(s string, loc *time.Location, end bool) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02", s, loc); err == nil {
+		if end {
+			return t.AddDate(0, 0, 1).Add(-time.Nanosecond), nil
+		}
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	for _, layout := range whenLayouts {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, errors.New("want a date such as 2026-12-01, a time such as 2026-12-01T08:00 (in TIMEZONE), or RFC 3339")
 }
 
 // dryRunDefaults reads what rules take from the environment when the
@@ -268,7 +430,12 @@ func dryRunDefaults(env func(string) string) (config.RuleDefaults, []string) {
 // start over the span: every dryStep the floor moves, and at every poll
 // the real engines run on an in-memory store, posting to a recorder in
 // place of Slack. Nothing waits on the wall clock.
+//
+// With o.Replay, it replays the recorded history instead (see replay).
 func RulesTest(ctx context.Context, o RulesTestOptions, out io.Writer) error {
+	if o.Replay != nil {
+		return replay(ctx, o, out)
+	}
 	if o.Span <= 0 {
 		o.Span = defaultDrySpan
 	}
@@ -348,6 +515,352 @@ func RulesTest(ctx context.Context, o RulesTestOptions, out io.Writer) error {
 	return nil
 }
 
+// simulatedSpan is what the simulated run's sections report over.
+func simulatedSpan(o RulesTestOptions, end time.Time) reportSpan {
+	return reportSpan{end: end, span: o.Span, loc: o.Location, of: "of this simulated day", like: "a day like it"}
+}
+
+// notReplayable is why a replay does not run a time-in-status rule.
+const notReplayable = "not replayed: history keeps how many agents of each team were in each status, " +
+	"not since when each agent was in it, so time in status cannot be replayed from it; " +
+	"leave out --history to try this rule on a simulated day"
+
+// gapAfter is the least time between two samples that the replay reports
+// as a gap (the bot not running, or its store down): three samples'
+// worth at the coarsest step history keeps, or at ALERT_INTERVAL.
+func gapAfter(poll time.Duration) time.Duration {
+	return max(3*history.CoarseStep, 3*poll)
+}
+
+// replaySample is one recorded tick: each team's counts ("" = the floor).
+type replaySample struct {
+	at     time.Time
+	counts map[string]history.Counts
+}
+
+// replay replays o.Rules over the history recorded in o.Replay.Store
+// between From and To: each sample is one poll at its recorded time, of
+// the real alerts.Alerter on an in-memory store, posting to a recorder.
+// The Alerter reads the sample through its own list path (countLister):
+// that path uses only what the API counts (a page's total and summary),
+// which is what history keeps, so the engine decides exactly as the bot
+// would have on those counts. Time-in-status rules need each agent's
+// time in status, which history does not keep: the report says so.
+func replay(ctx context.Context, o RulesTestOptions, out io.Writer) error {
+	rp := o.Replay
+	if o.Poll <= 0 {
+		o.Poll = defaultDryPoll
+	}
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	rec := history.New(rp.Store, history.Options{}, log)
+	teams := replayTeams(o.Rules)
+	samples, err := readSamples(ctx, rec, teams, rp.From, rp.To)
+	if errors.Is(err, redisstate.ErrUnavailable) {
+		return fmt.Errorf("read the history from %s: %w (is Redis up, and reachable from here? presence-bot check diagnoses REDIS_URL)", rp.Where, err)
+	}
+	if err != nil {
+		return fmt.Errorf("read the history from %s: %w", rp.Where, err)
+	}
+	if len(samples) == 0 {
+		e := &NoHistoryError{Where: rp.Where, Location: o.Location}
+		if !rp.From.IsZero() || !rp.To.IsZero() {
+			// Is there any, outside the bounds asked?
+			all, err := readSamples(ctx, rec, []string{""}, time.Time{}, time.Time{})
+			if err != nil {
+				return fmt.Errorf("read the history from %s: %w", rp.Where, err)
+			}
+			if len(all) > 0 {
+				e.From, e.To, e.First, e.Last = rp.From, rp.To, all[0].at, all[len(all)-1].at
+			}
+		}
+		return e
+	}
+
+	clk := &dryClock{t: samples[0].at}
+	api := &countLister{}
+	runs, err := newDryRules(o, api, nil, clk, log)
+	if err != nil {
+		return err
+	}
+	for _, s := range samples {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		clk.Set(s.at)
+		api.set(s.counts)
+		for _, r := range runs {
+			if r.poll == nil {
+				continue
+			}
+			if err := r.poll(ctx, s.at); err != nil {
+				return fmt.Errorf("rule %s at %s: %w", r.rule.Name, replayStamp(s.at, o.Location), err)
+			}
+			r.observe(ctx, s.at)
+		}
+	}
+	first, last := samples[0].at, samples[len(samples)-1].at
+	// What the bot's own rules of those names did, to set beside.
+	events, err := rec.Alerts(ctx, first, last)
+	if err != nil {
+		log.Warn("the bot's own alerts could not be read; the report leaves them out", "err", err)
+	}
+	for _, r := range runs {
+		r.recorded = firedEvents(events, r.rule.Name)
+		r.hasRecorded = err == nil && r.notReplayed == ""
+	}
+	rs := reportSpan{end: last, span: last.Sub(first), loc: o.Location,
+		of: "of the recorded history", like: "days like these", dated: true}
+	if rs.span <= 0 {
+		rs.span = o.Poll // one sample stands for one poll
+	}
+	writeReplayHeader(out, o, samples, seenTeams(samples, teams))
+	writeRuleSections(out, runs, rs)
+	return nil
+}
+
+// replayTeams are the teams the rules need: the floor ("") and every
+// team a rule names.
+func replayTeams(rules []config.AlertRule) []string {
+	ids := []string{""}
+	for _, r := range rules {
+		for _, id := range r.Teams {
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
+}
+
+// readSamples reads the history of teams between from and to (zero:
+// unbounded) as ticks, oldest first: every time any of them has a
+// sample. A team with no sample at a tick had nobody then (history
+// keeps only the teams it saw), so its counts are zero.
+func readSamples(ctx context.Context, rec *history.Recorder, teams []string, from, to time.Time) ([]replaySample, error) {
+	if from.IsZero() {
+		from = time.Unix(0, 0)
+	}
+	if to.IsZero() {
+		// Far enough: history keeps at most 31 days.
+		to = time.Date(9999, time.January, 1, 0, 0, 0, 0, time.UTC)
+	}
+	points, err := rec.Range(ctx, teams, from, to, 0)
+	if err != nil {
+		return nil, err
+	}
+	byTime := make(map[int64]*replaySample)
+	for id, ps := range points {
+		for _, p := range ps {
+			s := byTime[p.At.UnixNano()]
+			if s == nil {
+				s = &replaySample{at: p.At, counts: make(map[string]history.Counts, len(teams))}
+				byTime[p.At.UnixNano()] = s
+			}
+			s.counts[id] = p.Counts
+		}
+	}
+	out := make([]replaySample, 0, len(byTime))
+	for _, s := range byTime {
+		out = append(out, *s)
+	}
+	slices.SortFunc(out, func(a, b replaySample) int { return a.at.Compare(b.at) })
+	return out, nil
+}
+
+// seenTeams reports, for each team the rules name, whether any sample
+// has it.
+func seenTeams(samples []replaySample, teams []string) map[string]bool {
+	seen := make(map[string]bool, len(teams))
+	for _, s := range samples {
+		for id := range s.counts {
+			seen[id] = true
+		}
+	}
+	return seen
+}
+
+// countLister answers the Alerter's list requests from one recorded
+// sample, as the contact center would have at that tick: the summary
+// counts the team's agents (the floor's without a team), the total those
+// of the status asked. It lists no agents: history keeps no names, and
+// the Alerter only shows them in messages, which the replay does not
+// render. Safe for concurrent use (the Alerter lists teams in parallel).
+type countLister struct {
+	mu     sync.Mutex
+	counts map[string]history.Counts
+}
+
+func (l *countLister) set(counts map[string]history.Counts) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.counts = counts
+}
+
+// List implements alerts.Lister.
+func (l *countLister) List(_ context.Context, opts presence.ListOptions) (*presence.Page, error) {
+	l.mu.Lock()
+	c := l.counts[opts.TeamID]
+	l.mu.Unlock()
+	sum := presence.Summary{Total: c.LoggedIn() + c.Offline, Available: c.Available, OnCall: c.OnCall,
+		Busy: c.Busy, AfterCallWork: c.AfterCallWork, Offline: c.Offline}
+	total := sum.Total
+	if opts.Status != "" {
+		total = sum.Count(opts.Status)
+	}
+	return &presence.Page{Summary: sum, Total: total, Limit: opts.Limit, Offset: opts.Offset}, nil
+}
+
+// writeReplayHeader says what was replayed: from where, which span, how
+// many samples at which step, the gaps, and the teams never seen.
+func writeReplayHeader(w io.Writer, o RulesTestOptions, samples []replaySample, seen map[string]bool) {
+	rp := o.Replay
+	first, last := samples[0].at, samples[len(samples)-1].at
+	fmt.Fprintf(w, "Replay of %s: %d rule(s) over the history recorded in %s, %s–%s %s (%s), %s, each replayed as one poll at its recorded time.\n",
+		drySources(o), len(o.Rules), rp.Where, replayStamp(first, o.Location), replayStamp(last, o.Location), o.Location,
+		compactDuration(last.Sub(first)), plural(len(samples), "samples"))
+
+	// The steps between samples, leaving out gaps.
+	var gaps int
+	var longest time.Duration
+	var longestAt time.Time
+	var minStep, maxStep time.Duration
+	for i := 1; i < len(samples); i++ {
+		d := samples[i].at.Sub(samples[i-1].at)
+		if d >= gapAfter(o.Poll) {
+			gaps++
+			if d > longest {
+				longest, longestAt = d, samples[i-1].at
+			}
+			continue
+		}
+		if minStep == 0 || d < minStep {
+			minStep = d
+		}
+		maxStep = max(maxStep, d)
+	}
+	step := compactDuration(minStep)
+	if maxStep > minStep {
+		step += "–" + compactDuration(maxStep)
+	}
+	if minStep > 0 {
+		fmt.Fprintf(w, "Samples every %s: history keeps the last day at ALERT_INTERVAL (at least 1m) and one sample every %s before it, so dips shorter than that are not seen.\n",
+			step, compactDuration(history.CoarseStep))
+	}
+	if gaps > 0 {
+		fmt.Fprintf(w, "History has %s of %s or more with no sample (the bot not running, or its store down), the longest %s from %s; an alert firing when a gap starts fires through it, as the bot's would.\n",
+			plural(gaps, "gap"), compactDuration(gapAfter(o.Poll)), compactDuration(longest), replayStamp(longestAt, o.Location))
+	}
+	var missing []string
+	for _, id := range replayTeams(o.Rules) {
+		if id != "" && !seen[id] {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(w, "Never recorded: %s (no sample has an agent of theirs; check the team IDs): they count as nobody logged in.\n",
+			strings.Join(missing, ", "))
+	}
+	fmt.Fprintln(w, "Alerts are decided by the bot's alert engine on each sample's counts. Nothing is sent to Slack.")
+}
+
+// firedEvents are the fires of rule among events.
+func firedEvents(events []history.AlertEvent, rule string) []history.AlertEvent {
+	var out []history.AlertEvent
+	for _, e := range events {
+		if e.Rule == rule && e.Kind == history.KindFired {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// maxRecordedShown bounds the bot's own fires a section lists.
+const maxRecordedShown = 5
+
+// writeRecorded sets beside the replay what the bot's own rule of the
+// same name did in the span (it may have had other settings then).
+func writeRecorded(w io.Writer, r *dryRule, rs reportSpan) {
+	if len(r.recorded) == 0 {
+		fmt.Fprintf(w, "  recorded: the bot's own alerts show no %s firing in this span\n", r.rule.Name)
+		return
+	}
+	var shown []string
+	for i, e := range r.recorded {
+		if i == maxRecordedShown {
+			shown = append(shown, fmt.Sprintf("and %d more", len(r.recorded)-i))
+			break
+		}
+		shown = append(shown, strings.TrimSpace(rs.from(e.At)+" "+e.Level))
+	}
+	fmt.Fprintf(w, "  recorded: the bot's own %s fired %s in this span (%s)\n",
+		r.rule.Name, plural(len(r.recorded), "times"), strings.Join(shown, ", "))
+}
+
+// writeNotReplayed is the section of a rule the replay did not run.
+func writeNotReplayed(w io.Writer, r *dryRule) {
+	rule := r.rule
+	fmt.Fprintf(w, "%s — status_longer_than %s %s, escalate after %s (%s)\n",
+		rule.Name, rule.Status, compactDuration(rule.After), compactDuration(rule.EscalateAfter), scope(rule))
+	fmt.Fprintf(w, "  %s.\n", r.notReplayed)
+}
+
+// openHistoryStore opens the store the bot keeps its history in, as app
+// does: Redis with REDIS_URL, else the files of STATE_DIR. It creates
+// nothing: a STATE_DIR that does not exist holds no history
+// (NoHistoryError). where names the store without secrets; close
+// releases it. A bad REDIS_URL or REDIS_TIMEOUT is a usage error.
+func openHistoryStore(ctx context.Context, env func(string) string) (store state.Store, where string, closeStore func(), err error) {
+	if raw := env("REDIS_URL"); raw != "" {
+		target, err := redisurl.Parse(raw)
+		if err != nil {
+			if shown := redisurl.Redact(raw); shown != "" {
+				return nil, "", nil, fmt.Errorf("REDIS_URL: %q: %w", shown, err)
+			}
+			return nil, "", nil, fmt.Errorf("REDIS_URL: %w (value not shown: it may hold a password)", err)
+		}
+		timeout := historyRedisTimeout
+		if v := env("REDIS_TIMEOUT"); v != "" {
+			timeout, _ = time.ParseDuration(v) // checked by RulesTestMain
+		}
+		where := "Redis at " + target.String()
+		rc, err := redisstate.Open(ctx, redisstate.Options{URL: raw, Timeout: timeout})
+		if err != nil {
+			return nil, "", nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		return rc.Store(), where, func() { _ = rc.Close() }, nil
+	}
+	dir := cmp.Or(env("STATE_DIR"), defaultStateDir)
+	where = "STATE_DIR " + dir
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, "", nil, &NoHistoryError{Where: where, Missing: "no such directory"}
+	case err != nil:
+		return nil, "", nil, fmt.Errorf("STATE_DIR: %w", err)
+	case !fi.IsDir():
+		return nil, "", nil, fmt.Errorf("STATE_DIR: %s is not a directory", dir)
+	}
+	fstore, err := state.NewFileStore(dir)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("STATE_DIR: %w", err)
+	}
+	return fstore, where, func() {}, nil
+}
+
+// historyRedisTimeout bounds each Redis read of the replay when
+// REDIS_TIMEOUT is unset: more than the bot's 200ms, since a replay may
+// run from an operator's machine far from Redis, and waits on nobody.
+const historyRedisTimeout = 2 * time.Second
+
+// defaultStateDir is STATE_DIR's default, as config has it.
+const defaultStateDir = "./data"
+
 // dryClock is the simulated time, shared by the simulator, the snapshot
 // cache and the recorder.
 type dryClock struct {
@@ -421,8 +934,10 @@ func (dryDirectory) SlackUser(agentID string) (string, bool) { return dryUser(ag
 // newDryRules builds the real engine for each rule, alone on its own
 // in-memory store and recorder, so that every post, edit and DM is the
 // rule's own: an alerts.Alerter for an availability rule, a nudge.Nudger
-// for a time-in-status rule.
-func newDryRules(o RulesTestOptions, client *presence.Client, roster *presence.Snapshots, clk *dryClock, log *slog.Logger) ([]*dryRule, error) {
+// for a time-in-status rule. The engines read api, and roster when it is
+// not nil. A replay (o.Replay) has no agents to time: its time-in-status
+// rules get no engine, only the reason why (dryRule.notReplayed).
+func newDryRules(o RulesTestOptions, api alerts.Lister, roster presence.Reader, clk *dryClock, log *slog.Logger) ([]*dryRule, error) {
 	runs := make([]*dryRule, 0, len(o.Rules))
 	for _, rule := range o.Rules {
 		r := &dryRule{rule: rule, rec: newRecorder(clk.Now)}
@@ -441,7 +956,7 @@ func newDryRules(o RulesTestOptions, client *presence.Client, roster *presence.S
 			if rule.HasCritical {
 				ar.Critical = rule.Critical
 			}
-			a := alerts.NewAlerter(client, r.rec, store, alerts.Settings{
+			a := alerts.NewAlerter(api, r.rec, store, alerts.Settings{
 				Channel: rule.Channel, Rules: []alerts.AvailabilityRule{ar}, UnavailableAfter: 3,
 				Location: o.Location, Roster: roster,
 			}, rlog)
@@ -458,6 +973,10 @@ func newDryRules(o RulesTestOptions, client *presence.Client, roster *presence.S
 				}
 			}
 		case config.StatusLongerThan:
+			if o.Replay != nil {
+				r.notReplayed = notReplayable
+				break
+			}
 			n := nudge.New(r.rec, store, nudge.Settings{
 				Rules: []nudge.Rule{{
 					Name: rule.Name, Teams: rule.Teams, Status: rule.Status, After: rule.After,
@@ -633,6 +1152,13 @@ type dryRule struct {
 	episodes []dryEpisode
 	// openByAgent indexes a time-in-status rule's open episodes.
 	openByAgent map[string]int
+	// notReplayed, when set, says why a replay does not run the rule (poll
+	// and observe are nil then).
+	notReplayed string
+	// recorded are the fires of the bot's own rule of this name in the
+	// replayed span, from the history, when hasRecorded.
+	recorded    []history.AlertEvent
+	hasRecorded bool
 }
 
 // trackLevel follows an availability rule's level over the polls: ""
@@ -711,14 +1237,59 @@ func writeDryReport(w io.Writer, o RulesTestOptions, teams []presence.Team, star
 		int(math.Round(1/ccmsim.LingerOdds)))
 	fmt.Fprintln(w, "Every simulated agent counts as mapped to a made-up Slack user, so time-in-status rules DM the agent first. Nothing is sent to Slack.")
 	fmt.Fprintln(w, "Availability depends on the floor's size: use --agents to match yours.")
+	writeRuleSections(w, runs, simulatedSpan(o, end))
+}
+
+// writeRuleSections prints each rule's section, after a blank line.
+func writeRuleSections(w io.Writer, runs []*dryRule, rs reportSpan) {
 	for _, r := range runs {
 		fmt.Fprintln(w)
-		if r.rule.Kind == config.StatusLongerThan {
-			writeNudgeRule(w, r, o, end)
-		} else {
-			writeAvailabilityRule(w, r, o, end)
+		switch {
+		case r.notReplayed != "":
+			writeNotReplayed(w, r)
+		case r.rule.Kind == config.StatusLongerThan:
+			writeNudgeRule(w, r, rs)
+		default:
+			writeAvailabilityRule(w, r, rs)
 		}
 	}
+}
+
+// reportSpan is what a rule's section reports over: a simulated day
+// (clock times) or recorded history (dated, when it spans days).
+type reportSpan struct {
+	end  time.Time
+	span time.Duration
+	loc  *time.Location
+	// of and like name it in verdicts: "never fires in 8h of this
+	// simulated day: quiet on a day like it".
+	of, like string
+	// dated: episodes show their day, as replayed history does.
+	dated bool
+}
+
+// from is an episode's start: "09:12", or "Mon 02 Mar 09:12" dated.
+func (rs reportSpan) from(t time.Time) string {
+	if rs.dated {
+		return replayStamp(t, rs.loc)
+	}
+	return t.In(rs.loc).Format("15:04")
+}
+
+// until is an episode's end: its clock time, and its day too when that
+// is not its start's.
+func (rs reportSpan) until(start, end time.Time) string {
+	s, e := start.In(rs.loc), end.In(rs.loc)
+	if rs.dated && (s.YearDay() != e.YearDay() || s.Year() != e.Year()) {
+		return replayStamp(end, rs.loc)
+	}
+	return e.Format("15:04")
+}
+
+// replayStamp is a recorded time as the replay shows it: "Mon 02 Mar
+// 09:12" in loc (history is kept at most 31 days: no year needed).
+func replayStamp(t time.Time, loc *time.Location) string {
+	return t.In(loc).Format("Mon 02 Jan 15:04")
 }
 
 // drySources names where the rules come from: the file, then the
@@ -751,7 +1322,8 @@ func scope(r config.AlertRule) string {
 	return strings.Join(r.Teams, ", ")
 }
 
-func writeAvailabilityRule(w io.Writer, r *dryRule, o RulesTestOptions, end time.Time) {
+func writeAvailabilityRule(w io.Writer, r *dryRule, rs reportSpan) {
+	end := rs.end
 	rule := r.rule
 	desc := fmt.Sprintf("available_below warning %d", rule.Warning)
 	if rule.HasCritical {
@@ -771,15 +1343,15 @@ func writeAvailabilityRule(w io.Writer, r *dryRule, o RulesTestOptions, end time
 		if i >= maxEpisodeLines {
 			continue
 		}
-		until := e.end.In(o.Location).Format("15:04")
+		until := rs.until(e.start, e.end)
 		length := compactDuration(e.length(end))
 		if e.open {
 			until, length = "…    ", length+"+"
 		}
-		fmt.Fprintf(w, "  %s–%s  %6s  %s  (%s, %s", e.start.In(o.Location).Format("15:04"), until, length,
+		fmt.Fprintf(w, "  %s–%s  %6s  %s  (%s, %s", rs.from(e.start), until, length,
 			levelPath(e.levels), plural(e.posts, "posts"), plural(e.edits, "edits"))
 		if e.open {
-			fmt.Fprintf(w, "; still firing at %s", end.In(o.Location).Format("15:04"))
+			fmt.Fprintf(w, "; still firing at %s", rs.until(e.start, end))
 		}
 		fmt.Fprintln(w, ")")
 	}
@@ -789,13 +1361,16 @@ func writeAvailabilityRule(w io.Writer, r *dryRule, o RulesTestOptions, end time
 	posts, edits := r.rec.count(sentPost), r.rec.count(sentEdit)
 	fmt.Fprintf(w, "  totals: %s, %s firing; %s, %s\n",
 		plural(len(r.episodes), "episode"), compactDuration(firing), plural(posts, "posts"), plural(edits, "edits"))
+	if r.hasRecorded {
+		writeRecorded(w, r, rs)
+	}
 
-	n, hours := len(r.episodes), o.Span.Hours()
-	span := compactDuration(o.Span)
+	n, hours := len(r.episodes), rs.span.Hours()
+	span := compactDuration(rs.span)
 	switch {
 	case n == 0:
-		fmt.Fprintf(w, "  verdict: never fires in %s of this simulated day: quiet on a day like it.\n", span)
-	case firing > o.Span/2:
+		fmt.Fprintf(w, "  verdict: never fires in %s %s: quiet on %s.\n", span, rs.of, rs.like)
+	case firing > rs.span/2:
 		fmt.Fprintf(w, "  verdict: firing for %s of the %s (more than half the time): warning %d is above what this floor usually has available; lower it.\n",
 			compactDuration(firing), span, rule.Warning)
 	case float64(n)/hours > 1:
@@ -810,7 +1385,8 @@ func writeAvailabilityRule(w io.Writer, r *dryRule, o RulesTestOptions, end time
 	}
 }
 
-func writeNudgeRule(w io.Writer, r *dryRule, o RulesTestOptions, end time.Time) {
+func writeNudgeRule(w io.Writer, r *dryRule, rs reportSpan) {
+	end := rs.end
 	rule := r.rule
 	fmt.Fprintf(w, "%s — status_longer_than %s %s, escalate after %s (%s)\n",
 		rule.Name, rule.Status, compactDuration(rule.After), compactDuration(rule.EscalateAfter), scope(rule))
@@ -820,16 +1396,16 @@ func writeNudgeRule(w io.Writer, r *dryRule, o RulesTestOptions, end time.Time) 
 		if i >= maxEpisodeLines {
 			continue
 		}
-		until := e.end.In(o.Location).Format("15:04")
+		until := rs.until(e.start, e.end)
 		length := compactDuration(e.length(end))
 		if e.open {
 			until, length = "…    ", length+"+"
 		}
 		step := "DM"
 		if !e.escalated.IsZero() {
-			step += " → escalated " + e.escalated.In(o.Location).Format("15:04")
+			step += " → escalated " + rs.until(e.start, e.escalated)
 		}
-		fmt.Fprintf(w, "  %s–%s  %6s  %s  %s (%s)\n", e.start.In(o.Location).Format("15:04"), until, length, step, e.name, e.agent)
+		fmt.Fprintf(w, "  %s–%s  %6s  %s  %s (%s)\n", rs.from(e.start), until, length, step, e.name, e.agent)
 	}
 	if n := len(r.episodes) - maxEpisodeLines; n > 0 {
 		fmt.Fprintf(w, "  … and %d more\n", n)
@@ -840,8 +1416,8 @@ func writeNudgeRule(w io.Writer, r *dryRule, o RulesTestOptions, end time.Time) 
 		plural(len(r.episodes), "episode"), plural(len(agents), "agent"),
 		plural(dms, "DMs"), plural(dmEdits, "DM edits"), plural(esc, "escalations"), plural(escEdits, "escalation edits"))
 
-	hours := o.Span.Hours()
-	span := compactDuration(o.Span)
+	hours := rs.span.Hours()
+	span := compactDuration(rs.span)
 	switch {
 	case len(r.episodes) == 0:
 		fmt.Fprintf(w, "  verdict: never nudges anyone in %s.\n", span)
@@ -883,9 +1459,18 @@ func plural(n int, what string) string {
 	return message.Thousands(n) + " " + many
 }
 
-// compactDuration is "45s", "12m", "1h05m", "8h": a short duration with no
-// spaces, for columns.
+// compactDuration is "45s", "12m", "1h05m", "8h", "7d23h55m": a short
+// duration with no spaces, for columns. Days only from two days up
+// (replays of history), so a day's dry run stays in hours.
 func compactDuration(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d >= 2*day {
+		days, rest := int(d/day), d%day
+		if rest == 0 {
+			return strconv.Itoa(days) + "d"
+		}
+		return strconv.Itoa(days) + "d" + compactDuration(rest)
+	}
 	switch {
 	case d < time.Minute:
 		return strconv.Itoa(int(d.Seconds())) + "s"

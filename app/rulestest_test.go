@@ -9,8 +9,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/presencebot/presence-bot/app"
+	"github.com/presencebot/presence-bot/history"
+	"github.com/presencebot/presence-bot/internal/redistest"
+	"github.com/presencebot/presence-bot/redisstate"
+	"github.com/presencebot/presence-bot/state"
 )
 
 // dryRunRules is a small rules file: an availability rule with both
@@ -309,5 +314,299 @@ func TestRulesTestWithoutAFileRunsTheVariablesRules(t *testing.T) {
 	if code != 2 || !strings.Contains(errOut, "ALERT_THRESHOLD: required when ALERT_CHANNEL is set") ||
 		!strings.Contains(errOut, `ALERT_TEAM_THRESHOLDS: entry "sales"`) {
 		t.Errorf("bad variables: exit %d, stderr:\n%s", code, errOut)
+	}
+}
+
+// replayRules has an availability rule with both levels on one team, and
+// a time-in-status rule, which history cannot replay.
+const replayRules = `rules:
+  - name: sales-floor
+    teams: [sales_team]
+    available_below: {warning: 5, critical: 2}
+    repeat: 30m
+    channel: C0SALES
+  - name: long-wrap-up
+    status_longer_than: {status: after-call-work, after: 5m, escalate_after: 3m}
+    channel: C0FLOOR
+`
+
+// replayDay is the recorded Monday: 2026-03-02, UTC.
+var replayDay = time.Date(2026, time.March, 2, 0, 0, 0, 0, time.UTC)
+
+// replaySales is sales_team's available agents at t on the recorded day:
+// 8, but 4 (warning) from 10:00, 1 (critical) from 10:05, 4 again from
+// 10:10, 8 from 10:15; and 3 (warning) from 15:30 to 15:40.
+func replaySales(t time.Time) int {
+	at := func(h, m int) time.Time {
+		return replayDay.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
+	}
+	switch {
+	case !t.Before(at(10, 5)) && t.Before(at(10, 10)):
+		return 1
+	case !t.Before(at(10, 0)) && t.Before(at(10, 15)):
+		return 4
+	case !t.Before(at(15, 30)) && t.Before(at(15, 40)):
+		return 3
+	}
+	return 8
+}
+
+// recordReplayDay records the day into store as the bot does: a
+// history.Recorder on a fake clock, one sample every 5 minutes, the
+// sales team's counts from replaySales and a support team that never
+// moves. It returns how many samples it recorded.
+func recordReplayDay(t *testing.T, store state.Store) int {
+	t.Helper()
+	ctx := context.Background()
+	rec := history.New(store, history.Options{Resolution: 5 * time.Minute}, nil)
+	n := 0
+	for at := replayDay; at.Before(replayDay.Add(24 * time.Hour)); at = at.Add(5 * time.Minute) {
+		sales := history.Counts{Available: replaySales(at), OnCall: 3, AfterCallWork: 1, Offline: 2}
+		support := history.Counts{Available: 6, Busy: 2}
+		floor := history.Counts{Available: sales.Available + support.Available, OnCall: 3, AfterCallWork: 1,
+			Busy: 2, Offline: 2}
+		s := history.Sample{
+			Teams: map[string]history.Counts{"": floor, "sales_team": sales, "support_team": support},
+			Names: map[string]string{"sales_team": "Sales", "support_team": "Support"},
+		}
+		if err := rec.Record(ctx, at, s); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	// What the bot itself did that day: its sales-floor fired once (with
+	// other rules than the replay's, at 10:05).
+	for _, e := range []history.AlertEvent{
+		{At: replayDay.Add(10*time.Hour + 5*time.Minute), Rule: "sales-floor", Teams: []string{"sales_team"}, Kind: history.KindFired, Level: "critical"},
+		{At: replayDay.Add(10*time.Hour + 15*time.Minute), Rule: "sales-floor", Teams: []string{"sales_team"}, Kind: history.KindResolved},
+		{At: replayDay.Add(11 * time.Hour), Rule: "other", Kind: history.KindFired, Level: "warning"},
+	} {
+		if err := rec.RecordAlert(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return n
+}
+
+// replayStateDir is a STATE_DIR with the recorded day in it.
+func replayStateDir(t *testing.T) (string, int) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "state")
+	store, err := state.NewFileStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, recordReplayDay(t, store)
+}
+
+// --history replays the recorded counts, each sample a poll at its
+// time, through the alert engine: the episodes are the recorded dips,
+// with their levels; the time-in-status rule says why it is not
+// replayed. No Slack or contact-center variable is needed.
+func TestRulesReplayReportsRecordedEpisodes(t *testing.T) {
+	dir, samples := replayStateDir(t)
+	file := writeDryRules(t, replayRules)
+	code, out, errOut := dryRun(t, dryEnv(map[string]string{"STATE_DIR": dir}), "--file", file, "--history")
+	if code != 0 {
+		t.Fatalf("exit %d, want 0; stderr:\n%s", code, errOut)
+	}
+
+	// The header says what was replayed, from where.
+	for _, w := range []string{dir, strconv.Itoa(samples) + " samples", "Mon 02 Mar 00:00", "Mon 02 Mar 23:55 UTC", "Nothing is sent to Slack"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("header lacks %q:\n%s", w, out)
+		}
+	}
+
+	sales := drySection(t, out, "sales-floor")
+	for _, want := range []*regexp.Regexp{
+		// 10:00 warning, 10:05 critical, 10:10 warning, resolved at 10:15.
+		regexp.MustCompile(`(?m)^  Mon 02 Mar 10:00–10:15 +15m +warning → critical → warning  \(`),
+		// 15:30 warning, resolved at 15:40.
+		regexp.MustCompile(`(?m)^  Mon 02 Mar 15:30–15:40 +10m +warning  \(`),
+	} {
+		if !want.MatchString(sales) {
+			t.Errorf("sales-floor: no episode matching %s:\n%s", want, sales)
+		}
+	}
+	if n := dryTotal(t, sales, "episodes"); n != 2 {
+		t.Errorf("sales-floor: %d episodes, want 2:\n%s", n, sales)
+	}
+	if dryTotal(t, sales, "posts") == 0 || !strings.Contains(sales, "verdict:") {
+		t.Errorf("sales-floor: want posts and a verdict:\n%s", sales)
+	}
+	// Beside the replay, what the bot's own rule of that name did.
+	if !strings.Contains(sales, "\n  recorded: the bot's own sales-floor fired 1 time in this span (Mon 02 Mar 10:05 critical)") {
+		t.Errorf("sales-floor: no line of what the bot recorded:\n%s", sales)
+	}
+
+	acw := drySection(t, out, "long-wrap-up")
+	for _, w := range []string{"not replayed", "time in status"} {
+		if !strings.Contains(acw, w) {
+			t.Errorf("long-wrap-up: lacks %q:\n%s", w, acw)
+		}
+	}
+}
+
+// --from and --to pick a stretch of the history, in TIMEZONE; a date
+// alone in --to is the whole of that day.
+func TestRulesReplayFromTo(t *testing.T) {
+	dir, _ := replayStateDir(t)
+	file := writeDryRules(t, replayRules)
+	env := dryEnv(map[string]string{"STATE_DIR": dir})
+
+	code, out, errOut := dryRun(t, env, "--file", file, "--history", "--from", "2026-03-02T12:00")
+	if code != 0 {
+		t.Fatalf("--from: exit %d; stderr:\n%s", code, errOut)
+	}
+	sales := drySection(t, out, "sales-floor")
+	if strings.Contains(sales, "10:00–") || !strings.Contains(sales, "Mon 02 Mar 15:30–15:40") {
+		t.Errorf("--from 12:00: want the 15:30 episode only:\n%s", sales)
+	}
+	if !strings.Contains(out, "Mon 02 Mar 12:00") {
+		t.Errorf("--from 12:00: header does not start at 12:00:\n%s", out)
+	}
+
+	// In Asia/Kolkata (UTC+5:30) the recorded day's 10:00 UTC is 15:30,
+	// and 2026-03-02 there ends at 18:30 UTC.
+	env = dryEnv(map[string]string{"STATE_DIR": dir, "TIMEZONE": "Asia/Kolkata"})
+	code, out, errOut = dryRun(t, env, "--file", file, "--history", "--to", "2026-03-02")
+	if code != 0 {
+		t.Fatalf("--to: exit %d; stderr:\n%s", code, errOut)
+	}
+	if !strings.Contains(drySection(t, out, "sales-floor"), "Mon 02 Mar 15:30–15:45") ||
+		!strings.Contains(out, "Mon 02 Mar 23:55 Asia/Kolkata") {
+		t.Errorf("--to 2026-03-02 in Asia/Kolkata: want times there, up to the day's end:\n%s", out)
+	}
+}
+
+// With nothing recorded where the bot keeps its state, the replay says
+// where it looked and how history gets recorded, and exits 1, creating
+// nothing.
+func TestRulesReplayWithoutHistory(t *testing.T) {
+	file := writeDryRules(t, replayRules)
+	for _, tc := range []struct {
+		name string
+		dir  string
+	}{
+		{"empty", t.TempDir()},
+		{"missing", filepath.Join(t.TempDir(), "nowhere")},
+	} {
+		code, out, errOut := dryRun(t, dryEnv(map[string]string{"STATE_DIR": tc.dir}), "--file", file, "--history")
+		if code != 1 {
+			t.Errorf("%s: exit %d, want 1", tc.name, code)
+		}
+		for _, w := range []string{"no history", "STATE_DIR " + tc.dir, "alert poll", "HISTORY_RETENTION"} {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("%s: stderr lacks %q:\n%s", tc.name, w, errOut)
+			}
+		}
+		if out != "" {
+			t.Errorf("%s: stdout = %q, want nothing", tc.name, out)
+		}
+	}
+	missing := filepath.Join(t.TempDir(), "nowhere")
+	dryRun(t, dryEnv(map[string]string{"STATE_DIR": missing}), "--file", file, "--history")
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Errorf("STATE_DIR %s was created (%v), want it left alone", missing, err)
+	}
+
+	// History, but none in the stretch asked: say what there is.
+	dir, _ := replayStateDir(t)
+	code, _, errOut := dryRun(t, dryEnv(map[string]string{"STATE_DIR": dir}), "--file", file, "--history", "--from", "2026-04-01")
+	if code != 1 || !strings.Contains(errOut, "no history") || !strings.Contains(errOut, "Mon 02 Mar 00:00") {
+		t.Errorf("out of range: exit %d, stderr:\n%s", code, errOut)
+	}
+}
+
+// With REDIS_URL the history is read from Redis, as the bot keeps it
+// there; the messages name the server, never its password.
+func TestRulesReplayFromRedis(t *testing.T) {
+	srv := redistest.Start(t, "--requirepass", "s3cret-pw")
+	url := "redis://:s3cret-pw@" + srv.Addr + "/0"
+	file := writeDryRules(t, replayRules)
+	env := dryEnv(map[string]string{"REDIS_URL": url, "REDIS_TIMEOUT": "2s"})
+
+	code, _, errOut := dryRun(t, env, "--file", file, "--history")
+	if code != 1 || !strings.Contains(errOut, "no history") || !strings.Contains(errOut, srv.Addr) {
+		t.Errorf("empty Redis: exit %d, stderr:\n%s", code, errOut)
+	}
+	if strings.Contains(errOut, "s3cret-pw") {
+		t.Errorf("stderr shows the password:\n%s", errOut)
+	}
+
+	rc, err := redisstate.Open(context.Background(), redisstate.Options{URL: url, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	recordReplayDay(t, rc.Store())
+	code, out, errOut := dryRun(t, env, "--file", file, "--history")
+	if code != 0 || !strings.Contains(drySection(t, out, "sales-floor"), "Mon 02 Mar 10:00–10:15") {
+		t.Errorf("Redis: exit %d, stdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if strings.Contains(out+errOut, "s3cret-pw") {
+		t.Errorf("output shows the password:\n%s%s", out, errOut)
+	}
+}
+
+func TestRulesReplayBadUsageExitsTwo(t *testing.T) {
+	file := writeDryRules(t, replayRules)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--from", "2026-03-02"}, "--history"},                               // --from without --history
+		{[]string{"--history", "--simulate", "2h"}, "--simulate"},                     // a simulation flag
+		{[]string{"--history", "--agents", "40"}, "--agents"},                         // a simulation flag
+		{[]string{"--history", "--from", "yesterday"}, "yesterday"},                   // not a time
+		{[]string{"--history", "--from", "2026-03-03", "--to", "2026-03-02"}, "--to"}, // backwards
+	} {
+		code, out, errOut := dryRun(t, dryEnv(nil), append([]string{"--file", file}, tc.args...)...)
+		if code != 2 || !strings.Contains(errOut, tc.want) || !strings.Contains(errOut, "usage: presence-bot rules test") {
+			t.Errorf("%v: exit %d, stderr:\n%s", tc.args, code, errOut)
+		}
+		if out != "" {
+			t.Errorf("%v: stdout = %q, want nothing", tc.args, out)
+		}
+	}
+}
+
+// The header names the gaps in the history (the bot not running) and the
+// teams the rules name that no sample has, which count as empty.
+func TestRulesReplayHeaderNamesGapsAndUnknownTeams(t *testing.T) {
+	dir := t.TempDir()
+	store, err := state.NewFileStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := history.New(store, history.Options{Resolution: 5 * time.Minute}, nil)
+	// 08:00–09:55, then nothing until 13:00, then to 13:55.
+	for at := replayDay.Add(8 * time.Hour); at.Before(replayDay.Add(14 * time.Hour)); at = at.Add(5 * time.Minute) {
+		if h := at.Hour(); h >= 10 && h < 13 {
+			continue
+		}
+		c := history.Counts{Available: 8, OnCall: 2}
+		if err := rec.Record(context.Background(), at, history.Sample{Teams: map[string]history.Counts{"": c, "sales_team": c}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	file := writeDryRules(t, "rules:\n  - name: sales\n    teams: [sales_team]\n    available_below: {warning: 3}\n    channel: C0X\n"+
+		"  - name: typo\n    teams: [sales_taem]\n    available_below: {warning: 3}\n    channel: C0X\n")
+	code, out, errOut := dryRun(t, dryEnv(map[string]string{"STATE_DIR": dir}), "--file", file, "--history")
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, errOut)
+	}
+	for _, w := range []string{
+		"1 gap of 15m or more with no sample", "the longest 3h05m from Mon 02 Mar 09:55",
+		"Never recorded: sales_taem",
+		"Samples every 5m",
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("header lacks %q:\n%s", w, out)
+		}
+	}
+	if strings.Contains(out, "Never recorded: sales_team") {
+		t.Errorf("header names a recorded team as never recorded:\n%s", out)
 	}
 }
