@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -77,6 +78,11 @@ type WebAPI struct {
 	// rich decides whether a message goes with its charts and tables, and
 	// sends it again without them when Slack refuses them (rich.go).
 	rich *richGate
+	// encoding admits answers to their JSON encoding on half the cores at
+	// most: a burst of large answers (a 100-row table is 30 kB) woken at
+	// once by one roster fetch would otherwise hold every core while the
+	// Socket Mode acks of the next commands wait.
+	encoding chan struct{}
 }
 
 // Slack is how to reach Slack.
@@ -122,7 +128,7 @@ func NewWebAPI(s Slack) *WebAPI {
 		slack.OptionHTTPClient(s.HTTPClient),
 		slack.OptionRetryConfig(retry),
 	)
-	return &WebAPI{api: api, http: s.HTTPClient, rich: newRichGate(s)}
+	return &WebAPI{api: api, http: s.HTTPClient, rich: newRichGate(s), encoding: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))}
 }
 
 // AuthTest checks the bot token and returns the workspace's ID.
@@ -154,6 +160,52 @@ func (w *WebAPI) Post(ctx context.Context, channel string, m message.Message) (s
 		return "", fmt.Errorf("post to %s: %w", channel, err)
 	}
 	return ts, nil
+}
+
+// PostWithMetadata posts m to a channel with message metadata: an event
+// type and a payload of strings, numbers and booleans
+// (https://docs.slack.dev/messaging/message-metadata), which apps read
+// back from the channel's history (FindMetadata).
+func (w *WebAPI) PostWithMetadata(ctx context.Context, channel string, m message.Message, eventType string, payload map[string]any) (string, error) {
+	meta := slack.MsgOptionMetadata(slack.SlackMetadata{EventType: eventType, EventPayload: payload})
+	var ts string
+	err := w.rich.send("chat.postMessage", m, func(m message.Message) (err error) {
+		_, ts, err = w.api.PostMessageContext(ctx, channel, append(msgOptions(m), meta)...)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("post to %s: %w", channel, err)
+	}
+	return ts, nil
+}
+
+// historyPages bounds FindMetadata's pages of 100 messages.
+const historyPages = 5
+
+// FindMetadata returns the metadata payloads of eventType on the channel's
+// messages since oldest, by message timestamp: conversations.history with
+// include_all_metadata (https://docs.slack.dev/reference/methods/conversations.history;
+// scope channels:history, or groups:history for a private channel).
+func (w *WebAPI) FindMetadata(ctx context.Context, channel, eventType string, oldest time.Time) (map[string]map[string]any, error) {
+	found := map[string]map[string]any{}
+	p := &slack.GetConversationHistoryParameters{ChannelID: channel, Limit: 100, IncludeAllMetadata: true,
+		Oldest: strconv.FormatInt(oldest.Unix(), 10)}
+	for range historyPages {
+		r, err := w.api.GetConversationHistoryContext(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("conversations.history %s: %w", channel, err)
+		}
+		for _, m := range r.Messages {
+			if m.Metadata.EventType == eventType {
+				found[m.Timestamp] = m.Metadata.EventPayload
+			}
+		}
+		if !r.HasMore || r.ResponseMetaData.NextCursor == "" {
+			break
+		}
+		p.Cursor = r.ResponseMetaData.NextCursor
+	}
+	return found, nil
 }
 
 // Update replaces a posted message.
@@ -239,7 +291,17 @@ func (w *WebAPI) Respond(ctx context.Context, responseURL string, m message.Mess
 }
 
 func (w *WebAPI) respond(ctx context.Context, responseURL string, m message.Message) error {
+	select {
+	case w.encoding <- struct{}{}:
+	default:
+		select {
+		case w.encoding <- struct{}{}:
+		case <-ctx.Done():
+			return fmt.Errorf("answer through response_url: waiting to encode it: %w", ctx.Err())
+		}
+	}
 	body, err := json.Marshal(webhookMessage(m))
+	<-w.encoding
 	if err != nil {
 		return fmt.Errorf("encode the answer: %w", err)
 	}
