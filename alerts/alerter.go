@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/presencebot/presence-bot/alerts/silence"
+	"github.com/presencebot/presence-bot/history"
 	"github.com/presencebot/presence-bot/message"
 	"github.com/presencebot/presence-bot/presence"
 	"github.com/presencebot/presence-bot/schedule"
@@ -126,6 +127,11 @@ type Settings struct {
 	// records the same reading without a second read. It runs on the
 	// poll's goroutine and must return quickly.
 	OnSnapshot func(now time.Time, s *presence.Snapshot)
+	// OnCounts, when set, is called by each poll that counted from its
+	// own lists instead, with what they tell (reading.sample): the floor's
+	// agents per status, and each team listed on its own. Same contract
+	// as OnSnapshot.
+	OnCounts func(now time.Time, s history.Sample)
 	// OnEvent, when set, is told each alert's fire, level change,
 	// acknowledgement and resolve, once (see Event). It runs on the
 	// caller's goroutine (the poll's or the click's).
@@ -173,6 +179,11 @@ type Alerter struct {
 	// teamNames remembers team display names seen in earlier polls, for
 	// a team that has nobody available to name it.
 	teamNames map[string]string
+	// listed is the floor's summary from this replica's last list, guarded
+	// by mu: the roster's size when no snapshot was ever read, so a small
+	// floor reads the snapshot (as cheap, and it counts every team for
+	// the history) from the second poll on.
+	listed *presence.Summary
 
 	// outcomes, guarded by mu, are what became of this replica's posts
 	// whose result it could not save: facts about Slack, not decisions,
@@ -291,15 +302,20 @@ func (a *Alerter) snapshot(ctx context.Context) (*presence.Snapshot, error) {
 	if s, ok := src.Fresh(ctx); ok {
 		return s, nil
 	}
-	last := src.LastKnown()
-	if last == nil {
+	var agents, available int
+	switch last := src.LastKnown(); {
+	case last != nil:
+		agents, available = last.Len(), last.Summary.Available
+	case a.listed != nil:
+		agents, available = a.listed.Total, a.listed.Available
+	default:
 		return nil, nil
 	}
 	lists := 1
-	if last.Summary.Available > presence.MaxPageSize {
+	if available > presence.MaxPageSize {
 		lists += len(a.teams)
 	}
-	if pages := max(1, (last.Len()+presence.MaxPageSize-1)/presence.MaxPageSize); pages > lists {
+	if pages := max(1, (agents+presence.MaxPageSize-1)/presence.MaxPageSize); pages > lists {
 		return nil, nil
 	}
 	s, err := src.Get(ctx)
@@ -320,9 +336,10 @@ func (a *Alerter) list(ctx context.Context, now time.Time) (reading, error) {
 		return reading{}, err
 	}
 	rd := reading{
-		all:   tally{available: page.Total, loggedIn: page.Summary.Total - page.Summary.Offline, names: agentNames(page.Agents)},
+		all:   tally{available: page.Total, loggedIn: page.Summary.Total - page.Summary.Offline, names: agentNames(page.Agents), summary: &page.Summary},
 		teams: make(map[string]*tally, len(a.teams)),
 	}
+	a.listed = &page.Summary
 	complete := len(page.Agents) >= page.Total
 	var mu sync.Mutex
 	teamList := func(ctx context.Context, id string) error {
@@ -330,7 +347,7 @@ func (a *Alerter) list(ctx context.Context, now time.Time) (reading, error) {
 		if err != nil {
 			return fmt.Errorf("team %s: %w", id, err)
 		}
-		t := &tally{available: p.Total, loggedIn: p.Summary.Total - p.Summary.Offline, team: id, names: agentNames(p.Agents)}
+		t := &tally{available: p.Total, loggedIn: p.Summary.Total - p.Summary.Offline, team: id, names: agentNames(p.Agents), summary: &p.Summary}
 		for _, ag := range p.Agents {
 			t.team = cmp.Or(ag.TeamName(), t.team)
 		}
@@ -374,7 +391,7 @@ func (a *Alerter) list(ctx context.Context, now time.Time) (reading, error) {
 				mu.Lock()
 				defer mu.Unlock()
 				t := rd.teams[id]
-				t.loggedIn = p.Summary.Total - p.Summary.Offline
+				t.loggedIn, t.summary = p.Summary.Total-p.Summary.Offline, &p.Summary
 				for _, ag := range p.Agents {
 					t.team = cmp.Or(ag.TeamName(), t.team)
 				}
@@ -508,6 +525,9 @@ func (a *Alerter) Poll(ctx context.Context, now time.Time) error {
 	}
 	if obsErr == nil && rd.snap != nil && a.set.OnSnapshot != nil {
 		a.set.OnSnapshot(now, rd.snap)
+	}
+	if obsErr == nil && rd.snap == nil && a.set.OnCounts != nil {
+		a.set.OnCounts(now, rd.sample())
 	}
 	silences := a.activeSilences(ctx, now)
 

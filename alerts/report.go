@@ -7,9 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/robfig/cron/v3"
 
 	"github.com/presencebot/presence-bot/history"
 	"github.com/presencebot/presence-bot/message"
@@ -31,6 +35,47 @@ const (
 	confirmReportTimeout = 2 * time.Second
 )
 
+// Delivery: the report is posted once per tick, and a tick whose post
+// failed, or whose replica died, is posted late rather than never.
+const (
+	// ReportCatchUpEvery is the period of CatchUp's job.
+	ReportCatchUpEvery = time.Minute
+	// reportClaimLease: a claim this old and unconfirmed was a replica's
+	// that died. Longer than any run: the job's deadline
+	// (schedule.DefaultJobTimeout) and the confirmation.
+	reportClaimLease = 10 * time.Minute
+	// reportCatchUpGrace: a due tick that no run claimed is caught up only
+	// this long after it, so that the scheduled run claims it first.
+	reportCatchUpGrace = 2 * time.Minute
+	// reportCatchUpWindow: older ticks are not caught up any more (the
+	// next one supersedes a tick anyway).
+	reportCatchUpWindow = 24 * time.Hour
+	// A run tries a post this many times, waiting from reportRetryFirst,
+	// doubled each time, at most reportRetryMax: about a minute in all.
+	reportPostAttempts = 6
+	reportRetryFirst   = 2 * time.Second
+	reportRetryMax     = 30 * time.Second
+	// After each failed run the catch-up waits from reportBackoffFirst,
+	// doubled, at most reportBackoffMax.
+	reportBackoffFirst = time.Minute
+	reportBackoffMax   = 30 * time.Minute
+	// ReportEventType is the report's message metadata event type; its
+	// payload's "tick" names the tick (RFC 3339, UTC).
+	ReportEventType = "presence_daily_report"
+)
+
+// ReportLedger posts the report with message metadata naming its tick, and
+// finds that metadata again in the channel's history: a run that takes a
+// tick over after a replica died mid-post looks before posting again. The
+// bot's WebAPI implements it (chat.postMessage with metadata,
+// conversations.history with include_all_metadata).
+type ReportLedger interface {
+	PostWithMetadata(ctx context.Context, channel string, m message.Message, eventType string, payload map[string]any) (ts string, err error)
+	// FindMetadata returns the payloads of eventType on the channel's
+	// messages since oldest, by message timestamp.
+	FindMetadata(ctx context.Context, channel, eventType string, oldest time.Time) (map[string]map[string]any, error)
+}
+
 // ReportSettings configure the daily report (main converts config.Report
 // and the alert rules).
 type ReportSettings struct {
@@ -48,17 +93,38 @@ type ReportSettings struct {
 	// Resolution is the history's finest step: a sample stands for at
 	// most this long. 0 is a minute.
 	Resolution time.Duration
+	// Cron and WithSeconds are REPORT_SCHEDULE, read in Location: CatchUp
+	// finds the due tick from them. "": CatchUp only retries the ticks a
+	// run claimed.
+	Cron        string
+	WithSeconds bool
+	// Ledger, when set, posts the report with its metadata and is looked
+	// in before a tick is posted again. nil: plain posts through the
+	// Poster, and a report taken over from a dead replica says it may
+	// repeat one.
+	Ledger ReportLedger
+	// Wait waits between the attempts of a post; nil waits on a timer.
+	Wait func(ctx context.Context, d time.Duration) error
 }
 
 // ReportState is the claim of the last report: the tick it is for, and,
-// until its post is confirmed, the run that claimed it.
+// until its post is confirmed, the run that claimed it, or that its post
+// failed.
 type ReportState struct {
 	Tick time.Time `json:"tick"`
 	// Claim names the run that claimed Tick and has not confirmed its
-	// post; "" once confirmed.
+	// post; "" once confirmed or failed.
 	Claim string `json:"claim,omitempty"`
+	// ClaimedAt is when Claim was made: past reportClaimLease, its run
+	// is taken for dead. Zero (a claim saved before there was a lease)
+	// has lapsed.
+	ClaimedAt time.Time `json:"claimed_at,omitzero"`
 	// TS is the posted message's timestamp, once confirmed.
 	TS string `json:"ts,omitempty"`
+	// Pending: Tick's post failed; CatchUp tries again from RetryAt.
+	Pending  bool      `json:"pending,omitempty"`
+	Failures int       `json:"failures,omitempty"`
+	RetryAt  time.Time `json:"retry_at,omitzero"`
 }
 
 // Reporter posts the daily report.
@@ -67,7 +133,11 @@ type Reporter struct {
 	post  Poster
 	store state.Store
 	set   ReportSettings
+	sched cron.Schedule // nil without Cron
 	log   *slog.Logger
+
+	mu    sync.Mutex
+	since time.Time // CatchUp's first run: no fresh tick before it is caught up
 }
 
 // NewReporter returns a reporter; log may be nil.
@@ -81,24 +151,141 @@ func NewReporter(src RosterSource, post Poster, store state.Store, s ReportSetti
 	if s.Resolution <= 0 {
 		s.Resolution = time.Minute
 	}
-	return &Reporter{src: src, post: post, store: store, set: s, log: log.With("component", "report")}
+	if s.Wait == nil {
+		s.Wait = sleepCtx
+	}
+	r := &Reporter{src: src, post: post, store: store, set: s, log: log.With("component", "report")}
+	if s.Cron != "" {
+		fields := cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow
+		if s.WithSeconds {
+			fields |= cron.Second
+		}
+		sched, err := cron.NewParser(fields).Parse(s.Cron)
+		if err != nil {
+			// config checked it: not expected.
+			r.log.Error("report schedule unreadable: ticks that never ran are not caught up", "err", err)
+		}
+		r.sched = sched
+	}
+	return r
+}
+
+// sleepCtx waits d, or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // Run posts the report of tick's day (from midnight in Location to tick)
 // once for the tick, whatever runs it.
 //
 // The scheduler runs a tick on one replica; a tick run again (another
-// replica after this one died, a retry) finds the claim this run saved
-// before posting, and posts nothing. The claim is a compare-and-set in
-// the shared store, saved before the post, so two runs of one tick never
-// both post; a failed post gives the claim back, so a run of the tick
-// again posts. A replica that dies between its claim and its
-// confirmation leaves a claim that nobody can tell posted from not: it
-// is taken as posted (at most once, never twice), and logged.
+// replica, a retry) finds the claim this run saved before posting, and
+// posts nothing while the claim holds. The claim is a compare-and-set in
+// the shared store, so two runs of one tick never both post. A post that
+// fails is tried again within the run while Slack may take it later
+// (5xx, 429, no answer), then left pending for CatchUp. A claim left
+// unconfirmed past its lease (the replica died) is taken over by
+// CatchUp, which first looks for the post in the channel (Ledger).
 func (r *Reporter) Run(ctx context.Context, tick time.Time) error {
 	if r.set.Channel == "" {
 		return nil
 	}
+	return r.deliver(ctx, tick, tick, false)
+}
+
+// CatchUp posts, late, a due report that is not confirmed: one whose post
+// failed (from its RetryAt), one whose claim lapsed (its replica died),
+// or one no run claimed (no replica ran its tick) two minutes after its
+// tick. It runs every ReportCatchUpEvery on its own job; now is its tick.
+// Only the latest due tick, within a day, is caught up.
+func (r *Reporter) CatchUp(ctx context.Context, now time.Time) error {
+	if r.set.Channel == "" {
+		return nil
+	}
+	r.mu.Lock()
+	if r.since.IsZero() {
+		r.since = now
+	}
+	since := r.since
+	r.mu.Unlock()
+
+	var st ReportState
+	found, err := r.store.Load(ctx, reportStateKey, &st)
+	switch {
+	case errors.Is(err, state.ErrCorrupt):
+		found = false // the next run replaces it
+	case err != nil:
+		return schedule.SkipTick(schedule.SkipStoreUnavailable, fmt.Errorf("report catch-up: load state: %w", err))
+	}
+	due, ok := r.dueTick(st, found, now, since)
+	if !ok {
+		return nil
+	}
+	mode, ok := claimable(st, found, due, now)
+	if !ok {
+		return nil
+	}
+	if mode == modeRetry && now.Before(st.RetryAt) {
+		r.log.Debug("report pending; trying again later", "tick", due, "retry_at", st.RetryAt)
+		return nil
+	}
+	return r.deliver(ctx, due, now, true)
+}
+
+// dueTick is the tick CatchUp looks at: the latest of the stored one
+// (within the window) and the schedule's ticks from since that are past
+// their grace.
+func (r *Reporter) dueTick(st ReportState, found bool, now, since time.Time) (time.Time, bool) {
+	var due time.Time
+	from := now.Add(-reportCatchUpWindow)
+	if found && !st.Tick.IsZero() && st.Tick.After(from) {
+		due, from = st.Tick, st.Tick
+	}
+	if r.sched != nil {
+		limit := now.Add(-reportCatchUpGrace)
+		for t := r.sched.Next(from.In(r.set.Location)); !t.IsZero() && !t.After(limit); t = r.sched.Next(t) {
+			if !t.Before(since) {
+				due = t
+			}
+		}
+	}
+	return due, !due.IsZero()
+}
+
+// deliveryMode is why a run may post a tick.
+type deliveryMode int
+
+const (
+	modeFirst    deliveryMode = iota // nobody claimed it
+	modeRetry                        // its post failed
+	modeTakeover                     // its claim lapsed: its replica died
+)
+
+// claimable says whether a run at now may claim tick over st, and why.
+func claimable(st ReportState, found bool, tick, now time.Time) (deliveryMode, bool) {
+	switch {
+	case !found || st.Tick.Before(tick):
+		return modeFirst, true
+	case !st.Tick.Equal(tick):
+		return 0, false // a later tick is claimed
+	case st.Pending:
+		return modeRetry, true
+	case st.Claim != "" && now.Sub(st.ClaimedAt) >= reportClaimLease:
+		return modeTakeover, true
+	}
+	return 0, false
+}
+
+// deliver claims tick, posts its report and confirms it; late says it is
+// CatchUp's.
+func (r *Reporter) deliver(ctx context.Context, tick, now time.Time, late bool) error {
 	// Read first, so a tick already reported costs no history or roster.
 	var st ReportState
 	found, err := r.store.Load(ctx, reportStateKey, &st)
@@ -109,25 +296,31 @@ func (r *Reporter) Run(ctx context.Context, tick time.Time) error {
 		if err := r.store.Save(ctx, reportStateKey, ReportState{}); err != nil {
 			return schedule.SkipTick(schedule.SkipStoreUnavailable, fmt.Errorf("report: replace corrupt state: %w", err))
 		}
+		found = false
 	case err != nil:
 		return schedule.SkipTick(schedule.SkipStoreUnavailable, fmt.Errorf("report: load state: %w", err))
-	case found && !st.Tick.Before(tick):
+	}
+	if _, ok := claimable(st, found, tick, now); !ok {
 		r.already(st, tick)
 		return nil
 	}
 
-	m := r.build(ctx, tick)
-
 	claim := newPollID()
 	var prev, cur ReportState
+	var mode deliveryMode
 	claimed := false
 	err = r.store.Update(ctx, reportStateKey, &cur, func(found bool) (bool, error) {
-		if found && !cur.Tick.Before(tick) {
+		m, ok := claimable(cur, found, tick, now)
+		if !ok {
 			claimed = false
 			return false, nil
 		}
-		prev, claimed = cur, true
-		cur = ReportState{Tick: tick, Claim: claim}
+		prev, mode, claimed = cur, m, true
+		next := ReportState{Tick: tick, Claim: claim, ClaimedAt: now}
+		if found && cur.Tick.Equal(tick) {
+			next.Failures = cur.Failures
+		}
+		cur = next
 		return true, nil
 	})
 	if err != nil {
@@ -137,40 +330,187 @@ func (r *Reporter) Run(ctx context.Context, tick time.Time) error {
 		r.already(cur, tick)
 		return nil
 	}
+	if prev.Tick.Before(tick) && (prev.Pending || prev.Claim != "") {
+		r.log.Warn("an earlier daily report was never confirmed posted; this tick supersedes it", "tick", tick, "earlier", prev.Tick)
+	}
 
-	ts, postErr := r.post.Post(ctx, r.set.Channel, m)
-	// What follows is saved even when ctx has ended (shutdown, deadline),
-	// briefly: a claim left behind would stop a retry of a failed post,
-	// or be logged as a post unconfirmed.
+	// The same tick again: look for its post first.
+	maybeRepeat := false
+	if mode != modeFirst {
+		ts, seen, err := r.findPosted(ctx, tick)
+		switch {
+		case seen:
+			r.log.Info("daily report found in the channel: it was posted; not posting it again", "tick", tick, "ts", ts)
+			return r.confirm(ctx, tick, claim, ts, nil, now)
+		case err != nil:
+			r.log.Warn("could not look for the daily report in the channel", "tick", tick, "err", err)
+			maybeRepeat = mode == modeTakeover
+		case r.set.Ledger == nil:
+			maybeRepeat = mode == modeTakeover
+		}
+	}
+	if mode == modeTakeover {
+		r.log.Warn("the run posting this report stopped before confirming it (its replica died?); posting it", "tick", tick,
+			"claimed_at", prev.ClaimedAt, "may_repeat", maybeRepeat)
+	}
+	note := ""
+	if late {
+		note = r.lateNote(mode, tick, now, prev.ClaimedAt, maybeRepeat)
+	}
+	m := r.build(ctx, tick, note)
+	ts, postErr := r.postRetrying(ctx, tick, m)
+	return r.confirm(ctx, tick, claim, ts, postErr, now)
+}
+
+// lateNote says when and why a report goes out late: "posted at 18:07
+// after a delivery failure".
+func (r *Reporter) lateNote(mode deliveryMode, tick, now, claimedAt time.Time, maybeRepeat bool) string {
+	clock := func(t time.Time) string { return t.In(r.set.Location).Format("15:04") }
+	at := "posted at " + clock(now)
+	switch mode {
+	case modeRetry:
+		return at + " after a delivery failure"
+	case modeTakeover:
+		at += " after the replica posting it stopped"
+		if maybeRepeat {
+			if claimedAt.IsZero() {
+				claimedAt = tick
+			}
+			at += "; it may repeat one sent at " + clock(claimedAt)
+		}
+		return at
+	}
+	return at + ", late: its run at " + clock(tick) + " did not take place"
+}
+
+// confirm saves the outcome of the post: confirmed, or pending with its
+// next try. It is saved even when ctx has ended (shutdown, deadline),
+// briefly: a claim left behind would hold the tick until its lease ends.
+func (r *Reporter) confirm(ctx context.Context, tick time.Time, claim, ts string, postErr error, now time.Time) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), confirmReportTimeout)
 	defer cancel()
-	err = r.store.Update(sctx, reportStateKey, &cur, func(bool) (bool, error) {
+	var cur ReportState
+	err := r.store.Update(sctx, reportStateKey, &cur, func(bool) (bool, error) {
 		if cur.Claim != claim || !cur.Tick.Equal(tick) {
 			return false, nil // not ours any more: leave it
 		}
 		if postErr != nil {
-			cur = prev // given back: a run of this tick again posts
+			cur.Claim, cur.ClaimedAt, cur.Pending = "", time.Time{}, true
+			cur.Failures++
+			cur.RetryAt = now.Add(backoff(cur.Failures))
 		} else {
-			cur.Claim, cur.TS = "", ts
+			cur = ReportState{Tick: tick, TS: ts}
 		}
 		return true, nil
 	})
 	if postErr != nil {
-		return errors.Join(fmt.Errorf("report: post: %w", postErr), wrapErr("report: give back the claim", err))
+		return errors.Join(fmt.Errorf("report: post (the catch-up tries again from %s): %w", cur.RetryAt.In(r.set.Location).Format("15:04"), postErr),
+			wrapErr("report: give back the claim", err))
 	}
 	if err != nil {
-		// Posted; the claim stays, which is read as posted too.
+		// Posted; the claim stays until its lease ends, and the post is
+		// found then (or, without a Ledger, posted again, said so).
 		return fmt.Errorf("report: confirm the post: %w", err)
 	}
 	r.log.Info("daily report posted", "tick", tick, "channel", r.set.Channel)
 	return nil
 }
 
-// already logs why a run posts nothing: its tick is reported.
+// backoff is how long the catch-up waits after the n-th failed run.
+func backoff(n int) time.Duration {
+	d := reportBackoffFirst
+	for i := 1; i < n && d < reportBackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, reportBackoffMax)
+}
+
+// postRetrying posts m, trying again while Slack may take it later and
+// the run's deadline leaves room; after a post with no answer (it may have
+// gone through) it looks for it first.
+func (r *Reporter) postRetrying(ctx context.Context, tick time.Time, m message.Message) (string, error) {
+	wait := reportRetryFirst
+	for attempt := 1; ; attempt++ {
+		ts, err := r.send(ctx, tick, m)
+		if err == nil {
+			return ts, nil
+		}
+		if attempt == reportPostAttempts || !retryablePost(err) {
+			return "", err
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait+confirmReportTimeout {
+			return "", err
+		}
+		r.log.Warn("daily report not posted; trying again", "tick", tick, "attempt", attempt, "retry_in", wait.String(), "err", err)
+		if r.set.Wait(ctx, wait) != nil {
+			return "", err
+		}
+		wait = min(2*wait, reportRetryMax)
+		if unanswered(err) {
+			if ts, seen, _ := r.findPosted(ctx, tick); seen {
+				return ts, nil
+			}
+		}
+	}
+}
+
+// send posts m once, with its metadata when there is a Ledger.
+func (r *Reporter) send(ctx context.Context, tick time.Time, m message.Message) (string, error) {
+	if l := r.set.Ledger; l != nil {
+		return l.PostWithMetadata(ctx, r.set.Channel, m, ReportEventType, map[string]any{"tick": tickKey(tick)})
+	}
+	return r.post.Post(ctx, r.set.Channel, m)
+}
+
+// tickKey names a tick in the report's metadata.
+func tickKey(tick time.Time) string { return tick.UTC().Format(time.RFC3339) }
+
+// findPosted looks for tick's report in the channel; false without a
+// Ledger.
+func (r *Reporter) findPosted(ctx context.Context, tick time.Time) (ts string, seen bool, err error) {
+	if r.set.Ledger == nil {
+		return "", false, nil
+	}
+	found, err := r.set.Ledger.FindMetadata(ctx, r.set.Channel, ReportEventType, tick)
+	if err != nil {
+		return "", false, fmt.Errorf("report: look in the channel: %w", err)
+	}
+	key := tickKey(tick)
+	for ts, p := range found {
+		if p["tick"] == key {
+			return ts, true, nil
+		}
+	}
+	return "", false, nil
+}
+
+// retryablePost reports whether a failed post may succeed if made again
+// soon: what says so itself (slack-go's StatusCodeError for 5xx and 429,
+// RateLimitedError), and a request with no answer. A refusal
+// (channel_not_found, not_in_channel, invalid_auth…) is not, nor is the
+// end of the run.
+func retryablePost(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var r interface{ Retryable() bool }
+	if errors.As(err, &r) {
+		return r.Retryable()
+	}
+	return unanswered(err)
+}
+
+// unanswered reports a post that got no answer: it may have been made.
+func unanswered(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne)
+}
+
+// already logs why a run posts nothing: its tick is reported, or claimed.
 func (r *Reporter) already(st ReportState, tick time.Time) {
 	if st.Claim != "" && st.Tick.Equal(tick) {
-		r.log.Warn("another run claimed this report and has not confirmed it (still posting, or its replica died); not posting it again",
-			"tick", tick)
+		r.log.Warn("another run claimed this report and has not confirmed it yet; not posting it meanwhile",
+			"tick", tick, "claim_lapses_at", st.ClaimedAt.Add(reportClaimLease))
 		return
 	}
 	r.log.Debug("report already posted for this tick", "tick", tick, "reported", st.Tick)
@@ -185,11 +525,11 @@ func wrapErr(what string, err error) error {
 
 // build reads the day and renders the report. What cannot be read is
 // left out and said: the report goes out with the rest.
-func (r *Reporter) build(ctx context.Context, tick time.Time) message.Message {
+func (r *Reporter) build(ctx context.Context, tick time.Time, late string) message.Message {
 	loc := r.set.Location
 	y, mo, d := tick.In(loc).Date()
 	in := reportInput{
-		from: time.Date(y, mo, d, 0, 0, 0, 0, loc), to: tick, loc: loc,
+		from: time.Date(y, mo, d, 0, 0, 0, 0, loc), to: tick, loc: loc, late: late,
 		rules: r.set.Rules, resolution: r.set.Resolution, names: map[string]string{},
 	}
 	if h := r.set.History; h == nil {
@@ -223,6 +563,7 @@ type reportInput struct {
 	historyNote string            // why there is no history, when there is none
 	snap        *presence.Snapshot
 	stale       string
+	late        string // "posted at 18:07 after a delivery failure"; "" on time
 }
 
 func (in *reportInput) readHistory(ctx context.Context, h History) error {
@@ -475,7 +816,11 @@ func (in *reportInput) message() message.Message {
 	hasHist := floor.sampled || slices.ContainsFunc(teams, func(f *dayFigures) bool { return f.sampled })
 	hasStats := in.snap != nil
 
-	blocks := []message.Block{message.NewHeader("Daily report · " + day), message.NewSection(in.floorText(floor, hasHist, hasStats))}
+	blocks := []message.Block{message.NewHeader("Daily report · " + day)}
+	if in.late != "" {
+		blocks = append(blocks, message.NewContext("⏰ "+strings.ToUpper(in.late[:1])+in.late[1:]+"."))
+	}
+	blocks = append(blocks, message.NewSection(in.floorText(floor, hasHist, hasStats)))
 	var notes []string
 	if !hasHist {
 		why := cmp.Or(in.historyNote, "none recorded yet")
@@ -524,6 +869,9 @@ func (in *reportInput) message() message.Message {
 	}
 
 	text := "Daily report for " + day
+	if in.late != "" {
+		text += ", " + in.late
+	}
 	var parts []string
 	if hasHist {
 		parts = append(parts, message.Plural(floor.seen, "agent")+" seen")

@@ -290,14 +290,15 @@ func TestReportFailedPostIsRetried(t *testing.T) {
 	report(t, r, reportTick)
 }
 
-// A replica that claimed the tick and died before saying it posted: the
-// post may have been made, so it is not made again (at most once).
+// Another run's claim on the tick, still within its lease (it is posting,
+// or its replica died a moment ago): no post meanwhile. CatchUp takes a
+// lapsed claim over (report_delivery_test.go).
 func TestReportClaimedTickIsNotPostedAgain(t *testing.T) {
 	f := newFixture(t, reportFloor()...)
 	store := state.NewMemoryStore()
 	log, buf := newLogger()
 	// The other replica's claim, left behind.
-	if err := store.Save(context.Background(), reportStateKey, ReportState{Tick: reportTick, Claim: "dead-replica"}); err != nil {
+	if err := store.Save(context.Background(), reportStateKey, ReportState{Tick: reportTick, Claim: "dead-replica", ClaimedAt: reportTick}); err != nil {
 		t.Fatal(err)
 	}
 	snaps := presence.NewSnapshots(f.client, 0, nil)

@@ -476,25 +476,13 @@ func buildTrend(points map[string][]history.Point, names map[string]string, titl
 }
 
 // categories labels the steps by the time of their last sample: "15:20",
-// with the weekday ("Mon 15:20") when a day's clock times repeat.
+// made distinct where times repeat (message.UniqueLabels).
 func categories(keys []int64, at map[int64]time.Time, loc *time.Location) []string {
-	for _, layout := range []string{"15:04", "Mon 15:04", "Jan 2 15:04"} {
-		out := make([]string, len(keys))
-		seen := make(map[string]bool, len(keys))
-		for i, k := range keys {
-			out[i] = at[k].In(loc).Format(layout)
-			seen[out[i]] = true
-		}
-		if len(seen) == len(out) {
-			return out
-		}
+	times := make([]time.Time, len(keys))
+	for i, k := range keys {
+		times[i] = at[k]
 	}
-	// Samples a year apart: numbered, still distinct.
-	out := make([]string, len(keys))
-	for i := range keys {
-		out[i] = fmt.Sprintf("#%d", i+1)
-	}
-	return out
+	return message.UniqueLabels(times, loc, "15:04")
 }
 
 // seriesName is a team's name as a series name: escaped, at most 20

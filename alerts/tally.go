@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/presencebot/presence-bot/history"
 	"github.com/presencebot/presence-bot/presence"
 )
 
@@ -15,6 +16,9 @@ type tally struct {
 	loggedIn int
 	team     string   // display name; "" for all agents
 	names    []string // available agents' names, unsorted (from a list: those it showed)
+	// summary counts the scope per status, when a list of it told
+	// (lists count their team, or the floor, whatever the status filter).
+	summary *presence.Summary
 }
 
 // reading is one poll's data: the whole floor, and each team by ID.
@@ -51,6 +55,29 @@ func countSnapshot(s *presence.Snapshot) reading {
 		t.names = append(t.names, name)
 	}
 	return rd
+}
+
+// sample is what a reading from lists tells the history: the floor's and
+// each team's agents per status, for the teams with a list of their own
+// (a team seen only among the floor's available agents has its other
+// counts unknown, and is left out rather than recorded as if none).
+func (rd reading) sample() history.Sample {
+	s := history.Sample{Teams: make(map[string]history.Counts), Names: make(map[string]string)}
+	counts := func(c *presence.Summary) history.Counts {
+		return history.Counts{Available: c.Available, OnCall: c.OnCall, AfterCallWork: c.AfterCallWork, Busy: c.Busy, Offline: c.Offline}
+	}
+	if rd.all.summary != nil {
+		s.Teams[""] = counts(rd.all.summary)
+	}
+	for id, t := range rd.teams {
+		if t.summary != nil && id != "" {
+			s.Teams[id] = counts(t.summary)
+			if t.team != id { // the ID stands for a name not known
+				s.Names[id] = t.team
+			}
+		}
+	}
+	return s
 }
 
 // scope is the rule's tally: all agents, one team, or several summed. A

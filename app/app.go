@@ -442,11 +442,22 @@ func addJobs(cfg *config.Config, sched *schedule.Scheduler, client *presence.Cli
 		// The day's figures from the history; minutes below each
 		// availability rule's warning; once per tick across replicas.
 		avail, _, _ := engineRules(cfg.Alert.Rules)
-		report := alerts.NewReporter(roster, web, store, alerts.ReportSettings{Channel: cfg.Report.Channel, Location: cfg.Location,
-			History: sampler.rec, Rules: avail, Resolution: sampler.rec.Options().Resolution}, log)
 		sc := cfg.Report.Schedule
+		// Posted with its metadata, so a replica that takes a report over
+		// finds it in the channel before posting it again.
+		report := alerts.NewReporter(roster, web, store, alerts.ReportSettings{Channel: cfg.Report.Channel, Location: cfg.Location,
+			History: sampler.rec, Rules: avail, Resolution: sampler.rec.Options().Resolution,
+			Cron: sc.Cron, WithSeconds: sc.WithSeconds, Ledger: web}, log)
 		if err := sched.Add("report", schedule.Spec{Cron: sc.Cron, WithSeconds: sc.WithSeconds}, report.Run); err != nil {
 			return jobs, &ConfigError{Err: fmt.Errorf("REPORT_SCHEDULE: %w", err)}
+		}
+		// A report whose post failed, or whose replica died, goes out late
+		// rather than never.
+		if err := sched.AddEvery("report_catchup", alerts.ReportCatchUpEvery, report.CatchUp); err != nil {
+			return jobs, err
+		}
+		if w := earlyReportWarning(sc, cfg.Location, time.Now()); w != "" {
+			log.Warn("REPORT_SCHEDULE: "+w, "schedule", sc.Cron)
 		}
 	}
 	if cfg.Alert.Enabled() {
@@ -469,6 +480,7 @@ func addJobs(cfg *config.Config, sched *schedule.Scheduler, client *presence.Cli
 			Roster: roster,
 			// The history records what the poll counted, and its events.
 			OnSnapshot: sampler.took,
+			OnCounts:   sampler.counted,
 			OnEvent:    sampler.alertEvent,
 		}
 		jobs.alerter = alerts.NewAlerter(client, web, store, settings, log)
@@ -481,7 +493,7 @@ func addJobs(cfg *config.Config, sched *schedule.Scheduler, client *presence.Cli
 			for rule := range jobs.alerter.FiringRules(ctx) {
 				metrics.SetAlert(rule, string(levels[rule]))
 			}
-			sampler.afterPoll(ctx, tick)
+			sampler.afterPoll(ctx, tick, err)
 			return err
 		}
 		if err := sched.AddEvery("alerts", a.Interval, poll); err != nil {

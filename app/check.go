@@ -131,6 +131,9 @@ func Check(ctx context.Context, cfg *config.Config, out io.Writer, opts ...Optio
 			now = o.clock.Now()
 		}
 		c.ok("daily report", "to "+cfg.Report.Channel+" "+when(cfg.Report.Schedule, cfg)+"; next "+nextRun(cfg.Report.Schedule, cfg.Location, now))
+		if w := earlyReportWarning(cfg.Report.Schedule, cfg.Location, now); w != "" {
+			c.warn("daily report", w, "REPORT_SCHEDULE is read in TIMEZONE; a report of the whole day goes out in the evening, e.g. \"0 18 * * Mon-Fri\"")
+		}
 	}
 
 	on, off := switched(cfg)
@@ -847,6 +850,71 @@ func nextRun(s config.Schedule, loc *time.Location, now time.Time) string {
 		layout = "Mon 2 Jan 15:04:05 MST"
 	}
 	return sched.Next(now.In(loc)).Format(layout)
+}
+
+// earlyReportBefore is the time of day before which a daily report
+// covers too little to be worth a warning.
+const earlyReportBefore = 6 * time.Hour
+
+// earlyReportWarning says, when the report's schedule fires before 06:00
+// (in loc) on some day, that the report covers only the day so far from
+// midnight; "" otherwise. It reads the firings of the eight days after
+// now (at most a few thousand; a schedule firing more often than that
+// fires at midnight anyway).
+func earlyReportWarning(s config.Schedule, loc *time.Location, now time.Time) string {
+	if s.Cron == "" {
+		return ""
+	}
+	opts := cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow
+	if s.WithSeconds {
+		opts |= cron.Second
+	}
+	sched, err := cron.NewParser(opts).Parse(s.Cron)
+	if err != nil {
+		return ""
+	}
+	const maxFirings = 20000
+	end := now.Add(8 * 24 * time.Hour)
+	earliest := time.Duration(-1)
+	var at time.Time
+	t := now.In(loc)
+	for i := 0; i < maxFirings && earliest != 0; i++ {
+		if t = sched.Next(t); t.IsZero() || t.After(end) {
+			break
+		}
+		y, m, d := t.Date()
+		if since := t.Sub(time.Date(y, m, d, 0, 0, 0, 0, loc)); earliest < 0 || since < earliest {
+			earliest, at = since, t
+		}
+	}
+	if earliest < 0 || earliest >= earlyReportBefore {
+		return ""
+	}
+	layout := "15:04"
+	if at.Second() != 0 {
+		layout = "15:04:05"
+	}
+	return fmt.Sprintf("the report covers the day so far from midnight: a schedule at %s covers %s", at.Format(layout), coverage(earliest))
+}
+
+// coverage is a stretch of the day in words: "5 minutes", "1 hour",
+// "5 hours 30 minutes".
+func coverage(d time.Duration) string {
+	d = d.Truncate(time.Minute)
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	unit := func(n int, one string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return fmt.Sprintf("%d %ss", n, one)
+	}
+	switch {
+	case h == 0:
+		return unit(m, "minute")
+	case m == 0:
+		return unit(h, "hour")
+	}
+	return unit(h, "hour") + " " + unit(m, "minute")
 }
 
 // shortDuration drops a Duration's zero tails: 1h, not 1h0m0s.

@@ -15,14 +15,18 @@ import (
 
 // With alerts on, every alert poll records the floor's counts per team in
 // the history, in the app's store, with the alert's events: read back
-// through a Recorder over the same store, as another replica would.
+// through a Recorder over the same store, as another replica would. The
+// first poll lists (nothing tells the roster's size yet): the floor only;
+// from the second on, the poll reads the small floor's snapshot, which
+// counts every team. The sampler reads nothing itself.
 func TestAlertPollsRecordHistory(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(time.Now().Truncate(time.Minute).Add(30 * time.Second))
 	var mu sync.Mutex
 	var store state.Store
 	// Two of four agents are available; the threshold is five.
-	w := start(t, withEnv("ALERT_CHANNEL", "C0ALERTS", "ALERT_THRESHOLD", "5", "ALERT_INTERVAL", "1s"),
+	start(t, withEnv("ALERT_CHANNEL", "C0ALERTS", "ALERT_THRESHOLD", "5", "ALERT_INTERVAL", "1m", "AFTER_CALL_POLL", "1h"),
 		func(_ map[string]string, opts *[]app.Option) {
-			*opts = append(*opts, app.WithStateStore(func(s state.Store) state.Store {
+			*opts = append(*opts, app.WithClock(clock), app.WithStateStore(func(s state.Store) state.Store {
 				mu.Lock()
 				defer mu.Unlock()
 				store = s
@@ -32,39 +36,52 @@ func TestAlertPollsRecordHistory(t *testing.T) {
 	mu.Lock()
 	rec := history.New(store, history.Options{}, nil)
 	mu.Unlock()
-	ctx := context.Background()
-	from, to := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
-	var got map[string][]history.Point
-	eventually(t, "a sample in the history", func() bool {
-		var err error
-		got, err = rec.Range(ctx, nil, from, to, 0)
-		if err != nil {
-			t.Fatal(err)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	tick := clock.Now().Truncate(time.Minute)
+	sampleAt := func(what string, tick time.Time, want map[string]history.Counts) {
+		t.Helper()
+		if err := clock.BlockUntilContext(ctx, 2); err != nil { // alerts and after_call
+			t.Fatalf("the scheduler did not set its timers: %v", err)
 		}
-		return len(got[""]) > 0
-	})
-	want := map[string]history.Counts{
-		"":             {Available: 2, Busy: 1, Offline: 1},
+		clock.Advance(tick.Sub(clock.Now()))
+		var got map[string][]history.Point
+		eventually(t, what, func() bool {
+			var err error
+			if got, err = rec.Range(context.Background(), nil, tick, tick, 0); err != nil {
+				t.Fatal(err)
+			}
+			return len(got[""]) == 1
+		})
+		if len(got) != len(want) {
+			t.Errorf("%s: teams %v, want %v", what, got, want)
+		}
+		for id, c := range want {
+			if ps := got[id]; len(ps) != 1 || ps[0].Counts != c {
+				t.Errorf("%s: team %q: %+v, want %+v", what, id, ps, c)
+			}
+		}
+	}
+	floor := history.Counts{Available: 2, Busy: 1, Offline: 1}
+	tick = tick.Add(time.Minute)
+	sampleAt("the first poll's sample", tick, map[string]history.Counts{"": floor})
+	tick = tick.Add(time.Minute)
+	sampleAt("the second poll's sample", tick, map[string]history.Counts{
+		"":             floor,
 		"sales_team":   {Available: 2},
 		"support_team": {Busy: 1, Offline: 1},
-	}
-	for id, c := range want {
-		if ps := got[id]; len(ps) == 0 || ps[0].Counts != c {
-			t.Errorf("team %q: %+v, want %+v", id, ps, c)
-		}
-	}
-	teams, err := rec.Teams(ctx, from, to)
+	})
+	teams, err := rec.Teams(ctx, tick, tick)
 	if err != nil || len(teams) != 2 || teams[0] != (history.TeamName{ID: "sales_team", Name: "Sales"}) {
 		t.Errorf("Teams = %v, %v; want Sales and Support", teams, err)
 	}
 	eventually(t, "the alert's fire in the history", func() bool {
-		events, err := rec.Alerts(ctx, from, to)
+		events, err := rec.Alerts(ctx, tick.Add(-time.Hour), tick.Add(time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return len(events) > 0 && events[0].Kind == history.KindFired && events[0].Rule == "all"
 	})
-	_ = w
 }
 
 // Without alerts, the history job records the floor every minute.

@@ -29,7 +29,7 @@ func TestReportOnceOnThreeReplicas(t *testing.T) {
 		"REPORT_CHANNEL":  reportChannel,
 		"REPORT_SCHEDULE": "* * * * *",
 		// An alert that never fires: its poll records the history the
-		// report reads. Three jobs in all: alerts, report, after_call.
+		// report reads.
 		"ALERT_CHANNEL":   alertChannel,
 		"ALERT_THRESHOLD": "1",
 		"ALERT_INTERVAL":  replicaPeriod.String(),
@@ -52,7 +52,13 @@ func TestReportOnceOnThreeReplicas(t *testing.T) {
 		at := c.tickTime(k)
 		before := map[*replica]int{}
 		for _, r := range c.replicas {
-			r.waitTimers(t)
+			// Four jobs: alerts, report, report_catchup, after_call.
+			ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+			err := r.clock.BlockUntilContext(ctx, jobTimers+1)
+			cancel()
+			if err != nil {
+				t.Fatalf("%s: the scheduler did not set its timers: %v", r.name, err)
+			}
 			before[r] = jobHandled(r.logs(), "report")
 		}
 		for _, r := range c.replicas {

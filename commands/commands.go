@@ -89,6 +89,7 @@ type Config struct {
 type History interface {
 	Range(ctx context.Context, teams []string, from, to time.Time, step time.Duration) (map[string][]history.Point, error)
 	Teams(ctx context.Context, from, to time.Time) ([]history.TeamName, error)
+	Latest(ctx context.Context, from, to time.Time) (map[string]history.Point, error)
 }
 
 // Handler runs commands. It is safe for concurrent use.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -58,9 +59,22 @@ type teamCount struct {
 	id, name  string
 	counts    presence.Summary
 	available *topK
-	// calls and talk are the team's calls today and their talk time in
-	// seconds, from the agents that have stats.
-	calls, talk int
+	// calls, talk and handle are the team's calls today, their talk time
+	// and Σ avg_handle_time × calls in seconds, from the agents that have
+	// stats.
+	calls, talk, handle int
+}
+
+// addStats adds an agent's figures (nil: none). The average handle time
+// is the API's, weighted by calls, as the daily report computes it:
+// handle time is talk, hold and after-call work, not talk alone.
+func (t *teamCount) addStats(st *presence.Stats) {
+	if st == nil {
+		return
+	}
+	t.calls += st.CallsHandledToday
+	t.talk += st.TotalTalkTime
+	t.handle += st.AvgHandleTime * st.CallsHandledToday
 }
 
 func (h *Handler) floorHome(ctx context.Context) []message.Block {
@@ -91,10 +105,7 @@ func (h *Handler) floorHome(ctx context.Context) []message.Block {
 		if a.Status == presence.Available {
 			t.available.add(a)
 		}
-		if st := a.Stats; st != nil {
-			t.calls += st.CallsHandledToday
-			t.talk += st.TotalTalkTime
-		}
+		t.addStats(a.Stats)
 	}
 	blocks = append(blocks, message.NewSection(fmt.Sprintf("*%s* · %s", message.Plural(snap.Summary.Total, "agent"), countsText(snap.Summary))))
 
@@ -189,7 +200,11 @@ func (h *Handler) homeTable(snap *presence.Snapshot, teams []*teamCount) (messag
 		for a := range snap.All() {
 			top.add(a)
 		}
-		td := agentTable("Every agent on the floor, longest in their status first", top.items, h.now())
+		caption := "Every agent on the floor, longest in their status first"
+		if n := noSinceNote(top.noSince); n != "" {
+			caption += ". " + n
+		}
+		td := agentTable(caption, top.items, h.now())
 		if len(td.Rows) == top.n {
 			return td, true
 		}
@@ -225,7 +240,8 @@ func teamRow(t *teamCount) []message.Cell {
 	row := []message.Cell{{Text: name}, count(c.Total), count(c.Available), count(c.OnCall), count(c.AfterCallWork),
 		count(c.Busy), count(c.Offline), count(t.calls)}
 	if t.calls > 0 {
-		return append(row, secondsCell(time.Duration(t.talk/t.calls)*time.Second))
+		avg := math.Round(float64(t.handle) / float64(t.calls)) // as the report rounds it
+		return append(row, secondsCell(time.Duration(avg)*time.Second))
 	}
 	return append(row, message.Cell{Text: noFigure})
 }

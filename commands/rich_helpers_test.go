@@ -164,6 +164,32 @@ func (f *fakeHistory) Range(_ context.Context, teams []string, from, to time.Tim
 	return out, nil
 }
 
+// Latest is the newest sample between from and to, per team it holds.
+func (f *fakeHistory) Latest(_ context.Context, from, to time.Time) (map[string]history.Point, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return nil, f.err
+	}
+	var newest time.Time
+	for _, ps := range f.samples {
+		for _, p := range ps {
+			if !p.At.Before(from) && !p.At.After(to) && p.At.After(newest) {
+				newest = p.At
+			}
+		}
+	}
+	out := map[string]history.Point{}
+	for id, ps := range f.samples {
+		for _, p := range ps {
+			if p.At.Equal(newest) {
+				out[id] = p
+			}
+		}
+	}
+	return out, nil
+}
+
 func (f *fakeHistory) Teams(_ context.Context, from, to time.Time) ([]history.TeamName, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

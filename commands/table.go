@@ -137,6 +137,12 @@ func (h *Handler) tableAnswer(s *presence.Snapshot, f tableFilter, note string) 
 		}
 		note += rowsNote(f, shown, top.n, biggestTeam(teams))
 	}
+	if n := noSinceNote(top.noSince); n != "" {
+		if note != "" {
+			note += "\n"
+		}
+		note += n
+	}
 	last := len(classic.Blocks) - 1
 	blocks := []message.Block{
 		classic.Blocks[0],
@@ -217,12 +223,15 @@ func agentRow(a presence.Agent, now time.Time) []message.Cell {
 	if team == "" {
 		team = noFigure
 	}
-	in := now.Sub(a.StatusSince)
+	in := message.Cell{Text: noFigure} // no status_since: no time, value 0
+	if !a.StatusSince.IsZero() {
+		in = secondsCell(now.Sub(a.StatusSince))
+	}
 	row := []message.Cell{
 		{Text: message.Escape(message.Truncate(name, tableNameMax))},
 		{Text: message.Escape(message.Truncate(team, tableTeamMax))},
 		{Text: message.Escape(a.Status.Label())},
-		secondsCell(in),
+		in,
 	}
 	if st := a.Stats; st != nil {
 		row = append(row,
@@ -285,18 +294,43 @@ type agentTop struct {
 	k     int
 	n     int
 	items []presence.Agent
+	// noSince counts the agents added without a status_since.
+	noSince int
 }
 
 // longestInStatus orders agents by when their status began, then by ID.
+// An agent without status_since (the contact center may leave it out)
+// goes after every agent with one: a zero time would read as the longest.
 func longestInStatus(a, b presence.Agent) int {
+	if az, bz := a.StatusSince.IsZero(), b.StatusSince.IsZero(); az != bz {
+		if az {
+			return 1
+		}
+		return -1
+	}
 	if c := a.StatusSince.Compare(b.StatusSince); c != 0 {
 		return c
 	}
 	return cmp.Compare(a.ID, b.ID)
 }
 
+// noSinceNote says that n agents without a status time are listed last;
+// "" for none.
+func noSinceNote(n int) string {
+	switch {
+	case n == 0:
+		return ""
+	case n == 1:
+		return "1 agent without a status time is listed last."
+	}
+	return message.Thousands(n) + " agents without a status time are listed last."
+}
+
 func (t *agentTop) add(a presence.Agent) {
 	t.n++
+	if a.StatusSince.IsZero() {
+		t.noSince++
+	}
 	if len(t.items) == t.k && longestInStatus(a, t.items[t.k-1]) >= 0 {
 		return
 	}

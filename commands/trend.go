@@ -164,8 +164,8 @@ func (h *Handler) presenceTrend(ctx context.Context, args []string) message.Mess
 		team = &t
 		chosen = []history.TeamName{t}
 	} else {
-		// One sample per team, the last: which teams are lowest now.
-		latest, err := h.history.Range(ctx, nil, from, now, now.Sub(from)+time.Second)
+		// The newest sample (one chunk's read): which teams are lowest now.
+		latest, err := h.history.Latest(ctx, from, now)
 		if err != nil {
 			return h.historyFailed(err)
 		}
@@ -211,10 +211,12 @@ func teamMap(teams []history.TeamName) map[string]string {
 	return m
 }
 
-// lowestTeams picks the k teams with the fewest available now: teams
-// with someone logged in first (a team gone home has none available and
-// needs no one), then by available, then by ID. The others are left out.
-func lowestTeams(teams []history.TeamName, latest map[string][]history.Point, k int) (chosen, left []history.TeamName) {
+// lowestTeams picks the k teams with the fewest available now (in the
+// newest sample): teams with someone logged in first (a team gone home
+// has none available and needs no one, and one the newest sample lacks
+// is not known now), then by available, then by ID. The others are left
+// out.
+func lowestTeams(teams []history.TeamName, latest map[string]history.Point, k int) (chosen, left []history.TeamName) {
 	type ranked struct {
 		t     history.TeamName
 		c     history.Counts
@@ -226,8 +228,8 @@ func lowestTeams(teams []history.TeamName, latest map[string][]history.Point, k 
 			continue // the floor, drawn anyway
 		}
 		r := ranked{t: t}
-		if ps := latest[t.ID]; len(ps) > 0 {
-			r.c, r.known = ps[len(ps)-1].Counts, true
+		if p, ok := latest[t.ID]; ok {
+			r.c, r.known = p.Counts, true
 		}
 		rs = append(rs, r)
 	}
@@ -394,8 +396,9 @@ func (h *Handler) trendContext(d trendData, last time.Time) string {
 }
 
 // trendLabels are the points' clock times: the time alone within a day,
-// with the weekday within a week, with the date beyond (labels must be
-// distinct and at most 20 characters).
+// with the weekday within a week, with the date beyond; made distinct
+// where they repeat (the hour the clocks go back reads "01:00 EDT",
+// "01:00 EST"), as Slack refuses a chart whose categories repeat.
 func trendLabels(starts []time.Time, loc *time.Location) []string {
 	layout := "15:04"
 	if spread := starts[len(starts)-1].Sub(starts[0]); spread >= 7*24*time.Hour {
@@ -403,11 +406,7 @@ func trendLabels(starts []time.Time, loc *time.Location) []string {
 	} else if spread >= 24*time.Hour {
 		layout = "Mon 15:04"
 	}
-	out := make([]string, len(starts))
-	for i, t := range starts {
-		out[i] = t.In(loc).Format(layout)
-	}
-	return out
+	return message.UniqueLabels(starts, loc, layout)
 }
 
 // carried is a line's values for the chart, which takes no gaps: a step

@@ -32,13 +32,13 @@ type storedChunk struct {
 }
 
 // chunk is a storedChunk decoded for use: the samples of one span of
-// time (an hour, or a day once compacted), one per slot of step.
+// time (10 minutes or an hour, or a day once compacted), one per slot of step.
 type chunk struct {
 	start time.Time
 	step  time.Duration
 	teams []string
 	names []string
-	index map[string]int // team ID → index in teams
+	index map[string]int // team ID → index in teams; built by indexTeams, for add
 	data  []byte
 	last  int
 	set   []int
@@ -195,7 +195,22 @@ func (c *chunk) decodeTail(tail []byte) error {
 // errCorruptChunk is wrapped by what cannot be decoded.
 var errCorruptChunk = errors.New("corrupt history chunk")
 
+// decodeChunk decodes st for appending to, or reading its newest counts.
 func decodeChunk(st storedChunk) (*chunk, error) {
+	c, err := decodeSamples(st)
+	if err != nil {
+		return nil, err
+	}
+	c.prev = make([]Counts, len(st.Teams))
+	if err := c.decodeTail(st.Tail); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// decodeSamples decodes st for reading its samples (each) only: without
+// its tail, which readers do not need.
+func decodeSamples(st storedChunk) (*chunk, error) {
 	switch {
 	case st.V != chunkVersion:
 		return nil, fmt.Errorf("%w: version %d", errCorruptChunk, st.V)
@@ -206,19 +221,23 @@ func decodeChunk(st storedChunk) (*chunk, error) {
 	}
 	c := &chunk{
 		start: time.Unix(st.Start, 0).UTC(), step: time.Duration(st.Step) * time.Second,
-		teams: st.Teams, names: st.Names, index: make(map[string]int, len(st.Teams)),
-		data: st.Data, last: st.Last, prev: make([]Counts, len(st.Teams)),
+		teams: st.Teams, names: st.Names,
+		data: st.Data, last: st.Last,
 	}
-	for i, id := range st.Teams {
+	return c, nil
+}
+
+// indexTeams builds c.index, which add needs and readers do not (so they
+// skip the map): a team listed twice is corrupt.
+func (c *chunk) indexTeams() error {
+	c.index = make(map[string]int, len(c.teams))
+	for i, id := range c.teams {
 		if _, dup := c.index[id]; dup {
-			return nil, fmt.Errorf("%w: team %q twice", errCorruptChunk, id)
+			return fmt.Errorf("%w: team %q twice", errCorruptChunk, id)
 		}
 		c.index[id] = i
 	}
-	if err := c.decodeTail(st.Tail); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return nil
 }
 
 // decodedSample is one sample read back: its slot and counts by team ID.
@@ -241,7 +260,6 @@ func (c *chunk) each(f func(slot int, set []int, counts []Counts)) error {
 	}
 	prev := make([]Counts, len(c.teams))
 	var set []int
-	counts := make([]Counts, len(c.teams))
 	last := -1
 	for len(b) > 0 {
 		gap, err := uvarint()
@@ -299,9 +317,8 @@ func (c *chunk) each(f func(slot int, set []int, counts []Counts)) error {
 				}
 			}
 			prev[i] = countsOf(a)
-			counts[i] = prev[i]
 		}
-		f(slot, set, counts)
+		f(slot, set, prev)
 		last = slot
 	}
 	return nil

@@ -23,10 +23,12 @@ type bytesStore struct {
 	// updates counts the Updates and Saves by key prefix (up to the
 	// second '-'), for the cost of a Record.
 	writes map[string]int
+	// largest is the largest value written, by the same prefix.
+	largest map[string]int
 }
 
 func newBytesStore() *bytesStore {
-	return &bytesStore{values: make(map[string][]byte), writes: make(map[string]int)}
+	return &bytesStore{values: make(map[string][]byte), writes: make(map[string]int), largest: make(map[string]int)}
 }
 
 func (s *bytesStore) Load(ctx context.Context, key string, v any) (bool, error) {
@@ -51,6 +53,7 @@ func (s *bytesStore) Save(ctx context.Context, key string, v any) error {
 	defer s.mu.Unlock()
 	s.values[key] = data
 	s.writes[kind(key)]++
+	s.largest[kind(key)] = max(s.largest[kind(key)], len(data))
 	return nil
 }
 
@@ -79,6 +82,7 @@ func (s *bytesStore) Update(ctx context.Context, key string, v any, change func(
 	}
 	s.values[key] = data
 	s.writes[kind(key)]++
+	s.largest[kind(key)] = max(s.largest[kind(key)], len(data))
 	return nil
 }
 
@@ -180,7 +184,7 @@ func (r *Recorder) listed(ctx context.Context, key string) bool {
 	for _, lists := range []struct {
 		starts []int64
 		key    func(time.Time) string
-	}{{idx.Hours, hourKey}, {idx.Days, dayKey}, {idx.Alerts, alertKey}} {
+	}{{idx.Recent, recentKey}, {idx.Hours, hourKey}, {idx.Days, dayKey}, {idx.Alerts, alertKey}} {
 		for _, s := range lists.starts {
 			if lists.key(time.Unix(s, 0)) == key {
 				return true

@@ -30,13 +30,20 @@ const (
 	// last sample of each 5 minutes.
 	CoarseStep = 5 * time.Minute
 	// MaxTeams bounds the teams a sample keeps (besides the floor): the
-	// ones with most agents. It bounds the store whatever the roster.
-	MaxTeams = 1000
+	// ones with most agents. It bounds the store whatever the roster, and
+	// what a Record writes (see the package doc): 500 teams whose every
+	// count moves every minute fill a 10-minute chunk to about 55 KB.
+	MaxTeams = 500
 )
 
 const (
-	hourSpan = time.Hour
-	daySpan  = 24 * time.Hour
+	// recentSpan is the span of the last day's chunks at a Resolution up
+	// to it: a Record rewrites its chunk, so a short one keeps the write
+	// small (TestRecordWriteIsBoundedAtMaxTeams). A coarser Resolution
+	// keeps hour chunks, which hold as few samples.
+	recentSpan = 10 * time.Minute
+	hourSpan   = time.Hour
+	daySpan    = 24 * time.Hour
 )
 
 // Counts is one team's agents per status at one sample.
@@ -89,6 +96,9 @@ type Recorder struct {
 	store state.Store
 	opt   Options
 	log   *slog.Logger
+	// fine is the kind of chunk Record writes: recentChunks, or
+	// hourChunks at a Resolution over recentSpan.
+	fine *fineKind
 	// warnedTeams: the MaxTeams warning is logged once per Recorder.
 	warnedTeams atomic.Bool
 	// alertCap is maxAlertsPerDay (tests lower it).
@@ -100,7 +110,12 @@ func New(store state.Store, o Options, log *slog.Logger) *Recorder {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Recorder{store: store, opt: o.normalized(), log: log.With("component", "history"), alertCap: maxAlertsPerDay}
+	r := &Recorder{store: store, opt: o.normalized(), log: log.With("component", "history"), alertCap: maxAlertsPerDay}
+	r.fine = &recentChunks
+	if r.opt.Resolution > recentSpan {
+		r.fine = &hourChunks
+	}
+	return r
 }
 
 // Options are the Recorder's options, defaults filled in.
@@ -109,24 +124,69 @@ func (r *Recorder) Options() Options { return r.opt }
 // Keys. An index lists the chunks, since a state.Store cannot list keys;
 // the times in the names are UTC.
 const (
-	indexKey    = "history-index"
-	hourPrefix  = "history-hour-"   // + 20060102T15: an hour at Options.Resolution
-	dayPrefix   = "history-day-"    // + 20060102: a day at CoarseStep
-	alertPrefix = "history-alerts-" // + 20060102: a day's alert events
+	indexKey     = "history-index"
+	recentPrefix = "history-recent-" // + 20060102T1504: 10 minutes at Options.Resolution
+	hourPrefix   = "history-hour-"   // + 20060102T15: an hour at Options.Resolution
+	dayPrefix    = "history-day-"    // + 20060102: a day at CoarseStep
+	alertPrefix  = "history-alerts-" // + 20060102: a day's alert events
 )
 
-func hourKey(t time.Time) string  { return hourPrefix + t.UTC().Format("20060102T15") }
-func dayKey(t time.Time) string   { return dayPrefix + t.UTC().Format("20060102") }
-func alertKey(t time.Time) string { return alertPrefix + t.UTC().Format("20060102") }
+func recentKey(t time.Time) string { return recentPrefix + t.UTC().Format("20060102T1504") }
+func hourKey(t time.Time) string   { return hourPrefix + t.UTC().Format("20060102T15") }
+func dayKey(t time.Time) string    { return dayPrefix + t.UTC().Format("20060102") }
+func alertKey(t time.Time) string  { return alertPrefix + t.UTC().Format("20060102") }
 
 // index lists the stored chunks by their start (Unix seconds), sorted.
-// It changes when a chunk is created, compacted or deleted: an hour's
+// It changes when a chunk is created, compacted or deleted: a chunk's
 // first Record, and the maintenance step.
 type index struct {
+	// Recent are the last day's 10-minute chunks; Hours its hour chunks
+	// (at a Resolution over 10 minutes, and those of a version that kept
+	// only hours: read and compacted as before).
+	Recent []int64 `json:"recent,omitempty"`
 	Hours  []int64 `json:"hours,omitempty"`
 	Days   []int64 `json:"days,omitempty"`
 	Alerts []int64 `json:"alerts,omitempty"` // days with alert events
 }
+
+// fineKind is a kind of chunk of the last day's samples.
+type fineKind struct {
+	span time.Duration
+	key  func(time.Time) string
+	list func(*index) *[]int64
+}
+
+var (
+	recentChunks = fineKind{span: recentSpan, key: recentKey, list: func(i *index) *[]int64 { return &i.Recent }}
+	hourChunks   = fineKind{span: hourSpan, key: hourKey, list: func(i *index) *[]int64 { return &i.Hours }}
+)
+
+// chunkRef is one stored chunk of samples: its key and the time it spans.
+type chunkRef struct {
+	start time.Time
+	span  time.Duration
+	keyOf func(time.Time) string
+}
+
+func (c chunkRef) key() string { return c.keyOf(c.start) }
+
+func refs(starts []int64, span time.Duration, key func(time.Time) string) []chunkRef {
+	out := make([]chunkRef, len(starts))
+	for i, s := range starts {
+		out[i] = chunkRef{start: time.Unix(s, 0).UTC(), span: span, keyOf: key}
+	}
+	return out
+}
+
+// fineChunks are the last day's chunks, of both kinds, by start.
+func (idx index) fineChunks() []chunkRef {
+	out := append(refs(idx.Recent, recentSpan, recentKey), refs(idx.Hours, hourSpan, hourKey)...)
+	slices.SortStableFunc(out, func(a, b chunkRef) int { return a.start.Compare(b.start) })
+	return out
+}
+
+// dayChunks are the older days' chunks, by start.
+func (idx index) dayChunks() []chunkRef { return refs(idx.Days, daySpan, dayKey) }
 
 // insertSorted adds v to the sorted list s, once.
 func insertSorted(s []int64, v int64) ([]int64, bool) {
@@ -187,11 +247,11 @@ func validate(at time.Time, s Sample) error {
 // Record keeps one sample per tick: at is the tick, the same on every
 // replica. A second Record of the same tick (another replica, a retried
 // job), or of a later tick within the same Resolution step, changes
-// nothing; neither does one older than the newest sample of its hour.
+// nothing; neither does one older than the newest sample of its chunk.
 //
 // It costs O(teams): a read of the small index, one atomic update of
-// the hour's chunk (the index too on the hour's first sample), and at
-// most one step of maintenance (see maintain).
+// its 10-minute chunk (the index too on the chunk's first sample), and
+// at most one step of maintenance (see maintain).
 func (r *Recorder) Record(ctx context.Context, at time.Time, s Sample) error {
 	if err := validate(at, s); err != nil {
 		return err
@@ -201,24 +261,24 @@ func (r *Recorder) Record(ctx context.Context, at time.Time, s Sample) error {
 	}
 	at = at.UTC()
 	s = r.bounded(s)
-	hour := at.Truncate(hourSpan)
+	start := at.Truncate(r.fine.span)
 	idx, err := r.loadIndex(ctx)
 	if err != nil {
 		return fmt.Errorf("record history: %w", err)
 	}
 	// Listed before it exists, so no chunk is ever left unlisted (and so
 	// never deleted); a listed chunk that is missing reads as empty.
-	if _, listed := slices.BinarySearch(idx.Hours, hour.Unix()); !listed {
+	if _, listed := slices.BinarySearch(*r.fine.list(&idx), start.Unix()); !listed {
 		if err := r.updateIndex(ctx, func(i *index) bool {
 			var added bool
-			i.Hours, added = insertSorted(i.Hours, hour.Unix())
+			*r.fine.list(i), added = insertSorted(*r.fine.list(i), start.Unix())
 			return added
 		}); err != nil {
 			return fmt.Errorf("record history: %w", err)
 		}
-		idx.Hours, _ = insertSorted(idx.Hours, hour.Unix())
+		*r.fine.list(&idx), _ = insertSorted(*r.fine.list(&idx), start.Unix())
 	}
-	if err := r.addSamples(ctx, hourKey(hour), hour, r.opt.Resolution, []timedSample{{at, s}}); err != nil {
+	if err := r.addSamples(ctx, r.fine.key(start), start, r.opt.Resolution, []timedSample{{at, s}}); err != nil {
 		return fmt.Errorf("record history: %w", err)
 	}
 	if err := r.maintain(ctx, at, idx); err != nil {
@@ -268,7 +328,10 @@ func (r *Recorder) addSamples(ctx context.Context, key string, start time.Time, 
 		c := newChunk(start, step)
 		if found {
 			var err error
-			if c, err = decodeChunk(st); err != nil {
+			if c, err = decodeChunk(st); err == nil {
+				err = c.indexTeams()
+			}
+			if err != nil {
 				return false, fmt.Errorf("chunk %s: %w", key, err)
 			}
 		}
@@ -301,50 +364,57 @@ func (r *Recorder) addSamples(ctx context.Context, key string, start time.Time, 
 }
 
 // maintain runs after a Record at now: it deletes what is past the
-// retention, and compacts at most one hour older than FineFor into its
-// day, so no tick's cost grows with the history (after a downtime the
-// hours are compacted one per tick).
+// retention, and compacts at most one hour older than FineFor (its
+// chunks) into its day, so no tick's cost grows with the history (after
+// a downtime the hours are compacted one per tick).
 func (r *Recorder) maintain(ctx context.Context, now time.Time, idx index) error {
-	cutoff := now.Add(-r.opt.Retention).Unix()
-	var gone []string
-	var hours, days, alerts []int64
-	for _, h := range idx.Hours {
-		if h+int64(hourSpan/time.Second) <= cutoff {
-			hours = append(hours, h)
-			gone = append(gone, hourKey(time.Unix(h, 0)))
+	cutoff := now.Add(-r.opt.Retention)
+	gone := make(map[string]bool)
+	var keys []string // gone, in order
+	drop := func(key string) {
+		if !gone[key] {
+			gone[key] = true
+			keys = append(keys, key)
 		}
 	}
-	for _, d := range idx.Days {
-		if d+int64(daySpan/time.Second) <= cutoff {
-			days = append(days, d)
-			gone = append(gone, dayKey(time.Unix(d, 0)))
+	fine := idx.fineChunks()
+	for _, c := range append(slices.Clone(fine), idx.dayChunks()...) {
+		if !c.start.Add(c.span).After(cutoff) {
+			drop(c.key())
 		}
 	}
-	for _, d := range idx.Alerts {
-		if d+int64(daySpan/time.Second) <= cutoff {
-			alerts = append(alerts, d)
-			gone = append(gone, alertKey(time.Unix(d, 0)))
+	for _, c := range refs(idx.Alerts, daySpan, alertKey) {
+		if !c.start.Add(c.span).After(cutoff) {
+			drop(c.key())
 		}
 	}
-	fine := now.Add(-FineFor).Unix()
-	for _, h := range idx.Hours {
-		if h+int64(hourSpan/time.Second) > fine {
-			break
-		}
-		if slices.Contains(hours, h) {
+	fineCut := now.Add(-FineFor)
+	for _, c := range fine {
+		if gone[c.key()] {
 			continue
 		}
-		if err := r.compact(ctx, time.Unix(h, 0).UTC()); err != nil {
+		hour := c.start.Truncate(hourSpan)
+		if hour.Add(hourSpan).After(fineCut) {
+			break
+		}
+		var in []chunkRef // the hour's chunks, by start
+		for _, d := range fine {
+			if !gone[d.key()] && d.start.Truncate(hourSpan).Equal(hour) {
+				in = append(in, d)
+			}
+		}
+		if err := r.compact(ctx, hour, in); err != nil {
 			return err
 		}
-		hours = append(hours, h)
-		gone = append(gone, hourKey(time.Unix(h, 0)))
+		for _, d := range in {
+			drop(d.key())
+		}
 		break
 	}
-	if len(gone) == 0 {
+	if len(keys) == 0 {
 		return nil
 	}
-	for _, key := range gone {
+	for _, key := range keys {
 		if err := r.store.Delete(ctx, key); err != nil {
 			return fmt.Errorf("delete %s: %w", key, err)
 		}
@@ -352,18 +422,23 @@ func (r *Recorder) maintain(ctx context.Context, now time.Time, idx index) error
 	// Unlisted only once deleted: a failure midway leaves them listed,
 	// to be deleted next time.
 	return r.updateIndex(ctx, func(i *index) bool {
-		n := len(i.Hours) + len(i.Days) + len(i.Alerts)
-		i.Hours = slices.DeleteFunc(i.Hours, func(v int64) bool { return slices.Contains(hours, v) })
-		i.Days = slices.DeleteFunc(i.Days, func(v int64) bool { return slices.Contains(days, v) })
-		i.Alerts = slices.DeleteFunc(i.Alerts, func(v int64) bool { return slices.Contains(alerts, v) })
-		return len(i.Hours)+len(i.Days)+len(i.Alerts) != n
+		unlist := func(starts []int64, key func(time.Time) string) []int64 {
+			return slices.DeleteFunc(starts, func(v int64) bool { return gone[key(time.Unix(v, 0))] })
+		}
+		n := len(i.Recent) + len(i.Hours) + len(i.Days) + len(i.Alerts)
+		i.Recent = unlist(i.Recent, recentKey)
+		i.Hours = unlist(i.Hours, hourKey)
+		i.Days = unlist(i.Days, dayKey)
+		i.Alerts = unlist(i.Alerts, alertKey)
+		return len(i.Recent)+len(i.Hours)+len(i.Days)+len(i.Alerts) != n
 	})
 }
 
-// compact adds the hour's samples to its day at CoarseStep: the last
-// sample of each step. It is idempotent (a slot taken stays), so two
-// replicas compacting the same hour agree; the caller deletes the hour.
-func (r *Recorder) compact(ctx context.Context, hour time.Time) error {
+// compact adds the samples of the hour's chunks (by start) to its day at
+// CoarseStep: the last sample of each step, in one update of the day. It
+// is idempotent (a slot taken stays), so two replicas compacting the
+// same hour agree; the caller deletes the hour's chunks.
+func (r *Recorder) compact(ctx context.Context, hour time.Time, chunks []chunkRef) error {
 	day := hour.Truncate(daySpan)
 	if err := r.updateIndex(ctx, func(i *index) bool {
 		var added bool
@@ -372,35 +447,30 @@ func (r *Recorder) compact(ctx context.Context, hour time.Time) error {
 	}); err != nil {
 		return err
 	}
-	var st storedChunk
-	found, err := r.store.Load(ctx, hourKey(hour), &st)
-	if err != nil && !errors.Is(err, state.ErrCorrupt) {
-		return fmt.Errorf("compact %s: %w", hourKey(hour), err)
-	}
-	if !found || err != nil {
-		return nil // nothing to keep
-	}
-	c, err := decodeChunk(st)
-	if err != nil {
-		r.log.Error("history chunk is corrupt; dropping it", "key", hourKey(hour), "err", err)
-		return nil
-	}
 	var samples []timedSample
-	err = c.each(func(slot int, set []int, counts []Counts) {
-		s := Sample{Teams: make(map[string]Counts, len(set)), Names: make(map[string]string, len(set))}
-		for _, i := range set {
-			s.Teams[c.teams[i]] = counts[i]
-			s.Names[c.teams[i]] = c.names[i]
+	for _, ref := range chunks {
+		c, _, err := r.loadChunk(ctx, ref.key(), false)
+		if err != nil {
+			return fmt.Errorf("compact %s: %w", ref.key(), err)
 		}
-		ts := timedSample{c.timeOf(slot), s}
-		if n := len(samples); n > 0 && samples[n-1].at.Truncate(CoarseStep).Equal(ts.at.Truncate(CoarseStep)) {
-			samples[n-1] = ts // the last of each step
-			return
+		if c == nil {
+			continue // missing or corrupt: nothing to keep
 		}
-		samples = append(samples, ts)
-	})
-	if err != nil {
-		r.log.Error("history chunk is corrupt; keeping what could be read", "key", hourKey(hour), "err", err)
+		err = c.each(func(slot int, set []int, counts []Counts) {
+			at := c.timeOf(slot)
+			if n := len(samples); n > 0 && samples[n-1].at.Truncate(CoarseStep).Equal(at.Truncate(CoarseStep)) {
+				samples = samples[:n-1] // the last of each step
+			}
+			s := Sample{Teams: make(map[string]Counts, len(set)), Names: make(map[string]string, len(set))}
+			for _, i := range set {
+				s.Teams[c.teams[i]] = counts[i]
+				s.Names[c.teams[i]] = c.names[i]
+			}
+			samples = append(samples, timedSample{at, s})
+		})
+		if err != nil {
+			r.log.Error("history chunk is corrupt; keeping what could be read", "key", ref.key(), "err", err)
+		}
 	}
 	if len(samples) == 0 {
 		return nil
@@ -408,4 +478,30 @@ func (r *Recorder) compact(ctx context.Context, hour time.Time) error {
 	// A day's slots are minutes, sparse: each sample keeps its own time
 	// (a gap costs a byte).
 	return r.addSamples(ctx, dayKey(day), day, MinResolution, samples)
+}
+
+// loadChunk reads and decodes the chunk under key, its tail (newest
+// counts) too when tail: nil when it is missing (found false) or corrupt
+// (found true; logged: the rest of the history is good).
+func (r *Recorder) loadChunk(ctx context.Context, key string, tail bool) (c *chunk, found bool, err error) {
+	var st storedChunk
+	found, err = r.store.Load(ctx, key, &st)
+	switch {
+	case errors.Is(err, state.ErrCorrupt):
+		r.log.Error("history chunk is corrupt; skipping it", "key", key, "err", err)
+		return nil, true, nil
+	case err != nil:
+		return nil, false, fmt.Errorf("read %s: %w", key, err)
+	case !found:
+		return nil, false, nil
+	}
+	decode := decodeSamples
+	if tail {
+		decode = decodeChunk
+	}
+	if c, err = decode(st); err != nil {
+		r.log.Error("history chunk is corrupt; skipping it", "key", key, "err", err)
+		return nil, true, nil
+	}
+	return c, true, nil
 }

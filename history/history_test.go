@@ -97,8 +97,8 @@ func TestRecordSameTickTwiceIsOneSample(t *testing.T) {
 	store.resetWrites()
 	record(t, r, tick, sampleOf(map[string]int{"sales": 9}))
 	record(t, r, tick.Add(20*time.Second), sampleOf(map[string]int{"sales": 7}))
-	if store.writes["history-hour"] != 0 {
-		t.Errorf("the same tick rewrote its chunk %d times, want 0", store.writes["history-hour"])
+	if store.writes["history-recent"] != 0 {
+		t.Errorf("the same tick rewrote its chunk %d times, want 0", store.writes["history-recent"])
 	}
 	got := rangeOf(t, r, []string{"sales"}, tick.Add(-time.Hour), tick.Add(time.Hour), 0)
 	if s := availables(got["sales"]); s != "10h0m0s=3" {
@@ -166,10 +166,10 @@ func TestCompactionAfter24Hours(t *testing.T) {
 	if n := len(recent["sales"]); n != 24*60 {
 		t.Errorf("the last 24 hours have %d points, want %d (full resolution)", n, 24*60)
 	}
-	// Hour chunks older than a day are gone (compacted), one per tick at
+	// Chunks older than a day are gone (compacted), an hour's per tick at
 	// most; the day chunk holds them.
-	if n := store.countKeys("history-hour-"); n > 26 {
-		t.Errorf("%d hour chunks stored, want at most 26: %v", n, store.keys())
+	if n := store.countKeys("history-recent-"); n > 25*6 {
+		t.Errorf("%d 10-minute chunks stored, want at most %d: %v", n, 25*6, store.keys())
 	}
 	if n := store.countKeys("history-day-"); n != 1 {
 		t.Errorf("%d day chunks, want 1: %v", n, store.keys())

@@ -40,17 +40,22 @@ func (s *valueStore) put(key string, v any) error {
 
 func (s *valueStore) get(key string, v any) (bool, error) {
 	stored, ok := s.values[key]
-	switch {
-	case !ok:
+	if !ok {
 		return false, nil
-	case !isChunk(v):
-		return true, json.Unmarshal(stored.(json.RawMessage), v)
 	}
-	*v.(*storedChunk) = copyChunk(stored.(storedChunk))
-	return true, nil
+	if c, isChunk := stored.(storedChunk); isChunk {
+		switch v := v.(type) {
+		case *storedChunk:
+			*v = copyChunk(c)
+			return true, nil
+		case *chunkHeader:
+			// What decoding the JSON into a header keeps.
+			*v = chunkHeader{V: c.V, Start: c.Start, Step: c.Step, Teams: slices.Clone(c.Teams), Names: slices.Clone(c.Names), Last: c.Last}
+			return true, nil
+		}
+	}
+	return true, json.Unmarshal(stored.(json.RawMessage), v)
 }
-
-func isChunk(v any) bool { _, ok := v.(*storedChunk); return ok }
 
 func (s *valueStore) Load(_ context.Context, key string, v any) (bool, error) {
 	s.mu.Lock()

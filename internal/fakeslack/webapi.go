@@ -36,7 +36,10 @@ type Message struct {
 	// EnvelopeID is set for response_url posts: the envelope whose URL was
 	// used.
 	EnvelopeID string
-	At         time.Time
+	// Metadata is the message metadata as sent (chat.postMessage,
+	// chat.update), {"event_type":…,"event_payload":{…}}; nil for none.
+	Metadata json.RawMessage
+	At       time.Time
 }
 
 type failure struct {
@@ -79,6 +82,7 @@ var apiMethods = map[string]apiMethod{
 	"users.info":            {botToken, (*Server).userInfo},
 	"conversations.open":    {botToken, (*Server).openConversation},
 	"conversations.list":    {botToken, (*Server).listConversations},
+	"conversations.history": {botToken, (*Server).history},
 }
 
 // FailNext makes the next n calls of method ("response_url" for response_url
@@ -506,6 +510,11 @@ func chatMessage(p params, refuseRich bool) (*Message, *apiError) {
 	if apiErr := checkContent(msg.Text, msg.Blocks, maxMessageBlocks, refuseRich); apiErr != nil {
 		return nil, apiErr
 	}
+	meta, apiErr := checkMetadata(p.raw("metadata"))
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	msg.Metadata = meta
 	return msg, nil
 }
 
@@ -517,6 +526,9 @@ func posted(m *Message) map[string]any {
 	}
 	if len(m.Blocks) > 0 {
 		out["blocks"] = m.Blocks
+	}
+	if len(m.Metadata) > 0 {
+		out["metadata"] = m.Metadata
 	}
 	return out
 }
