@@ -78,10 +78,10 @@ type WebAPI struct {
 	// rich decides whether a message goes with its charts and tables, and
 	// sends it again without them when Slack refuses them (rich.go).
 	rich *richGate
-	// encoding admits answers to their JSON encoding on half the cores at
-	// most: a burst of large answers (a 100-row table is 30 kB) woken at
-	// once by one roster fetch would otherwise hold every core while the
-	// Socket Mode acks of the next commands wait.
+	// encoding admits answers with charts or tables to their JSON encoding
+	// on half the cores at most: a burst of large answers (a 100-row table
+	// is 30 kB) woken at once by one roster fetch would otherwise hold
+	// every core while the Socket Mode acks of the next commands wait.
 	encoding chan struct{}
 }
 
@@ -291,17 +291,24 @@ func (w *WebAPI) Respond(ctx context.Context, responseURL string, m message.Mess
 }
 
 func (w *WebAPI) respond(ctx context.Context, responseURL string, m message.Message) error {
-	select {
-	case w.encoding <- struct{}{}:
-	default:
+	// Only charts and tables wait for an encoding slot: a small answer
+	// (a status change's) never queues behind a burst of large ones.
+	heavy := m.HasRich()
+	if heavy {
 		select {
 		case w.encoding <- struct{}{}:
-		case <-ctx.Done():
-			return fmt.Errorf("answer through response_url: waiting to encode it: %w", ctx.Err())
+		default:
+			select {
+			case w.encoding <- struct{}{}:
+			case <-ctx.Done():
+				return fmt.Errorf("answer through response_url: waiting to encode it: %w", ctx.Err())
+			}
 		}
 	}
 	body, err := json.Marshal(webhookMessage(m))
-	<-w.encoding
+	if heavy {
+		<-w.encoding
+	}
 	if err != nil {
 		return fmt.Errorf("encode the answer: %w", err)
 	}
