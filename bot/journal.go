@@ -147,6 +147,7 @@ func lateNote(m message.Message, received, now time.Time) message.Message {
 	if len(blocks) < message.MaxBlocks {
 		m.Blocks = append(blocks, note)
 	}
+	m.Drawing = nil // no longer the drawing others were given
 	return m
 }
 

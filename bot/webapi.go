@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -83,6 +84,61 @@ type WebAPI struct {
 	// is 30 kB) woken at once by one roster fetch would otherwise hold
 	// every core while the Socket Mode acks of the next commands wait.
 	encoding chan struct{}
+	// bodies keeps the encoded answers of shared drawings (see encode).
+	bodies bodyCache
+}
+
+// encode is the response_url payload of m. An answer drawn once for many
+// (Message.Drawing) is encoded once: a shift start's hundreds of /presence
+// on one roster are one 30 kB encoding a second, not hundreds.
+func (w *WebAPI) encode(m message.Message) ([]byte, error) {
+	if m.Drawing == nil {
+		return json.Marshal(webhookMessage(m))
+	}
+	k := bodyKey{drawing: m.Drawing, visibility: m.Visibility, replace: m.ReplaceOriginal, rich: m.HasRich(), blocks: len(m.Blocks)}
+	if b, ok := w.bodies.get(k); ok {
+		return b, nil
+	}
+	b, err := json.Marshal(webhookMessage(m))
+	if err == nil {
+		w.bodies.put(k, b)
+	}
+	return b, err
+}
+
+// bodyKey names an encoded answer: the drawing, and what a sender may set
+// on its copy (the fallback drops the rich blocks).
+type bodyKey struct {
+	drawing    *message.Drawing
+	visibility message.Visibility
+	replace    bool
+	rich       bool
+	blocks     int
+}
+
+// bodyCache keeps a few encoded answers; drawings live a second.
+type bodyCache struct {
+	mu     sync.Mutex
+	bodies map[bodyKey][]byte
+}
+
+// maxBodies bounds the encoded answers kept (a second's forms).
+const maxBodies = 32
+
+func (c *bodyCache) get(k bodyKey) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.bodies[k]
+	return b, ok
+}
+
+func (c *bodyCache) put(k bodyKey, b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.bodies == nil || len(c.bodies) >= maxBodies {
+		c.bodies = make(map[bodyKey][]byte)
+	}
+	c.bodies[k] = b
 }
 
 // Slack is how to reach Slack.
@@ -305,7 +361,7 @@ func (w *WebAPI) respond(ctx context.Context, responseURL string, m message.Mess
 			}
 		}
 	}
-	body, err := json.Marshal(webhookMessage(m))
+	body, err := w.encode(m)
 	if heavy {
 		<-w.encoding
 	}

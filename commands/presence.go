@@ -149,6 +149,7 @@ func (h *Handler) renderedOnce(ctx context.Context, snap *presence.Snapshot, for
 	}
 	m := h.rendered(ctx, func() message.Message { return render(snap, note) })
 	if !m.Failed {
+		m.Drawing = &message.Drawing{} // every copy is this one drawing: encoded once
 		h.renders.put(snap, key, m)
 	}
 	return m

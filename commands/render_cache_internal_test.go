@@ -42,6 +42,9 @@ func TestRosterAnswersAreDrawnOncePerSecond(t *testing.T) {
 	if n := drawn.Load(); n != 1 {
 		t.Fatalf("100 overviews of one roster in one second drawn %d times, want 1", n)
 	}
+	if d := draw("overview").Drawing; d == nil || d != first.Drawing {
+		t.Error("the copies of one drawing do not name it: the bot would encode each")
+	}
 	again := draw("overview")
 	again.Blocks = append(again.Blocks[:1], message.NewContext("changed by a caller"))
 	if got := draw("overview"); len(got.Blocks) != len(first.Blocks) || got.Blocks[1].Text != first.Blocks[1].Text {

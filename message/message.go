@@ -33,7 +33,15 @@ type Message struct {
 	// Changed is the Slack user whose status (or queued status) this
 	// answer changed, so their App Home can be refreshed; "" when none.
 	Changed string
+	// Drawing names an answer drawn once and given to many people (a
+	// burst of /presence on one roster): a sender may encode it once for
+	// all of them. nil: drawn for this answer alone. Whoever changes an
+	// answer's text or blocks must set it to nil.
+	Drawing *Drawing
 }
+
+// Drawing is the identity of one drawing of an answer (Message.Drawing).
+type Drawing struct{ _ byte } // not zero-sized: each is a pointer of its own
 
 // Outcomes of a command or click, the same in its log line and in
 // presence_bot_commands_total.
