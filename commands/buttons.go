@@ -180,35 +180,52 @@ func (h *Handler) clickSubject(ctx context.Context, clicker, agentID string, tar
 // acknowledgement replaces the alert; every other answer is for the
 // clicker alone and leaves the message as it is.
 func (h *Handler) ackAlert(ctx context.Context, c Click) message.Message {
+	return h.alertClick(ctx, c, alertClick{
+		verb: "acknowledge", done: "acknowledged", logMsg: "alert acknowledgement",
+		do: func(a Alerts) (message.Message, error) { return a.Acknowledge(ctx, c.Value, c.UserID, h.now()) },
+	})
+}
+
+// alertClick is what tells one alert button from another.
+type alertClick struct {
+	verb, done string // "snooze", "snoozed"
+	logMsg     string
+	do         func(Alerts) (message.Message, error)
+}
+
+// alertClick runs an alert's button for a supervisor. Only a done click
+// replaces the alert; every other answer is for the clicker alone.
+func (h *Handler) alertClick(ctx context.Context, c Click, k alertClick) message.Message {
 	if !h.dir.IsSupervisor(c.UserID) {
-		return refused("Only supervisors can acknowledge alerts.")
+		return refused(fmt.Sprintf("Only supervisors can %s alerts.", k.verb))
 	}
 	if h.alerts == nil {
 		return refused("Alerts are not switched on for this bot.")
 	}
-	m, err := h.alerts.Acknowledge(ctx, c.Value, c.UserID, h.now())
+	m, err := k.do(h.alerts)
 	var over *alerts.EpisodeOverError
 	// result details the click's outcome (the contract's ok, refused or
 	// error, logged by Click) for whoever reads why nothing changed.
-	result := "acknowledged"
+	result := k.done
 	switch {
 	case err == nil:
 		m.ReplaceOriginal = true
 		m.Visibility = message.InChannel
 	case errors.As(err, &over):
 		result = "over"
-		m = refused(h.alertOver(over))
+		m = refused(strings.NewReplacer("nothing to acknowledge", "nothing to "+k.verb,
+			"acknowledge it on its latest message", k.verb+" it on its latest message").Replace(h.alertOver(over)))
 	case errors.Is(err, alerts.ErrNotFiring):
 		result = "over"
-		m = refused("That alert is over; nothing to acknowledge.")
+		m = refused("That alert is over; nothing to " + k.verb + ".")
 	case errors.Is(err, alerts.ErrStateUnavailable):
 		result = "state_unavailable"
-		m = failed("⚠️ I couldn't reach the bot's shared state just now; nothing was acknowledged. Try again in a moment.")
+		m = failed("⚠️ I couldn't reach the bot's shared state just now; nothing was " + k.done + ". Try again in a moment.")
 	default:
 		result = "error"
-		m = failed("⚠️ Something went wrong; nothing was acknowledged. Try again in a moment.")
+		m = failed("⚠️ Something went wrong; nothing was " + k.done + ". Try again in a moment.")
 	}
-	h.log.Info("alert acknowledgement", "result", result, "by", c.UserID,
+	h.log.Info(k.logMsg, "result", result, "by", c.UserID,
 		"value", message.Truncate(c.Value, 120), "err", err)
 	return m
 }
