@@ -11,8 +11,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/presencebot/presence-bot/message"
+	"golang.org/x/sync/singleflight"
 
+	"github.com/presencebot/presence-bot/message"
 	"github.com/presencebot/presence-bot/presence"
 )
 
@@ -147,12 +148,26 @@ func (h *Handler) renderedOnce(ctx context.Context, snap *presence.Snapshot, for
 	if m, ok := h.renders.get(snap, key); ok {
 		return m
 	}
-	m := h.rendered(ctx, func() message.Message { return render(snap, note) })
-	if !m.Failed {
-		m.Drawing = &message.Drawing{} // every copy is this one drawing: encoded once
-		h.renders.put(snap, key, m)
+	// The readers that miss together (the burst woken by one fetch, or
+	// the first of each second) share one drawing rather than queue for
+	// the rendering slots one after another.
+	flight := fmt.Sprintf("%p\x00%s\x00%s\x00%d", snap, form, note, key.at)
+	ch := h.renders.flights.DoChan(flight, func() (any, error) {
+		m := h.rendered(context.WithoutCancel(ctx), func() message.Message { return render(snap, note) })
+		if !m.Failed {
+			m.Drawing = &message.Drawing{} // every copy is this one drawing: encoded once
+			h.renders.put(snap, key, m)
+		}
+		return m, nil
+	})
+	select {
+	case res := <-ch:
+		m := res.Val.(message.Message)
+		m.Blocks = slices.Clone(m.Blocks) // its own: a caller may add to its answer
+		return m
+	case <-ctx.Done():
+		return failed("⚠️ I'm too busy to draw the floor right now. Try again in a moment.")
 	}
-	return m
 }
 
 // renderKey names a rendered answer for one roster.
@@ -163,6 +178,7 @@ type renderKey struct {
 
 // renderCache keeps the answers drawn from the newest roster only.
 type renderCache struct {
+	flights singleflight.Group // drawings under way, by roster, form, note and second
 	mu      sync.Mutex
 	snap    *presence.Snapshot
 	answers map[renderKey]message.Message

@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -63,5 +64,40 @@ func TestRosterAnswersAreDrawnOncePerSecond(t *testing.T) {
 	draw("overview")
 	if n := drawn.Load(); n != 4 {
 		t.Errorf("a new roster: drawn %d times in all, want 4", n)
+	}
+}
+
+// Readers that miss the cache together share one drawing: a burst woken
+// by one roster fetch draws it once, not once per reader in turn.
+func TestReadersMissingTogetherShareOneDrawing(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	sim := ccmsim.New(ccmsim.Options{Now: clock.Now})
+	sim.Add(ccmsim.GenerateRoster(50, ccmsim.DefaultTeams(), clock.Now().Add(-time.Hour), 1)...)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	client := presence.NewClient(sim.AccountSID(), sim.Token(), presence.WithBaseURL(srv.URL))
+	snaps := presence.NewSnapshots(client, 2*time.Second, clock.Now)
+	h := New(Config{API: client, Roster: snaps, OpenToAll: true, Now: clock.Now})
+	if _, err := snaps.Get(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	release := make(chan struct{})
+	var drawn atomic.Int32
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			h.withSnapshot(context.Background(), "overview", func(s *presence.Snapshot, note string) message.Message {
+				drawn.Add(1)
+				<-release // the first drawing is still under way when the others come
+				return h.overview(s, note)
+			})
+		})
+	}
+	time.Sleep(5 * time.Millisecond) // the 20 readers arrive while it draws
+	close(release)
+	wg.Wait()
+	if n := drawn.Load(); n != 1 {
+		t.Errorf("20 readers missing together drew %d times, want 1", n)
 	}
 }
