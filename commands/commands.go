@@ -92,6 +92,11 @@ type History interface {
 	Latest(ctx context.Context, from, to time.Time) (map[string]history.Point, error)
 }
 
+// shareDrawingsFrom is the roster size from which one drawing of an
+// answer serves every reader of the same second (see renderedOnce):
+// 10,000 agents take a few milliseconds to draw, 5,000 under one.
+const shareDrawingsFrom = 10_000
+
 // Handler runs commands. It is safe for concurrent use.
 type Handler struct {
 	api       API
@@ -109,8 +114,10 @@ type Handler struct {
 	// burst of them waiting on one roster fetch wakes at once, and side
 	// by side they would hold every core while Socket Mode acks wait.
 	rendering chan struct{}
-	// renders keeps answers drawn from the newest roster (renderedOnce).
-	renders renderCache
+	// renders keeps answers drawn from the newest roster (renderedOnce),
+	// when it has at least shareDrawingsFrom agents.
+	renders           renderCache
+	shareDrawingsFrom int
 
 	silences       Silences
 	silenceTargets func() []string
@@ -133,6 +140,8 @@ func New(cfg Config) *Handler {
 		now:       cfg.Now,
 		log:       cfg.Logger,
 		rendering: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
+
+		shareDrawingsFrom: shareDrawingsFrom,
 
 		silences:       cfg.Silences,
 		silenceTargets: cfg.SilenceTargets,

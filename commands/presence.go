@@ -139,11 +139,18 @@ func (h *Handler) withSnapshot(ctx context.Context, form string, render func(*pr
 	return failure(h.rendered(ctx, func() message.Message { return render(last, note) })) // the note says it failed
 }
 
-// renderedOnce is rendered, drawn once per roster, form, note and second:
-// a shift start's hundreds of /presence on one roster cost one render
-// each second, not one each (20,000 agents take milliseconds of CPU
+// renderedOnce is rendered, drawn once per roster, form, note and second
+// for a large roster: a shift start's hundreds of /presence on 20,000
+// agents cost one drawing a second, not one each (milliseconds of CPU
 // apiece). form names the answer (the overview, a status, a team).
 func (h *Handler) renderedOnce(ctx context.Context, snap *presence.Snapshot, form, note string, render func(*presence.Snapshot, string) message.Message) message.Message {
+	if snap.Len() < h.shareDrawingsFrom {
+		// A small roster is drawn for each answer: a drawing costs well
+		// under a millisecond, and drawn one after another (the rendering
+		// slots) a burst's answers leave a few at a time, where shared
+		// they would all leave at once and hold the cores the acks need.
+		return h.rendered(ctx, func() message.Message { return render(snap, note) })
+	}
 	key := renderKey{form: form, note: note, at: h.now().Unix()}
 	if m, ok := h.renders.get(snap, key); ok {
 		return m

@@ -28,6 +28,7 @@ func TestRosterAnswersAreDrawnOncePerSecond(t *testing.T) {
 	client := presence.NewClient(sim.AccountSID(), sim.Token(), presence.WithBaseURL(srv.URL))
 	snaps := presence.NewSnapshots(client, 2*time.Second, clock.Now)
 	h := New(Config{API: client, Roster: snaps, OpenToAll: true, Now: clock.Now})
+	h.shareDrawingsFrom = 0 // a small roster here, drawn as a large one is
 
 	var drawn atomic.Int32
 	draw := func(form string) message.Message {
@@ -78,6 +79,7 @@ func TestReadersMissingTogetherShareOneDrawing(t *testing.T) {
 	client := presence.NewClient(sim.AccountSID(), sim.Token(), presence.WithBaseURL(srv.URL))
 	snaps := presence.NewSnapshots(client, 2*time.Second, clock.Now)
 	h := New(Config{API: client, Roster: snaps, OpenToAll: true, Now: clock.Now})
+	h.shareDrawingsFrom = 0 // a small roster here, drawn as a large one is
 	if _, err := snaps.Get(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -99,5 +101,27 @@ func TestReadersMissingTogetherShareOneDrawing(t *testing.T) {
 	wg.Wait()
 	if n := drawn.Load(); n != 1 {
 		t.Errorf("20 readers missing together drew %d times, want 1", n)
+	}
+}
+
+// A small roster is drawn for each answer: drawn one after another, a
+// burst's answers leave a few at a time rather than all at once.
+func TestSmallRostersAreDrawnForEachAnswer(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	sim := ccmsim.New(ccmsim.Options{Now: clock.Now})
+	sim.Add(ccmsim.GenerateRoster(50, ccmsim.DefaultTeams(), clock.Now().Add(-time.Hour), 1)...)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	client := presence.NewClient(sim.AccountSID(), sim.Token(), presence.WithBaseURL(srv.URL))
+	h := New(Config{API: client, Roster: presence.NewSnapshots(client, 2*time.Second, clock.Now), OpenToAll: true, Now: clock.Now})
+	var drawn atomic.Int32
+	for range 3 {
+		h.withSnapshot(context.Background(), "overview", func(s *presence.Snapshot, note string) message.Message {
+			drawn.Add(1)
+			return h.overview(s, note)
+		})
+	}
+	if n := drawn.Load(); n != 3 {
+		t.Errorf("3 overviews of a 50-agent roster drawn %d times, want 3", n)
 	}
 }
