@@ -24,7 +24,7 @@ func TestAlertPollsRecordHistory(t *testing.T) {
 	var mu sync.Mutex
 	var store state.Store
 	// Two of four agents are available; the threshold is five.
-	start(t, withEnv("ALERT_CHANNEL", "C0ALERTS", "ALERT_THRESHOLD", "5", "ALERT_INTERVAL", "1m", "AFTER_CALL_POLL", "1h"),
+	w := start(t, withEnv("ALERT_CHANNEL", "C0ALERTS", "ALERT_THRESHOLD", "5", "ALERT_INTERVAL", "1m", "AFTER_CALL_POLL", "1h"),
 		func(_ map[string]string, opts *[]app.Option) {
 			*opts = append(*opts, app.WithClock(clock), app.WithStateStore(func(s state.Store) state.Store {
 				mu.Lock()
@@ -41,10 +41,12 @@ func TestAlertPollsRecordHistory(t *testing.T) {
 	tick := clock.Now().Truncate(time.Minute)
 	sampleAt := func(what string, tick time.Time, want map[string]history.Counts) {
 		t.Helper()
-		if err := clock.BlockUntilContext(ctx, 2); err != nil { // alerts and after_call
-			t.Fatalf("the scheduler did not set its timers: %v", err)
+		// To the next tick, once the previous tick's poll is done (the
+		// clock moving under it would end it at its deadline).
+		w.tickAlerts(clock)
+		if !clock.Now().Equal(tick) {
+			t.Fatalf("%s: the clock is at %v, want the tick %v", what, clock.Now(), tick)
 		}
-		clock.Advance(tick.Sub(clock.Now()))
 		var got map[string][]history.Point
 		eventually(t, what, func() bool {
 			var err error
