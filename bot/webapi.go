@@ -79,11 +79,10 @@ type WebAPI struct {
 	// rich decides whether a message goes with its charts and tables, and
 	// sends it again without them when Slack refuses them (rich.go).
 	rich *richGate
-	// encoding admits answers with charts or tables to their encoding and
-	// sending on half the cores at most: a burst of large answers (a
-	// 100-row table is 30 kB) woken at once by one roster fetch would
-	// otherwise hold every core while the Socket Mode acks of the next
-	// commands and the status changes' answers wait.
+	// encoding admits answers with charts or tables to their JSON encoding
+	// on half the cores at most: a burst of large answers (a 100-row table
+	// is 30 kB) woken at once by one roster fetch would otherwise hold
+	// every core while the Socket Mode acks of the next commands wait.
 	encoding chan struct{}
 	// bodies keeps the encoded answers of shared drawings (see encode).
 	bodies bodyCache
@@ -364,10 +363,7 @@ func (w *WebAPI) respond(ctx context.Context, responseURL string, m message.Mess
 	}
 	body, err := w.encode(m)
 	if heavy {
-		// Held through the send too: a burst of large answers leaves a
-		// few at a time, and the cores stay free for the acks and the
-		// status changes meanwhile.
-		defer func() { <-w.encoding }()
+		<-w.encoding
 	}
 	if err != nil {
 		return fmt.Errorf("encode the answer: %w", err)
