@@ -380,14 +380,6 @@ var budgetTrouble = trouble{
 	short: "the contact center's API budget is exhausted",
 }
 
-// rosterBusyTrouble is a roster refresh still waiting for the API budget
-// behind status changes, which go first.
-var rosterBusyTrouble = trouble{
-	kind:  errRosterBusy,
-	what:  "The roster is being refreshed behind a burst of status changes, which go first on the contact center's API budget.",
-	short: "the roster refresh waits behind status changes",
-}
-
 // troubleDefault is for errors that are not the client's, such as a
 // command's own deadline passing while it waited for the roster.
 const troubleDefault = "Something went wrong while asking the contact center."
@@ -397,9 +389,6 @@ const troubleDefault = "Something went wrong while asking the contact center."
 func troubleFor(err error) (trouble, bool) {
 	if errors.Is(err, presence.ErrBudgetExhausted) {
 		return budgetTrouble, true
-	}
-	if errors.Is(err, errRosterBusy) {
-		return rosterBusyTrouble, true
 	}
 	if ae, ok := errors.AsType[*presence.APIError](err); ok {
 		for _, t := range troubles {

@@ -20,12 +20,7 @@ import (
 // from the first drawing (its own copy), another form, another second or
 // a new roster is drawn again.
 func TestRosterAnswersAreDrawnOncePerSecond(t *testing.T) {
-	clock := clockwork.NewFakeClockAt(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
-	sim := ccmsim.New(ccmsim.Options{Now: clock.Now})
-	sim.Add(ccmsim.GenerateRoster(50, ccmsim.DefaultTeams(), clock.Now().Add(-time.Hour), 1)...)
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	client := presence.NewClient(sim.AccountSID(), sim.Token(), presence.WithBaseURL(srv.URL))
+	clock, client := smallFloor(t)
 	snaps := presence.NewSnapshots(client, 2*time.Second, clock.Now)
 	h := New(Config{API: client, Roster: snaps, OpenToAll: true, Now: clock.Now})
 	h.shareDrawingsFrom = 0 // a small roster here, drawn as a large one is
@@ -71,12 +66,7 @@ func TestRosterAnswersAreDrawnOncePerSecond(t *testing.T) {
 // Readers that miss the cache together share one drawing: a burst woken
 // by one roster fetch draws it once, not once per reader in turn.
 func TestReadersMissingTogetherShareOneDrawing(t *testing.T) {
-	clock := clockwork.NewFakeClockAt(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
-	sim := ccmsim.New(ccmsim.Options{Now: clock.Now})
-	sim.Add(ccmsim.GenerateRoster(50, ccmsim.DefaultTeams(), clock.Now().Add(-time.Hour), 1)...)
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	client := presence.NewClient(sim.AccountSID(), sim.Token(), presence.WithBaseURL(srv.URL))
+	clock, client := smallFloor(t)
 	snaps := presence.NewSnapshots(client, 2*time.Second, clock.Now)
 	h := New(Config{API: client, Roster: snaps, OpenToAll: true, Now: clock.Now})
 	h.shareDrawingsFrom = 0 // a small roster here, drawn as a large one is
@@ -107,12 +97,7 @@ func TestReadersMissingTogetherShareOneDrawing(t *testing.T) {
 // A small roster is drawn for each answer: drawn one after another, a
 // burst's answers leave a few at a time rather than all at once.
 func TestSmallRostersAreDrawnForEachAnswer(t *testing.T) {
-	clock := clockwork.NewFakeClockAt(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
-	sim := ccmsim.New(ccmsim.Options{Now: clock.Now})
-	sim.Add(ccmsim.GenerateRoster(50, ccmsim.DefaultTeams(), clock.Now().Add(-time.Hour), 1)...)
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	client := presence.NewClient(sim.AccountSID(), sim.Token(), presence.WithBaseURL(srv.URL))
+	clock, client := smallFloor(t)
 	h := New(Config{API: client, Roster: presence.NewSnapshots(client, 2*time.Second, clock.Now), OpenToAll: true, Now: clock.Now})
 	var drawn atomic.Int32
 	for range 3 {
@@ -124,4 +109,16 @@ func TestSmallRostersAreDrawnForEachAnswer(t *testing.T) {
 	if n := drawn.Load(); n != 3 {
 		t.Errorf("3 overviews of a 50-agent roster drawn %d times, want 3", n)
 	}
+}
+
+// smallFloor is a 50-agent simulator over HTTP on a fake clock, and a
+// client of it.
+func smallFloor(t *testing.T) (*clockwork.FakeClock, *presence.Client) {
+	t.Helper()
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	sim := ccmsim.New(ccmsim.Options{Now: clock.Now})
+	sim.Add(ccmsim.GenerateRoster(50, ccmsim.DefaultTeams(), clock.Now().Add(-time.Hour), 1)...)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	return clock, presence.NewClient(sim.AccountSID(), sim.Token(), presence.WithBaseURL(srv.URL))
 }
