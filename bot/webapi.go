@@ -79,11 +79,15 @@ type WebAPI struct {
 	// rich decides whether a message goes with its charts and tables, and
 	// sends it again without them when Slack refuses them (rich.go).
 	rich *richGate
-	// encoding admits answers with charts or tables to their JSON encoding
-	// on half the cores at most: a burst of large answers (a 100-row table
-	// is 30 kB) woken at once by one roster fetch would otherwise hold
-	// every core while the Socket Mode acks of the next commands wait.
-	encoding chan struct{}
+	// richLane delivers answers with charts or tables a few at a time (on
+	// half the cores): their encoding and their sending (a 100-row table
+	// is 30 kB of JSON, written and, in production, encrypted). A burst of
+	// them woken at once by one roster fetch would otherwise hold every
+	// core while the Socket Mode acks of the next commands wait. An answer
+	// waits for its turn at most richLaneWait, then goes anyway: pacing
+	// answers must never cost one.
+	richLane     chan struct{}
+	richLaneWait time.Duration
 	// bodies keeps the encoded answers of shared drawings (see encode).
 	bodies bodyCache
 }
@@ -184,7 +188,11 @@ func NewWebAPI(s Slack) *WebAPI {
 		slack.OptionHTTPClient(s.HTTPClient),
 		slack.OptionRetryConfig(retry),
 	)
-	return &WebAPI{api: api, http: s.HTTPClient, rich: newRichGate(s), encoding: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))}
+	return &WebAPI{
+		api: api, http: s.HTTPClient, rich: newRichGate(s),
+		richLane:     make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
+		richLaneWait: DefaultRichLaneWait,
+	}
 }
 
 // AuthTest checks the bot token and returns the workspace's ID.
@@ -347,30 +355,27 @@ func (w *WebAPI) Respond(ctx context.Context, responseURL string, m message.Mess
 }
 
 func (w *WebAPI) respond(ctx context.Context, responseURL string, m message.Message) error {
-	// Only charts and tables wait for an encoding slot: a small answer
-	// (a status change's) never queues behind a burst of large ones.
-	heavy := m.HasRich()
-	if heavy {
-		select {
-		case w.encoding <- struct{}{}:
-		default:
-			select {
-			case w.encoding <- struct{}{}:
-			case <-ctx.Done():
-				return fmt.Errorf("answer through response_url: waiting to encode it: %w", ctx.Err())
-			}
-		}
+	// Only charts and tables take turns: a small answer (a status
+	// change's) never queues behind a burst of large ones.
+	paced := m.HasRich()
+	done, err := w.turn(ctx, paced)
+	if err != nil {
+		return fmt.Errorf("answer through response_url: %w", err)
 	}
 	body, err := w.encode(m)
-	if heavy {
-		<-w.encoding
-	}
 	if err != nil {
+		done()
 		return fmt.Errorf("encode the answer: %w", err)
 	}
 	var lastErr error
 	for attempt := 0; attempt < respondAttempts; attempt++ {
+		if attempt > 0 {
+			if done, err = w.turn(ctx, paced); err != nil {
+				return fmt.Errorf("answer through response_url: %w (gave up: %w)", lastErr, err)
+			}
+		}
 		wait, err := w.respondOnce(ctx, responseURL, body)
+		done() // the turn is not held through a backoff
 		if err == nil {
 			return nil
 		}
@@ -390,6 +395,37 @@ func (w *WebAPI) respond(ctx context.Context, responseURL string, m message.Mess
 		}
 	}
 	return fmt.Errorf("answer through response_url: %w", lastErr)
+}
+
+// DefaultRichLaneWait is the longest an answer with charts or tables waits
+// for its turn to be sent. A shift start's table burst (170 answers of
+// 30 kB on 2 cores) leaves within about half a second; a turn that takes
+// longer means a machine too loaded for pacing to help.
+const DefaultRichLaneWait = time.Second
+
+// turn waits for a turn in the rich lane when paced, for richLaneWait at
+// most, and returns its end. Past richLaneWait the answer goes without a
+// turn (its end is then a no-op); only the end of ctx stops it.
+func (w *WebAPI) turn(ctx context.Context, paced bool) (done func(), err error) {
+	if !paced {
+		return func() {}, nil
+	}
+	leave := func() { <-w.richLane }
+	select {
+	case w.richLane <- struct{}{}:
+		return leave, nil
+	default:
+	}
+	t := time.NewTimer(w.richLaneWait)
+	defer t.Stop()
+	select {
+	case w.richLane <- struct{}{}:
+		return leave, nil
+	case <-t.C:
+		return func() {}, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for its turn: %w", ctx.Err())
+	}
 }
 
 // respondOnce posts once. It returns how long to wait before trying again

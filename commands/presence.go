@@ -50,7 +50,7 @@ func (h *Handler) presence(ctx context.Context, req Request, args []string) mess
 	}
 	switch {
 	case len(args) == 0:
-		return h.withSnapshot(ctx, "overview", func(s *presence.Snapshot, note string) message.Message {
+		return h.withSnapshot(ctx, form{key: "overview"}, func(s *presence.Snapshot, note string) message.Message {
 			return h.overview(s, note)
 		})
 	case strings.EqualFold(args[0], "team"):
@@ -58,12 +58,12 @@ func (h *Handler) presence(ctx context.Context, req Request, args []string) mess
 			// Escaped like any text: Slack reads <…> as markup even in code.
 			return refused("Name one team: `/presence team &lt;team_id&gt;`.\n" + cmd.shortUsage())
 		}
-		return h.withSnapshot(ctx, "team\x00"+args[1], func(s *presence.Snapshot, note string) message.Message {
+		return h.withSnapshot(ctx, form{key: "team\x00" + args[1]}, func(s *presence.Snapshot, note string) message.Message {
 			return h.team(s, args[1], note)
 		})
 	case len(args) == 1:
 		if st, err := presence.Parse(args[0]); err == nil {
-			return h.withSnapshot(ctx, "status\x00"+string(st), func(s *presence.Snapshot, note string) message.Message {
+			return h.withSnapshot(ctx, form{key: "status\x00" + string(st)}, func(s *presence.Snapshot, note string) message.Message {
 				return h.byStatus(s, st, note)
 			})
 		}
@@ -117,10 +117,10 @@ func (h *Handler) getRoster(ctx context.Context) (*presence.Snapshot, error) {
 
 // withSnapshot renders from the shared roster. When the contact center
 // fails it says so, and shows the last known roster marked with its age.
-func (h *Handler) withSnapshot(ctx context.Context, form string, render func(*presence.Snapshot, string) message.Message) message.Message {
+func (h *Handler) withSnapshot(ctx context.Context, f form, render func(*presence.Snapshot, string) message.Message) message.Message {
 	snap, err := h.getRoster(ctx)
 	if err == nil {
-		return h.renderedOnce(ctx, snap, form, h.staleNote(snap), render)
+		return h.renderedOnce(ctx, snap, f, h.staleNote(snap), render)
 	}
 	last := h.roster.LastKnown()
 	if errors.Is(err, errRosterBusy) && last != nil {
@@ -128,7 +128,7 @@ func (h *Handler) withSnapshot(ctx context.Context, form string, render func(*pr
 		// and the last one answers, marked with its age like any roster
 		// older than the TTL.
 		h.log.Info("roster refresh waits for the API budget; answered from the last roster", "age", last.Age(h.now()))
-		return h.renderedOnce(ctx, last, form, message.StaleNote(last.Age(h.now())), render)
+		return h.renderedOnce(ctx, last, f, message.StaleNote(last.Age(h.now())), render)
 	}
 	h.log.Warn("roster fetch failed", "err", err)
 	if last == nil {
@@ -139,26 +139,38 @@ func (h *Handler) withSnapshot(ctx context.Context, form string, render func(*pr
 	return failure(h.rendered(ctx, func() message.Message { return render(last, note) })) // the note says it failed
 }
 
+// form names an answer drawn from the roster: the command's form (the
+// overview, a status, a team, a table with its filter) and whether its
+// answer has charts or tables.
+type form struct {
+	key  string
+	rich bool
+}
+
 // renderedOnce is rendered, drawn once per roster, form, note and second
-// for a large roster: a shift start's hundreds of /presence on 20,000
-// agents cost one drawing a second, not one each (milliseconds of CPU
-// apiece). form names the answer (the overview, a status, a team).
-func (h *Handler) renderedOnce(ctx context.Context, snap *presence.Snapshot, form, note string, render func(*presence.Snapshot, string) message.Message) message.Message {
-	if snap.Len() < h.shareDrawingsFrom {
-		// A small roster is drawn for each answer: a drawing costs well
-		// under a millisecond, and drawn one after another (the rendering
-		// slots) a burst's answers leave a few at a time, where shared
-		// they would all leave at once and hold the cores the acks need.
+// for a large roster or a rich answer: a shift start's hundreds of
+// /presence on 20,000 agents cost one drawing a second, not one each
+// (milliseconds of CPU apiece).
+func (h *Handler) renderedOnce(ctx context.Context, snap *presence.Snapshot, f form, note string, render func(*presence.Snapshot, string) message.Message) message.Message {
+	if snap.Len() < h.shareDrawingsFrom && !f.rich {
+		// A small roster's classic answer is drawn for each answer: a
+		// drawing costs well under a millisecond, and drawn one after
+		// another (the rendering slots) a burst's answers leave a few at a
+		// time, where shared they would all leave at once and hold the
+		// cores the acks need. A rich answer (a 100-row table is 30 kB)
+		// is shared at any size: the bot sends those a few at a time
+		// (bot.WebAPI's rich lane) however many are drawn together, and
+		// one drawing is one encoding for them all.
 		return h.rendered(ctx, func() message.Message { return render(snap, note) })
 	}
-	key := renderKey{form: form, note: note, at: h.now().Unix()}
+	key := renderKey{form: f.key, note: note, at: h.now().Unix()}
 	if m, ok := h.renders.get(snap, key); ok {
 		return m
 	}
 	// The readers that miss together (the burst woken by one fetch, or
 	// the first of each second) share one drawing rather than queue for
 	// the rendering slots one after another.
-	flight := fmt.Sprintf("%p\x00%s\x00%s\x00%d", snap, form, note, key.at)
+	flight := fmt.Sprintf("%p\x00%s\x00%s\x00%d", snap, f.key, note, key.at)
 	ch := h.renders.flights.DoChan(flight, func() (any, error) {
 		m := h.rendered(context.WithoutCancel(ctx), func() message.Message { return render(snap, note) })
 		if !m.Failed {

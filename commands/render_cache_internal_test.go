@@ -26,8 +26,8 @@ func TestRosterAnswersAreDrawnOncePerSecond(t *testing.T) {
 	h.shareDrawingsFrom = 0 // a small roster here, drawn as a large one is
 
 	var drawn atomic.Int32
-	draw := func(form string) message.Message {
-		return h.withSnapshot(context.Background(), form, func(s *presence.Snapshot, note string) message.Message {
+	draw := func(key string) message.Message {
+		return h.withSnapshot(context.Background(), form{key: key}, func(s *presence.Snapshot, note string) message.Message {
 			drawn.Add(1)
 			return h.overview(s, note)
 		})
@@ -79,7 +79,7 @@ func TestReadersMissingTogetherShareOneDrawing(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Go(func() {
-			h.withSnapshot(context.Background(), "overview", func(s *presence.Snapshot, note string) message.Message {
+			h.withSnapshot(context.Background(), form{key: "overview"}, func(s *presence.Snapshot, note string) message.Message {
 				drawn.Add(1)
 				<-release // the first drawing is still under way when the others come
 				return h.overview(s, note)
@@ -101,13 +101,43 @@ func TestSmallRostersAreDrawnForEachAnswer(t *testing.T) {
 	h := New(Config{API: client, Roster: presence.NewSnapshots(client, 2*time.Second, clock.Now), OpenToAll: true, Now: clock.Now})
 	var drawn atomic.Int32
 	for range 3 {
-		h.withSnapshot(context.Background(), "overview", func(s *presence.Snapshot, note string) message.Message {
+		h.withSnapshot(context.Background(), form{key: "overview"}, func(s *presence.Snapshot, note string) message.Message {
 			drawn.Add(1)
 			return h.overview(s, note)
 		})
 	}
 	if n := drawn.Load(); n != 3 {
 		t.Errorf("3 overviews of a 50-agent roster drawn %d times, want 3", n)
+	}
+}
+
+// A table is drawn once a second for all its readers at any roster size:
+// the bot sends such answers a few at a time, so sharing costs no burst,
+// and one drawing is one 30 kB encoding. The classic answers of the same
+// small roster are still drawn for each reader.
+func TestTablesAreSharedAtAnyRosterSize(t *testing.T) {
+	clock, client := smallFloor(t)
+	h := New(Config{API: client, Roster: presence.NewSnapshots(client, 2*time.Second, clock.Now), OpenToAll: true, Now: clock.Now})
+	ask := func(text string) message.Message {
+		t.Helper()
+		m := h.Handle(context.Background(), Request{UserID: "U1", ChannelID: "C1", Command: "/presence", Text: text})
+		if m.Refused || m.Failed {
+			t.Fatalf("/presence %s: %s", text, m.Text)
+		}
+		return m
+	}
+	first := ask("table")
+	if first.Drawing == nil || !first.HasRich() {
+		t.Fatalf("a table of a 50-agent roster was drawn for one reader alone (rich %v)", first.HasRich())
+	}
+	if again := ask("table"); again.Drawing != first.Drawing {
+		t.Error("a second reader of the table in the same second got another drawing")
+	}
+	if other := ask("table available"); other.Drawing == nil || other.Drawing == first.Drawing {
+		t.Error("another table filter shares the first one's drawing, or none")
+	}
+	if classic := ask(""); classic.Drawing != nil {
+		t.Error("the overview of a 50-agent roster is shared: its burst would leave at once")
 	}
 }
 

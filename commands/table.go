@@ -96,7 +96,7 @@ func (h *Handler) presenceTable(ctx context.Context, args []string) message.Mess
 	if refusal != nil {
 		return *refusal
 	}
-	return h.withSnapshot(ctx, "table\x00"+strings.Join(args, " "), func(s *presence.Snapshot, note string) message.Message {
+	return h.withSnapshot(ctx, form{key: "table\x00" + strings.Join(args, " "), rich: true}, func(s *presence.Snapshot, note string) message.Message {
 		return h.tableAnswer(s, f, note)
 	})
 }

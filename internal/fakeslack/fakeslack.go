@@ -117,6 +117,8 @@ type Server struct {
 	calls        map[string]int
 	failures     map[string][]failure
 	latency      map[string]time.Duration
+	holds        map[string]chan struct{} // Hold: closed on release
+	inFlight     map[string]int
 	users        map[string]User
 	homes        map[string]json.RawMessage // user → the Home view as published, with id and hash
 	directory    channelDirectory           // conversations.list; see conversations.go
@@ -124,6 +126,7 @@ type Server struct {
 	connSig      signal
 	ackSig       signal
 	msgSig       signal
+	flightSig    signal
 }
 
 // New starts a server on 127.0.0.1 with a random port. It panics if it cannot
@@ -147,6 +150,8 @@ func New(opts Options) *Server {
 		calls:        make(map[string]int),
 		failures:     make(map[string][]failure),
 		latency:      make(map[string]time.Duration),
+		holds:        make(map[string]chan struct{}),
+		inFlight:     make(map[string]int),
 		users:        make(map[string]User),
 		homes:        make(map[string]json.RawMessage),
 	}

@@ -188,6 +188,11 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	method := r.PathValue("method")
 	at := s.now()
 	lat, f := s.begin(method)
+	leave, ok := s.arrive(r.Context(), method)
+	defer leave()
+	if !ok {
+		return
+	}
 	if !s.sleep(r.Context(), lat) {
 		return
 	}
@@ -242,6 +247,11 @@ func (s *Server) handleResponseURL(w http.ResponseWriter, r *http.Request) {
 	const method = "response_url"
 	at := s.now()
 	lat, f := s.begin(method)
+	leave, ok := s.arrive(r.Context(), method)
+	defer leave()
+	if !ok {
+		return
+	}
 	s.mu.Lock()
 	ru := s.responses[r.PathValue("id")]
 	s.mu.Unlock()

@@ -1,0 +1,63 @@
+package fakeslack
+
+import "context"
+
+// Hold keeps every request for method ("response_url" for response_url
+// posts) waiting, once it has arrived and counts as in flight, until the
+// returned release is called: a test sees so how many requests a client
+// has in flight at once. Release may be called more than once. A request
+// whose client gives up while it is held may still be answered and
+// recorded, as Slack may carry out a request nobody waits for any more.
+func (s *Server) Hold(method string) (release func()) {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.holds[method] = ch
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.holds[method] == ch {
+			delete(s.holds, method)
+			close(ch)
+		}
+	}
+}
+
+// InFlight is how many requests for method are being answered now.
+func (s *Server) InFlight(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inFlight[method]
+}
+
+// WaitInFlight waits until at least n requests for method are in flight.
+func (s *Server) WaitInFlight(ctx context.Context, method string, n int) error {
+	return s.wait(ctx, &s.flightSig, func() bool { return s.inFlight[method] >= n })
+}
+
+// arrive counts a request for method as in flight, holds it while Hold
+// asks, and returns its end, to be deferred; held is false when the
+// request or the server ended while it was held (nothing is answered).
+func (s *Server) arrive(ctx context.Context, method string) (leave func(), held bool) {
+	s.mu.Lock()
+	s.inFlight[method]++
+	s.flightSig.broadcast()
+	hold := s.holds[method]
+	s.mu.Unlock()
+	leave = func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.inFlight[method]--
+		s.flightSig.broadcast()
+	}
+	if hold == nil {
+		return leave, true
+	}
+	select {
+	case <-hold:
+		return leave, true
+	case <-ctx.Done():
+	case <-s.done:
+	}
+	return leave, false
+}
