@@ -14,18 +14,24 @@ import (
 
 // pacedBot runs a bot whose /presence answers with a table and /status
 // with a line, with a rich lane of one turn that an answer waits for up
-// to wait.
-func pacedBot(t *testing.T, fs *fakeslack.Server, wait time.Duration) {
+// to wait and that lasts up to limit after the answer is written. It
+// returns the bot's Web API and the outcome of each command.
+func pacedBot(t *testing.T, fs *fakeslack.Server, wait, limit time.Duration) (*WebAPI, chan string) {
 	t.Helper()
 	web := richWeb(fs, &richClock{t: time.Unix(0, 0)}, &refusals{}, &testlog.Buffer{})
 	web.richLane = make(chan struct{}, 1)
-	web.richLaneWait = wait
+	web.richLaneWait, web.richTurnLimit = wait, limit
+	answered := make(chan string, 16)
 	run(t, fs, commandsFunc(func(_ context.Context, req commands.Request) message.Message {
 		if req.Command == "/presence" {
 			return richTable()
 		}
 		return message.Reply("✅ You are now busy.")
-	}), func(c *Config) { c.Web = web })
+	}), func(c *Config) {
+		c.Web = web
+		c.Hooks.Answered = func(_, outcome string, _ time.Duration) { answered <- outcome }
+	})
+	return web, answered
 }
 
 // askTables sends n /presence table, from n supervisors.
@@ -48,7 +54,7 @@ func askTables(t *testing.T, fs *fakeslack.Server, n int) []string {
 func TestRichAnswersTakeTurns(t *testing.T) {
 	fs := fakeslack.New(fakeslack.Options{})
 	defer fs.Close()
-	pacedBot(t, fs, time.Hour)
+	pacedBot(t, fs, time.Hour, time.Hour)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
@@ -85,7 +91,7 @@ func TestRichAnswersTakeTurns(t *testing.T) {
 func TestRichAnswerGoesWhenItsTurnIsLate(t *testing.T) {
 	fs := fakeslack.New(fakeslack.Options{})
 	defer fs.Close()
-	pacedBot(t, fs, time.Millisecond)
+	pacedBot(t, fs, time.Millisecond, time.Hour)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
@@ -103,5 +109,59 @@ func TestRichAnswerGoesWhenItsTurnIsLate(t *testing.T) {
 		if n := len(answersTo(fs, id)); n != 1 {
 			t.Errorf("table %s got %d answers, want 1", id, n)
 		}
+	}
+}
+
+// A turn ends soon after its answer is written even when Slack has not
+// answered yet: a slow link to Slack does not make the burst wait on it.
+func TestRichTurnEndsSoonAfterTheWrite(t *testing.T) {
+	fs := fakeslack.New(fakeslack.Options{})
+	defer fs.Close()
+	pacedBot(t, fs, time.Hour, time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	release := fs.Hold("response_url")
+	defer release()
+	tables := askTables(t, fs, 3)
+	if err := fs.WaitInFlight(ctx, "response_url", 3); err != nil {
+		t.Fatalf("tables waited for Slack's answer to the one before: %v", err)
+	}
+	release()
+	for _, id := range tables {
+		if m := waitAnswer(t, fs, id); !isRichJSON(m.Blocks) {
+			t.Errorf("table %s answered without its table: %s", id, m.Blocks)
+		}
+	}
+}
+
+// Every turn taken is given back, however the answer went: a turn kept
+// would make every later table wait out the lane's wait.
+func TestRichTurnsAreGivenBack(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		setup func(*fakeslack.Server)
+	}{
+		{"answered", func(*fakeslack.Server) {}},
+		{"table refused, classic sent", func(fs *fakeslack.Server) { fs.SetRefuseRichBlocks(true) }},
+		{"refused, sent as an ephemeral", func(fs *fakeslack.Server) { fs.FailNext("response_url", 1, "expired_url", 0) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := fakeslack.New(fakeslack.Options{})
+			defer fs.Close()
+			web, answered := pacedBot(t, fs, time.Hour, time.Hour)
+			tt.setup(fs)
+			askTables(t, fs, 3)
+			for range 3 {
+				select {
+				case <-answered:
+				case <-time.After(10 * time.Second):
+					t.Fatal("a command was never done")
+				}
+			}
+			if n := len(web.richLane); n != 0 {
+				t.Errorf("%d turns still taken after every answer went", n)
+			}
+		})
 	}
 }

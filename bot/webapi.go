@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptrace"
 	"runtime"
 	"strconv"
 	"strings"
@@ -79,15 +80,19 @@ type WebAPI struct {
 	// rich decides whether a message goes with its charts and tables, and
 	// sends it again without them when Slack refuses them (rich.go).
 	rich *richGate
-	// richLane delivers answers with charts or tables a few at a time (on
-	// half the cores): their encoding and their sending (a 100-row table
-	// is 30 kB of JSON, written and, in production, encrypted). A burst of
-	// them woken at once by one roster fetch would otherwise hold every
-	// core while the Socket Mode acks of the next commands wait. An answer
-	// waits for its turn at most richLaneWait, then goes anyway: pacing
-	// answers must never cost one.
-	richLane     chan struct{}
-	richLaneWait time.Duration
+	// richLane delivers answers with charts or tables in turns, on half
+	// the cores at most: a burst of them (a 100-row table is 30 kB) woken
+	// at once by one roster fetch would otherwise be written, encrypted
+	// and read all at once, holding every core while the Socket Mode acks
+	// of the next commands wait. A turn lasts until Slack has answered or
+	// richTurnLimit after the answer was written, whichever comes first:
+	// where Slack reads on the same cores (the benchmark's fake) its
+	// reading is paced too, and a slow link costs each answer no more
+	// than richTurnLimit. An answer waits for its turn at most
+	// richLaneWait, then goes anyway: taking turns must never cost one.
+	richLane      chan struct{}
+	richLaneWait  time.Duration
+	richTurnLimit time.Duration
 	// bodies keeps the encoded answers of shared drawings (see encode).
 	bodies bodyCache
 }
@@ -190,8 +195,9 @@ func NewWebAPI(s Slack) *WebAPI {
 	)
 	return &WebAPI{
 		api: api, http: s.HTTPClient, rich: newRichGate(s),
-		richLane:     make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
-		richLaneWait: DefaultRichLaneWait,
+		richLane:      make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
+		richLaneWait:  DefaultRichLaneWait,
+		richTurnLimit: DefaultRichTurnLimit,
 	}
 }
 
@@ -374,8 +380,8 @@ func (w *WebAPI) respond(ctx context.Context, responseURL string, m message.Mess
 				return fmt.Errorf("answer through response_url: %w (gave up: %w)", lastErr, err)
 			}
 		}
-		wait, err := w.respondOnce(ctx, responseURL, body)
-		done() // the turn is not held through a backoff
+		wait, err := w.respondOnce(w.endTurnAfterWrite(ctx, paced, done), responseURL, body)
+		done() // Slack has answered; and no turn is held through a backoff
 		if err == nil {
 			return nil
 		}
@@ -398,34 +404,53 @@ func (w *WebAPI) respond(ctx context.Context, responseURL string, m message.Mess
 }
 
 // DefaultRichLaneWait is the longest an answer with charts or tables waits
-// for its turn to be sent. A shift start's table burst (170 answers of
-// 30 kB on 2 cores) leaves within about half a second; a turn that takes
-// longer means a machine too loaded for pacing to help.
+// for its turn. A shift start's table burst (170 answers, one turn on 2
+// cores) leaves within 0.85 s at richTurnLimit a turn; a turn that takes
+// longer means a machine too loaded for taking turns to help.
 const DefaultRichLaneWait = time.Second
 
+// DefaultRichTurnLimit is how long a turn lasts after its answer was
+// written while Slack has not answered: on a local link (the benchmark's
+// fake Slack, 1–3 ms) Slack's answer ends the turn first; over a real
+// network (50 ms and more) this does, and each turn lets 200 answers a
+// second through.
+const DefaultRichTurnLimit = 5 * time.Millisecond
+
 // turn waits for a turn in the rich lane when paced, for richLaneWait at
-// most, and returns its end. Past richLaneWait the answer goes without a
-// turn (its end is then a no-op); only the end of ctx stops it.
+// most, and returns its end, which may be called more than once. Past
+// richLaneWait the answer goes without a turn (its end is then a no-op);
+// only the end of ctx stops it.
 func (w *WebAPI) turn(ctx context.Context, paced bool) (done func(), err error) {
+	nothing := func() {}
 	if !paced {
-		return func() {}, nil
+		return nothing, nil
 	}
-	leave := func() { <-w.richLane }
 	select {
 	case w.richLane <- struct{}{}:
-		return leave, nil
+		return sync.OnceFunc(func() { <-w.richLane }), nil
 	default:
 	}
 	t := time.NewTimer(w.richLaneWait)
 	defer t.Stop()
 	select {
 	case w.richLane <- struct{}{}:
-		return leave, nil
+		return sync.OnceFunc(func() { <-w.richLane }), nil
 	case <-t.C:
-		return func() {}, nil
+		return nothing, nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("waiting for its turn: %w", ctx.Err())
 	}
+}
+
+// endTurnAfterWrite returns ctx for a request that ends its turn (done)
+// richTurnLimit after it is written, if Slack has not answered by then.
+func (w *WebAPI) endTurnAfterWrite(ctx context.Context, paced bool, done func()) context.Context {
+	if !paced {
+		return ctx
+	}
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) { time.AfterFunc(w.richTurnLimit, done) },
+	})
 }
 
 // respondOnce posts once. It returns how long to wait before trying again

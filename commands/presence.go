@@ -158,9 +158,9 @@ func (h *Handler) renderedOnce(ctx context.Context, snap *presence.Snapshot, f f
 		// another (the rendering slots) a burst's answers leave a few at a
 		// time, where shared they would all leave at once and hold the
 		// cores the acks need. A rich answer (a 100-row table is 30 kB)
-		// is shared at any size: the bot sends those a few at a time
-		// (bot.WebAPI's rich lane) however many are drawn together, and
-		// one drawing is one encoding for them all.
+		// is shared at any size: the bot delivers answers with charts or
+		// tables in turns (bot.WebAPI), so those sharing a drawing do not
+		// leave at once, and one drawing is one encoding for them all.
 		return h.rendered(ctx, func() message.Message { return render(snap, note) })
 	}
 	key := renderKey{form: f.key, note: note, at: h.now().Unix()}

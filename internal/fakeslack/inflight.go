@@ -8,10 +8,14 @@ import "context"
 // has in flight at once. Release may be called more than once. A request
 // whose client gives up while it is held may still be answered and
 // recorded, as Slack may carry out a request nobody waits for any more.
+// Holds of a method already held share its hold: the first release ends it.
 func (s *Server) Hold(method string) (release func()) {
-	ch := make(chan struct{})
 	s.mu.Lock()
-	s.holds[method] = ch
+	ch, held := s.holds[method]
+	if !held {
+		ch = make(chan struct{})
+		s.holds[method] = ch
+	}
 	s.mu.Unlock()
 	return func() {
 		s.mu.Lock()
@@ -23,7 +27,8 @@ func (s *Server) Hold(method string) (release func()) {
 	}
 }
 
-// InFlight is how many requests for method are being answered now.
+// InFlight is how many requests for method have arrived and are not
+// answered yet, held ones included.
 func (s *Server) InFlight(method string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -36,9 +41,10 @@ func (s *Server) WaitInFlight(ctx context.Context, method string, n int) error {
 }
 
 // arrive counts a request for method as in flight, holds it while Hold
-// asks, and returns its end, to be deferred; held is false when the
-// request or the server ended while it was held (nothing is answered).
-func (s *Server) arrive(ctx context.Context, method string) (leave func(), held bool) {
+// asks, and returns its end, to be deferred; ok is false when the server
+// closed, or the request was cancelled, while it was held: nothing is
+// answered then.
+func (s *Server) arrive(ctx context.Context, method string) (leave func(), ok bool) {
 	s.mu.Lock()
 	s.inFlight[method]++
 	s.flightSig.broadcast()

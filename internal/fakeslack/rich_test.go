@@ -87,6 +87,13 @@ func TestValidateMessageRichBlocks(t *testing.T) {
 		// 4 + 50×2×99 = 9,904 fit, 4 + 51×2×99 = 10,102 do not
 		{"under 10,000 characters", "[" + dataTable(2, 50, long, "") + "]", ""},
 		{"over 10,000 characters", "[" + dataTable(2, 51, long, "") + "]", "10000"},
+		// a shape that does not decode names its block
+		{"rows not an array", `[{"type":"section","text":{"type":"mrkdwn","text":"a"}},{"type":"data_table","caption":"c","rows":"x"}]`, "must be a data_table object [json-pointer:/blocks/1]"},
+		{"block not an object", `[{"type":"divider"},7]`, "must be a block object [json-pointer:/blocks/1]"},
+		{"blocks not an array", `{"type":"divider"}`, "must be an array of blocks"},
+		// a chart after a table is checked as itself
+		{"table then chart", "[" + dataTable(1, 1, textCell, "") + "," + lineChart("Available", 2, 1) + "]", ""},
+		{"table then bad chart", "[" + dataTable(1, 1, textCell, "") + "," + lineChart("A", 21, 1) + "]", "/blocks/1"},
 		// and across all the tables of one message
 		{"two tables over 10,000", "[" + dataTable(2, 30, long, "") + "," + dataTable(2, 30, long, "") + "]", "10000"},
 	}
