@@ -5,7 +5,10 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -26,6 +29,10 @@ const (
 // OpJournal is reported to Options.OnFallback when a command could not be
 // journaled, or its entry removed, for want of Redis.
 const OpJournal = "journal"
+
+// errCancelled is wrapped by Put when the entry was cancelled after an
+// earlier Put of it failed (see Journal.unsure): it is not journaled.
+var errCancelled = errors.New("journal entry cancelled after a failed put")
 
 // ErrLeaseLost is wrapped by Remove when another replica has claimed the
 // entry since (this one stalled past its lease): the entry is that
@@ -61,9 +68,18 @@ type JournalOptions struct {
 //	Prefix+"journal:owner"    hash, entry → owning replica
 //	Prefix+"journal:entry"    hash, entry → payload
 //	Prefix+"journal:received" sorted set, entry → received (Unix ms)
+//	Prefix+"journal:cancelled:"+entry  a mark, for MaxAge: never journal it
 //
 // Every change is one Lua script, so a claim is atomic: of the replicas
 // that find an expired lease at once, exactly one takes the entry.
+//
+// A Put that fails may still run: Redis, slow rather than down, runs what
+// it was sent after the client gave up. The bot runs that command
+// unjournaled, so such an entry must not stay, or another replica would
+// claim it once its lease ran out and answer the command a second time.
+// The Journal cancels it at its next Claim (before it) or Renew (after
+// it): the entry is removed if it is there, and marked so that a Put still
+// on its way is ignored.
 type Journal struct {
 	c         *Client
 	lease     time.Duration
@@ -72,6 +88,11 @@ type Journal struct {
 	owner     string
 	onDropped func()
 	keys      []string // lease, owner, entry, received
+
+	mu sync.Mutex
+	// unsure are the entries whose Put failed after it was sent: each is
+	// cancelled (cancelUnsure) at this replica's next claim or renewal.
+	unsure map[string]bool
 }
 
 // Journal returns the command journal.
@@ -90,17 +111,26 @@ func (c *Client) Journal(o JournalOptions) *Journal {
 	}
 	return &Journal{
 		c: c, lease: o.Lease, maxAge: o.MaxAge, now: o.Now, owner: o.Owner, onDropped: o.OnDropped,
-		keys: []string{c.key("journal", "lease"), c.key("journal", "owner"), c.key("journal", "entry"), c.key("journal", "received")},
+		keys:   []string{c.key("journal", "lease"), c.key("journal", "owner"), c.key("journal", "entry"), c.key("journal", "received")},
+		unsure: map[string]bool{},
 	}
+}
+
+// withCancelled is the scripts' keys with id's cancellation mark last.
+func (j *Journal) withCancelled(id string) []string {
+	return append(slices.Clip(j.keys), j.c.key("journal", "cancelled:"+id))
 }
 
 // Lease is how long an entry stays this replica's without a renewal.
 func (j *Journal) Lease() time.Duration { return j.lease }
 
-// The scripts. KEYS are always lease, owner, entry, received.
+// The scripts. KEYS are always lease, owner, entry, received, and for put
+// and cancel the entry's cancellation mark.
 var (
-	// ARGV: id, deadline, owner, payload, received.
+	// ARGV: id, deadline, owner, payload, received; returns 0 when the
+	// entry was cancelled.
 	putScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[5]) == 1 then return 0 end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[4])
@@ -129,6 +159,26 @@ redis.call('HDEL', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
 return 1`)
 
+	// KEYS[4+i]: the cancellation mark of ARGV[2+i]. ARGV: owner, mark's
+	// life (ms), ids…. Marks each entry cancelled, and removes it unless
+	// another owner has claimed it; returns those.
+	cancelScript = redis.NewScript(`
+local taken = {}
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  redis.call('SET', KEYS[i + 2], '1', 'PX', ARGV[2])
+  local o = redis.call('HGET', KEYS[2], id)
+  if o and o ~= ARGV[1] then
+    taken[#taken + 1] = id
+  else
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('HDEL', KEYS[2], id)
+    redis.call('HDEL', KEYS[3], id)
+    redis.call('ZREM', KEYS[4], id)
+  end
+end
+return taken`)
+
 	// ARGV: now, new deadline, new owner, oldest received kept, limit.
 	// Returns triples: "c", id, payload for each entry claimed; "d", id,
 	// received (or "") for each dropped as too old or incomplete.
@@ -156,18 +206,71 @@ return out`)
 func unixMs(t time.Time) int64 { return t.UnixMilli() }
 
 // Put records an accepted command under id (its delivery's dedupe key),
-// owned by this replica with a fresh lease. Errors never show payload,
-// which holds the response_url.
+// owned by this replica with a fresh lease. An error means the command is
+// not journaled, even when Redis runs the Put late (see Journal). Errors
+// never show payload, which holds the response_url.
 func (j *Journal) Put(ctx context.Context, id string, received time.Time, payload []byte) error {
 	deadline := unixMs(j.now().Add(j.lease))
+	var (
+		sent bool
+		put  int64
+	)
 	err := j.c.do(ctx, func(ctx context.Context) error {
-		return putScript.Run(ctx, j.c.rdb, j.keys, id, deadline, j.owner, payload, unixMs(received)).Err()
+		sent = true
+		var err error
+		put, err = putScript.Run(ctx, j.c.rdb, j.withCancelled(id), id, deadline, j.owner, payload, unixMs(received)).Int64()
+		return err
 	})
 	if err != nil {
+		if sent {
+			j.mu.Lock()
+			j.unsure[id] = true
+			j.mu.Unlock()
+		}
 		j.fellBack(err)
 		return fmt.Errorf("journal %s: %w", id, err)
 	}
+	if put == 0 {
+		return fmt.Errorf("journal %s: %w", id, errCancelled)
+	}
 	return nil
+}
+
+// cancelUnsure cancels, in one round trip, the entries whose Put failed
+// after it was sent; when Redis fails again they are tried next time.
+// It follows a renewal, so that it never holds one up, and comes before a
+// claim.
+func (j *Journal) cancelUnsure(ctx context.Context) {
+	j.mu.Lock()
+	ids := slices.Collect(maps.Keys(j.unsure))
+	j.mu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	keys := slices.Clip(j.keys)
+	args := []any{j.owner, j.maxAge.Milliseconds()}
+	for _, id := range ids {
+		keys = append(keys, j.c.key("journal", "cancelled:"+id))
+		args = append(args, id)
+	}
+	var taken []string
+	err := j.c.do(ctx, func(ctx context.Context) error {
+		var err error
+		taken, err = cancelScript.Run(ctx, j.c.rdb, keys, args...).StringSlice()
+		return err
+	})
+	if err != nil {
+		return
+	}
+	for _, id := range taken {
+		j.c.log.Warn("journal: another replica claimed a command whose journaling failed here, and which ran here; it may be answered twice",
+			"entry", id)
+	}
+	j.mu.Lock()
+	for _, id := range ids {
+		delete(j.unsure, id)
+	}
+	j.mu.Unlock()
 }
 
 // Renew extends the lease of the entries this replica runs, in one round
@@ -191,6 +294,7 @@ func (j *Journal) Renew(ctx context.Context, ids []string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("renew %d journal entries: %w", len(ids), err)
 	}
+	j.cancelUnsure(ctx)
 	return lost, nil
 }
 
@@ -222,6 +326,8 @@ func (j *Journal) Claim(ctx context.Context, max int) (map[string][]byte, error)
 	if max <= 0 {
 		return nil, nil
 	}
+	// First, so that this replica never claims back what it ran.
+	j.cancelUnsure(ctx)
 	now := j.now()
 	var reply []any
 	err := j.c.do(ctx, func(ctx context.Context) error {
