@@ -69,8 +69,20 @@ func TestReportOnceOnThreeReplicas(t *testing.T) {
 				return jobHandled(r.logs(), "report") > before[r]
 			})
 		}
+		// "job done" is logged before the run lets its lease go: the next
+		// tick, a few milliseconds later on these clocks, would find it
+		// still running.
+		c.waitJobsOver()
 		if n := countMessages(fs, isReport); n != k {
-			t.Fatalf("after tick %d (%s): %d reports posted, want %d", k, at.Format(time.TimeOnly), n, k)
+			var how strings.Builder
+			for _, r := range c.replicas {
+				for line := range strings.Lines(r.logs()) {
+					if strings.Contains(line, "job=report") || strings.Contains(line, "report") && strings.Contains(line, "level=") {
+						fmt.Fprintf(&how, "%s: %s", r.name, line)
+					}
+				}
+			}
+			t.Fatalf("after tick %d (%s): %d reports posted, want %d; the replicas' report lines:\n%s", k, at.Format(time.TimeOnly), n, k, how.String())
 		}
 	}
 	posted := 0
