@@ -157,6 +157,9 @@ type State struct {
 	DataPosting *Posting           `json:"data_posting,omitempty"`
 }
 
+// Revision implements state.Revised.
+func (s State) Revision() int64 { return s.Rev }
+
 // Alerter polls availability and posts alerts. Poll, Acknowledge and
 // Snooze may be called concurrently.
 type Alerter struct {
@@ -687,15 +690,7 @@ func (a *Alerter) decide(base State, rd reading, obsErr error, silences []silenc
 // and returns an error wrapping state.ErrConflict.
 func (a *Alerter) saveDecision(ctx context.Context, baseRev int64, next *State, now time.Time) error {
 	next.Rev, next.Tick = baseRev+1, now
-	var stored State
-	err := a.store.Update(ctx, alertsStateKey, &stored, func(bool) (bool, error) {
-		if stored.Rev != baseRev {
-			return false, fmt.Errorf("revision %d, decided from %d: %w", stored.Rev, baseRev, state.ErrConflict)
-		}
-		stored = *next
-		return true, nil
-	})
-	if err != nil {
+	if err := state.SaveRevision(ctx, a.store, alertsStateKey, baseRev, *next); err != nil {
 		return fmt.Errorf("save alert decision: %w", err)
 	}
 	return nil

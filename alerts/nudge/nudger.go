@@ -77,6 +77,9 @@ type State struct {
 	Posting []Posting `json:"posting,omitempty"`
 }
 
+// Revision implements state.Revised.
+func (s State) Revision() int64 { return s.Rev }
+
 // Posting marks a post that a poll decided and saved before making it. A
 // later poll that finds it knows the post was decided, not whether it was
 // made: unless its own replica knows it failed, it assumes it made (at
@@ -455,15 +458,7 @@ func newPollID() string { return strconv.FormatUint(rand.Uint64(), 36) }
 // returns an error wrapping state.ErrConflict.
 func (n *Nudger) save(ctx context.Context, baseRev int64, next *State, now time.Time) error {
 	next.Rev, next.Tick = baseRev+1, now
-	var stored State
-	err := n.store.Update(ctx, StateKey, &stored, func(bool) (bool, error) {
-		if stored.Rev != baseRev {
-			return false, fmt.Errorf("revision %d, decided from %d: %w", stored.Rev, baseRev, state.ErrConflict)
-		}
-		stored = *next
-		return true, nil
-	})
-	if err != nil {
+	if err := state.SaveRevision(ctx, n.store, StateKey, baseRev, *next); err != nil {
 		return fmt.Errorf("save nudge decision: %w", err)
 	}
 	return nil
