@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -362,19 +361,7 @@ func answerWait(statuses, pages int, rate float64) time.Duration {
 // checked) from the supervisors, shuffled and spread evenly over one
 // second.
 func fleetPlan(w *world, presences int) []planned {
-	cmds := make([]planned, 0, presences+len(w.agents))
-	for i := range presences {
-		cmds = append(cmds, planned{user: w.supervisors[i%len(w.supervisors)], command: cmdPresence})
-	}
-	for _, u := range w.agents {
-		cmds = append(cmds, planned{user: u, command: cmdStatus, text: "busy"})
-	}
-	rng := rand.New(rand.NewPCG(seed, uint64(len(cmds))))
-	rng.Shuffle(len(cmds), func(i, j int) { cmds[i], cmds[j] = cmds[j], cmds[i] })
-	for i := range cmds {
-		cmds[i].at = burstWindow * time.Duration(i) / time.Duration(len(cmds))
-	}
-	return cmds
+	return shiftStart(w, presences, func(int) string { return "" })
 }
 
 // fleetOutcome is what became of one command of the fleet's burst.

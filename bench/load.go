@@ -48,9 +48,16 @@ func (a presenceAsks) text(i int) string {
 // and one /status busy from each mapped agent, shuffled and spread evenly
 // over one second.
 func burstPlan(w *world, asks presenceAsks) []planned {
-	cmds := make([]planned, 0, burstPresence+len(w.agents))
-	for i := range burstPresence {
-		cmds = append(cmds, planned{user: w.supervisors[i%len(w.supervisors)], command: cmdPresence, text: asks.text(i)})
+	return shiftStart(w, burstPresence, asks.text)
+}
+
+// shiftStart is presences /presence from the supervisors (the i-th asking
+// text(i)) and one /status busy from each mapped agent, shuffled and
+// spread evenly over one second.
+func shiftStart(w *world, presences int, text func(i int) string) []planned {
+	cmds := make([]planned, 0, presences+len(w.agents))
+	for i := range presences {
+		cmds = append(cmds, planned{user: w.supervisors[i%len(w.supervisors)], command: cmdPresence, text: text(i)})
 	}
 	for _, u := range w.agents {
 		cmds = append(cmds, planned{user: u, command: cmdStatus, text: "busy"})

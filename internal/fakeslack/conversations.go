@@ -99,15 +99,9 @@ func (s *Server) listConversations(p params, _ time.Time) (map[string]any, *Mess
 			limit = n
 		}
 	}
-	offset := 0
-	if v := p.str("cursor"); v != "" {
-		raw, err := base64.StdEncoding.DecodeString(v)
-		rest, ok := strings.CutPrefix(string(raw), cursorPrefix)
-		n, aerr := strconv.Atoi(rest)
-		if err != nil || !ok || aerr != nil || n < 0 {
-			return nil, nil, errCode("invalid_cursor")
-		}
-		offset = n
+	offset, ok := cursorOffset(p)
+	if !ok {
+		return nil, nil, errCode("invalid_cursor")
 	}
 	excludeArchived, _ := strconv.ParseBool(p.str("exclude_archived"))
 
@@ -169,4 +163,21 @@ func conversation(c Channel) map[string]any {
 		"pending_shared":        []string{},
 		"previous_names":        []string{},
 	}
+}
+
+// cursorOffset reads the cursor of a paged call (one this fake issued:
+// base64 of cursorPrefix and an offset); 0 without one, false for a cursor
+// it did not issue.
+func cursorOffset(p params) (int, bool) {
+	v := p.str("cursor")
+	if v == "" {
+		return 0, true
+	}
+	raw, err := base64.StdEncoding.DecodeString(v)
+	rest, ok := strings.CutPrefix(string(raw), cursorPrefix)
+	n, aerr := strconv.Atoi(rest)
+	if err != nil || !ok || aerr != nil || n < 0 {
+		return 0, false
+	}
+	return n, true
 }

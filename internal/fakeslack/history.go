@@ -61,15 +61,9 @@ func (s *Server) history(p params, _ time.Time) (map[string]any, *Message, *apiE
 	if !okOld || !okLatest {
 		return nil, nil, errCode("invalid_ts_oldest")
 	}
-	offset := 0
-	if v := p.str("cursor"); v != "" {
-		raw, err := base64.StdEncoding.DecodeString(v)
-		rest, ok := strings.CutPrefix(string(raw), cursorPrefix)
-		n, aerr := strconv.Atoi(rest)
-		if err != nil || !ok || aerr != nil || n < 0 {
-			return nil, nil, errCode("invalid_cursor")
-		}
-		offset = n
+	offset, ok := cursorOffset(p)
+	if !ok {
+		return nil, nil, errCode("invalid_cursor")
 	}
 
 	s.mu.Lock()
